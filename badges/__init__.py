@@ -1,0 +1,1 @@
+"""Badge engine: catalog as data, criteria, granter and images (built in a later issue)."""

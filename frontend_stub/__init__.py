@@ -1,0 +1,1 @@
+"""Static community page and moderator console, served by the app (no build step)."""

@@ -1,0 +1,20 @@
+"""Leaderboards in Redis: derived from the ledger, rebuildable, the only Redis client.
+
+``Leaderboards`` reads pages and applies board updates; ``flush_outbox`` moves
+committed updates from SQL to Redis exactly once; ``EmbeddedValkey`` runs a
+private server when no Redis URL is configured.
+"""
+
+from leaderboards.boards import BoardPage, BoardRow, BoardsUnavailable, Leaderboards, connect
+from leaderboards.embedded import EmbeddedValkey
+from leaderboards.outbox import flush_outbox
+
+__all__ = [
+    "BoardPage",
+    "BoardRow",
+    "BoardsUnavailable",
+    "EmbeddedValkey",
+    "Leaderboards",
+    "connect",
+    "flush_outbox",
+]

@@ -1,0 +1,232 @@
+"""Members, accounts and their ledger; ``upsertMember`` and ``adjustPoints``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, cast
+
+import strawberry
+
+from schema.context import Info
+from schema.errors import (
+    ConflictError,
+    InsufficientPointsError,
+    LimitReachedError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+    as_error,
+    query_error,
+)
+from server import actions
+from server.rewards.errors import RewardsError
+from server.rewards.ledger import LedgerEntry as LedgerRow
+from server.rewards.members import Member as MemberRow
+
+__all__ = ["Account", "LedgerEntry", "Member", "MemberMutations", "MemberQueries"]
+
+
+@strawberry.type(description="A member's public profile: anyone may read it.")
+class Member:
+    row: strawberry.Private[MemberRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def display_name(self) -> str:
+        return self.row.display_name
+
+    @strawberry.field(
+        description="Points ever earned and kept (reversals subtract, spending does not)."
+    )
+    def lifetime_points(self) -> int:
+        return self.row.lifetime_points
+
+
+@strawberry.type
+class LedgerEntry:
+    row: strawberry.Private[LedgerRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field(description="Positive credits, negative debits.")
+    def amount(self) -> int:
+        return self.row.amount
+
+    @strawberry.field
+    def reason(self) -> str:
+        return self.row.reason
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(
+        description="For a pending credit, when its points become spendable; "
+        "null when they were spendable at once."
+    )
+    def spendable_at(self) -> datetime | None:
+        return self.row.available_at
+
+
+@strawberry.type
+class LedgerEntryEdge:
+    node: LedgerEntry
+    cursor: str
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class LedgerEntryConnection:
+    edges: list[LedgerEntryEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A member's private account: only the member, or staff, may read it.")
+class Account:
+    row: strawberry.Private[MemberRow]
+
+    @strawberry.field
+    def member(self) -> Member:
+        return Member(row=self.row)
+
+    @strawberry.field(description="Spendable points now.")
+    def points_balance(self) -> int:
+        return self.row.points_balance
+
+    @strawberry.field(description="Earned but not yet spendable (moderation, return window).")
+    def pending_points(self) -> int:
+        return self.row.pending_points
+
+    @strawberry.field
+    def referral_code(self) -> str:
+        return self.row.referral_code
+
+    @strawberry.field
+    async def ledger(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> LedgerEntryConnection:
+        try:
+            page = await actions.ledger_page(
+                info.context.services, self.row.id, first=first, after=after
+            )
+        except RewardsError as exc:
+            raise query_error(exc) from None
+        return LedgerEntryConnection(
+            edges=[
+                LedgerEntryEdge(node=LedgerEntry(row=e), cursor=actions.ledger_cursor(e))
+                for e in page.entries
+            ],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+@strawberry.input
+class UpsertMemberInput:
+    external_id: str = strawberry.field(description="The shop's own customer id.")
+    display_name: str
+    email: str | None = None
+    community: str | None = None
+
+
+@strawberry.type
+class MemberSaved:
+    member: Member
+
+
+UpsertMemberResult = Annotated[
+    MemberSaved | ValidationError | PermissionDeniedError | LimitReachedError,
+    strawberry.union("UpsertMemberResult"),
+]
+
+
+@strawberry.input
+class AdjustPointsInput:
+    idempotency_key: str
+    member_id: strawberry.ID
+    amount: int
+    reason: str
+
+
+@strawberry.type
+class PointsAdjusted:
+    entry: LedgerEntry
+    account: Account
+    duplicate: bool = strawberry.field(
+        description="True when the idempotency key was seen before; nothing was moved twice."
+    )
+
+
+AdjustPointsResult = Annotated[
+    PointsAdjusted
+    | ValidationError
+    | PermissionDeniedError
+    | NotFoundError
+    | InsufficientPointsError
+    | ConflictError,
+    strawberry.union("AdjustPointsResult"),
+]
+
+
+@strawberry.type
+class MemberQueries:
+    @strawberry.field(description="The caller's own account; null unless the caller is a SHOPPER.")
+    async def viewer(self, info: Info) -> Account | None:
+        row = await actions.viewer(info.context.services, info.context.principal)
+        return None if row is None else Account(row=row)
+
+    @strawberry.field(description="Any member's account; staff only, else null.")
+    async def account(self, info: Info, member_id: strawberry.ID) -> Account | None:
+        row = await actions.account(info.context.services, info.context.principal, member_id)
+        return None if row is None else Account(row=row)
+
+    @strawberry.field
+    async def member(self, id: strawberry.ID) -> Member | None:  # noqa: A002 (contract name)
+        row = await actions.member(id)
+        return None if row is None else Member(row=row)
+
+
+@strawberry.type
+class MemberMutations:
+    @strawberry.mutation(description="SERVICE or ADMIN: create or update a member (sign-up).")
+    async def upsert_member(self, info: Info, input: UpsertMemberInput) -> UpsertMemberResult:  # noqa: A002
+        try:
+            row = await actions.upsert_member(
+                info.context.services,
+                info.context.principal,
+                external_id=input.external_id,
+                display_name=input.display_name,
+                email=input.email,
+                community=input.community,
+            )
+        except RewardsError as exc:
+            return cast(UpsertMemberResult, as_error(exc))
+        return MemberSaved(member=Member(row=row))
+
+    @strawberry.mutation(
+        description="ADMIN: a manual credit or debit, kept in the ledger with its reason."
+    )
+    async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsResult:  # noqa: A002
+        try:
+            done = await actions.adjust_points(
+                info.context.services,
+                info.context.principal,
+                idempotency_key=input.idempotency_key,
+                member_id=input.member_id,
+                amount=input.amount,
+                reason=input.reason,
+            )
+        except RewardsError as exc:
+            return cast(AdjustPointsResult, as_error(exc))
+        return PointsAdjusted(
+            entry=LedgerEntry(row=done.entry), account=Account(row=done.member), duplicate=done.duplicate
+        )

@@ -1,0 +1,1 @@
+"""Laurel: the core (settings, database, domain, use cases, app, CLI)."""

@@ -1,0 +1,177 @@
+"""The Starlette app: /graphql (HTTP + graphql-transport-ws), /healthz and the static pages.
+
+``create_app`` owns the process's resources (ORM, Redis client, outbox
+replay) in its lifespan unless the caller passes ready ``Services`` (tests).
+Credentials are checked before any GraphQL runs: wrong or expired ones get a
+401 JSON response and nothing is executed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib.resources import files
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from tortoise import connections
+
+from leaderboards import EmbeddedValkey, Leaderboards, connect
+from leaderboards.outbox import outbox_depth
+from schema import build_schema
+from schema.context import Context
+from server.actions import Services
+from server.auth import AuthError, Principal, authenticate
+from server.db import orm
+from server.events import Events
+from server.settings import Settings
+
+__all__ = ["app_from_environment", "create_app"]
+
+_log = logging.getLogger("laurel.app")
+
+
+class _GraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our typed context and orjson responses."""
+
+    def __init__(self, services: Services | None, **kwargs: Any) -> None:
+        super().__init__(build_schema(), **kwargs)
+        self.services = services
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        if self.services is None:
+            raise RuntimeError("the app's lifespan has not started")
+        principal: Principal = request.scope["laurel.principal"]
+        return Context(principal=principal, services=self.services, request=request)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+class _Authenticated:
+    """ASGI wrapper: resolve the principal first; bad credentials never reach the schema."""
+
+    def __init__(self, inner: _GraphQL, secret: str) -> None:
+        self.inner = inner
+        self.secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or [])
+        raw = headers.get(b"authorization")
+        try:
+            scope["laurel.principal"] = await authenticate(
+                raw.decode("latin-1") if raw is not None else None, self.secret
+            )
+        except AuthError as exc:
+            if scope["type"] == "websocket":
+                await WebSocket(scope, receive, send).close(code=4401, reason=str(exc))
+                return
+            body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
+            response = JSONResponse(
+                body, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="laurel"'}
+            )
+            await response(scope, receive, send)
+            return
+        await self.inner(scope, receive, send)
+
+
+def _page(name: str) -> str:
+    return files("frontend_stub").joinpath(name).read_text(encoding="utf-8")
+
+
+@contextlib.asynccontextmanager
+async def _resources(settings: Settings) -> AsyncIterator[Services]:
+    """ORM, Redis client and the outbox replay task of one process."""
+    embedded: EmbeddedValkey | None = None
+    redis_url = settings.redis_url
+    if redis_url is None:
+        # Run without `laurel serve` (e.g. a bare uvicorn): bring our own Valkey.
+        embedded = EmbeddedValkey(settings.data_dir)
+        redis_url = embedded.start()
+    redis = connect(redis_url)
+    boards = Leaderboards(redis)
+    events = Events(boards)
+    svc = Services(
+        events=events,
+        boards=boards,
+        purchase_pending_days=settings.purchase_pending_days,
+        points_per_currency_unit=settings.points_per_currency_unit,
+        max_page_size=settings.max_page_size,
+    )
+    try:
+        async with orm(settings.resolved_database_url):
+            replay = asyncio.create_task(events.replay_forever(), name="laurel-outbox-replay")
+            try:
+                yield svc
+            finally:
+                replay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await replay
+    finally:
+        await redis.aclose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def create_app(
+    settings: Settings, *, services: Services | None = None, jwt_secret: str | None = None
+) -> Starlette:
+    """The app. With ``services`` given, the caller owns ORM and Redis (tests)."""
+    secret = jwt_secret or settings.resolved_jwt_secret()
+    graphql = _GraphQL(services, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+    endpoint = _Authenticated(graphql, secret)
+
+    async def healthz(request: Request) -> Response:
+        svc = graphql.services
+        try:
+            await connections.get("default").execute_query("SELECT 1")
+            database, depth = True, await outbox_depth()
+        except Exception:
+            database, depth = False, -1
+        redis = svc is not None and svc.boards is not None and await svc.boards.ping()
+        body = {
+            "status": "ok" if database and redis else "degraded",
+            "database": database,
+            "redis": redis,
+            "outbox": depth,
+        }
+        return JSONResponse(body, status_code=200 if database else 503)
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(_page("index.html"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if services is not None:
+            yield
+            return
+        async with _resources(settings) as svc:
+            graphql.services = svc
+            yield
+
+    return Starlette(
+        routes=[
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", endpoint),
+            Route("/healthz", healthz),
+            Route("/", index),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def app_from_environment() -> Starlette:
+    """Factory for uvicorn workers (``laurel serve`` passes settings through the environment)."""
+    from server.settings import load_settings
+
+    return create_app(load_settings())

@@ -1,0 +1,151 @@
+"""Who is calling: API keys (hashed, role-scoped) and shopper JWTs -> ``Principal``.
+
+API keys look like ``lrl_<prefix>_<secret>``; only the prefix (for lookup) and
+a SHA-256 of the whole key are stored. The key has 192 bits of randomness, so a
+fast hash is enough. Shopper tokens are HS256 JWTs whose ``sub`` is the
+member's external id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import jwt
+
+from server.rewards.errors import Invalid, NotFound
+from server.rewards.members import Member
+from server.rewards.staff import ApiKey, StaffRole
+
+__all__ = [
+    "ANONYMOUS",
+    "AuthError",
+    "Principal",
+    "Role",
+    "authenticate",
+    "create_api_key",
+    "issue_member_token",
+]
+
+_KEY_PREFIX = "lrl_"
+_JWT_ALGORITHM = "HS256"
+_JWT_AUDIENCE = "laurel:shopper"
+
+
+class Role(StrEnum):
+    ANONYMOUS = "ANONYMOUS"
+    SHOPPER = "SHOPPER"
+    SERVICE = "SERVICE"
+    MODERATOR = "MODERATOR"
+    ADMIN = "ADMIN"
+
+
+STAFF_ROLES = frozenset({Role.SERVICE, Role.MODERATOR, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller. ``member_id`` is set for shoppers; ``name`` identifies staff keys."""
+
+    role: Role
+    member_id: int | None = None
+    name: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def actor(self) -> str:
+        """How the ledger records who did it."""
+        if self.role is Role.SHOPPER:
+            return f"member:{self.member_id}"
+        return f"{self.role.value.lower()}:{self.name}"
+
+
+ANONYMOUS = Principal(role=Role.ANONYMOUS)
+
+
+class AuthError(Exception):
+    """Credentials were given but are wrong or expired (HTTP 401)."""
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_api_key(role: StaffRole, name: str) -> str:
+    """Create a key and return it; it is never shown again."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise Invalid("name", "A key needs a name of 1 to 100 characters.")
+    prefix = secrets.token_hex(6)
+    key = f"{_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
+    await ApiKey.create(name=name, role=role, prefix=prefix, key_hash=_hash_key(key))
+    return key
+
+
+async def issue_member_token(
+    external_id: str, secret: str, *, ttl: timedelta, now: datetime | None = None
+) -> str:
+    """A shopper token for an existing member."""
+    if not await Member.filter(external_id=external_id).exists():
+        raise NotFound(f"No member with external id {external_id!r}.")
+    issued = now or datetime.now(UTC)
+    claims = {
+        "sub": external_id,
+        "aud": _JWT_AUDIENCE,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=_JWT_ALGORITHM)
+
+
+async def authenticate(authorization: str | None, secret: str) -> Principal:
+    """The principal for an ``Authorization`` header value; ANONYMOUS when absent.
+
+    Raises ``AuthError`` for anything given that does not check out, so that a
+    request with bad credentials never runs as anonymous.
+    """
+    if authorization is None or not authorization.strip():
+        return ANONYMOUS
+    scheme, _, credential = authorization.strip().partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise AuthError("Use 'Authorization: Bearer <API key or member token>'.")
+    if credential.startswith(_KEY_PREFIX):
+        return await _api_key_principal(credential)
+    return await _token_principal(credential, secret)
+
+
+async def _api_key_principal(key: str) -> Principal:
+    prefix = key[len(_KEY_PREFIX) :].split("_", 1)[0]
+    row = await ApiKey.filter(prefix=prefix, revoked_at__isnull=True).first()
+    if row is None or not hmac.compare_digest(row.key_hash, _hash_key(key)):
+        raise AuthError("Unknown or revoked API key.")
+    return Principal(role=Role(row.role.value), name=row.name)
+
+
+async def _token_principal(token: str, secret: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[_JWT_ALGORITHM],
+            audience=_JWT_AUDIENCE,
+            options={"require": ["sub", "exp", "aud"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthError("The member token has expired.") from None
+    except jwt.InvalidTokenError:
+        raise AuthError("The member token is not valid.") from None
+    member_id = await Member.filter(external_id=str(claims["sub"])).values_list(
+        "id", flat=True
+    )
+    if not member_id:
+        raise AuthError("The member token names no member.")
+    return Principal(role=Role.SHOPPER, member_id=int(member_id[0]), name=str(claims["sub"]))

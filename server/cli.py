@@ -1,0 +1,204 @@
+"""The ``laurel`` command: serve, migrate, seed the demo, keys and tokens, ledger jobs.
+
+Each command parses its arguments, calls one use case and prints the result;
+bad settings or input end with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from leaderboards import EmbeddedValkey, Leaderboards, connect
+from server import actions
+from server.auth import create_api_key, issue_member_token
+from server.db import apply_migrations, orm
+from server.demo import seed_demo
+from server.events import Events
+from server.rewards.errors import RewardsError
+from server.rewards.ledger import find_mismatches
+from server.rewards.staff import StaffRole
+from server.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+app = typer.Typer(
+    help="Laurel: gamified community rewards for online shops.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+_err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> typer.Exit:
+    _err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+@contextlib.asynccontextmanager
+async def _services(settings: Settings, *, with_redis: bool = True) -> AsyncIterator[actions.Services]:
+    """ORM (and, when configured, Redis) for a one-shot command."""
+    redis = connect(settings.redis_url) if with_redis and settings.redis_url else None
+    boards = Leaderboards(redis) if redis is not None else None
+    try:
+        async with orm(settings.resolved_database_url):
+            yield actions.Services(
+                events=Events(boards),
+                boards=boards,
+                purchase_pending_days=settings.purchase_pending_days,
+                points_per_currency_unit=settings.points_per_currency_unit,
+                max_page_size=settings.max_page_size,
+            )
+    finally:
+        if redis is not None:
+            await redis.aclose()
+
+
+def _run(settings: Settings, job: Callable[[actions.Services], Awaitable[T]]) -> T:
+    async def go() -> T:
+        await apply_migrations(settings.resolved_database_url)
+        async with _services(settings) as svc:
+            return await job(svc)
+
+    try:
+        return asyncio.run(go())
+    except RewardsError as exc:
+        _fail(exc.message)
+    except OSError as exc:
+        _fail(f"cannot reach a configured service: {exc}")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the shipped database migrations (a no-op when up to date)."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(apply_migrations(settings.resolved_database_url))
+    typer.echo("database is up to date")
+
+
+@app.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo community (~50 members with purchases); running it again changes nothing."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    summary = _run(settings, seed_demo)
+    typer.echo(
+        f"demo community: {summary.members} members, {summary.purchases_new} purchases added, "
+        f"{summary.purchases_seen} already there"
+    )
+
+
+@app.command("create-api-key")
+def create_api_key_command(
+    role: Annotated[str, typer.Option(help="service, moderator or admin")],
+    name: Annotated[str, typer.Option(help="Who uses the key, e.g. 'shop backend'")],
+) -> None:
+    """Print a new API key (stored hashed: it cannot be shown again)."""
+    try:
+        staff_role = StaffRole(role.upper())
+    except ValueError:
+        _fail("--role must be one of service, moderator, admin")
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = _run(settings, lambda _svc: create_api_key(staff_role, name))
+    typer.echo(key)
+
+
+@app.command("member-token")
+def member_token_command(
+    external_id: Annotated[str, typer.Argument(help="The member's external id")],
+    ttl_minutes: Annotated[int, typer.Option(min=1, max=60 * 24 * 90)] = 60 * 24,
+) -> None:
+    """Print a shopper token (JWT) for a member."""
+    settings = _settings()
+    secret = settings.resolved_jwt_secret()
+    token = _run(
+        settings,
+        lambda _svc: issue_member_token(external_id, secret, ttl=timedelta(minutes=ttl_minutes)),
+    )
+    typer.echo(token)
+
+
+@app.command("release-pending")
+def release_pending_command() -> None:
+    """Make every due pending credit spendable (reads do this too; this catches up in bulk)."""
+    settings = _settings()
+    members, points = _run(settings, actions.release_pending)
+    typer.echo(f"released {points} points for {members} members")
+
+
+@app.command("check-consistency")
+def check_consistency_command() -> None:
+    """Compare every member's cached balances with the ledger; exit 1 on any difference."""
+    settings = _settings()
+    mismatches = _run(settings, lambda _svc: find_mismatches())
+    for m in mismatches:
+        typer.echo(
+            f"member {m.member_id}: cached (balance, pending, lifetime) {m.cached} "
+            f"!= ledger {m.ledger}"
+        )
+    if mismatches:
+        raise typer.Exit(code=1)
+    typer.echo("every balance matches its ledger")
+
+
+@app.command()
+def serve(
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    seed: Annotated[bool, typer.Option("--seed-demo", help="Seed the demo community first")] = False,
+) -> None:
+    """Migrate, then serve the API (and start an embedded Valkey when LAUREL_REDIS_URL is unset)."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    asyncio.run(apply_migrations(settings.resolved_database_url))
+    settings.resolved_jwt_secret()  # generate it once, before any worker needs it
+    embedded: EmbeddedValkey | None = None
+    if settings.redis_url is None:
+        embedded = EmbeddedValkey(settings.data_dir)
+        os.environ["LAUREL_REDIS_URL"] = embedded.start()
+        settings = _settings()
+        typer.echo(f"embedded Valkey at {settings.redis_url}, data in {embedded.data_dir}")
+    try:
+        if seed:
+            summary = _run(settings, seed_demo)
+            typer.echo(f"demo community ready: {summary.members} members")
+        typer.echo(f"Laurel on http://{settings.host}:{settings.port}/ (GraphiQL at /graphql)")
+        uvicorn.run(
+            "server.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+            lifespan="on",
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,59 @@
+"""Database configuration and migrations (Tortoise ORM, SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+
+__all__ = ["MIGRATIONS_CONFIG", "MODEL_MODULES", "apply_migrations", "orm", "tortoise_config"]
+
+MODEL_MODULES = [
+    "server.rewards.members",
+    "server.rewards.activities",
+    "server.rewards.ledger",
+    "server.rewards.staff",
+]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise config for one database: one app, ``laurel``, with shipped migrations."""
+    if database_url.startswith("postgresql://"):
+        database_url = "postgres://" + database_url.removeprefix("postgresql://")
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "laurel": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "server.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# Used by `tortoise makemigrations` (pyproject [tool.tortoise]); needs no database.
+MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")
+
+
+async def apply_migrations(database_url: str) -> None:
+    """Apply every shipped migration not yet applied; re-running is a no-op."""
+    try:
+        await migrate(config=tortoise_config(database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+@contextlib.asynccontextmanager
+async def orm(database_url: str) -> AsyncIterator[None]:
+    """Tortoise for this process: visible to every task (requests, background jobs)."""
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    try:
+        yield
+    finally:
+        await Tortoise.close_connections()

@@ -1,0 +1,89 @@
+"""The demo community that ``laurel seed-demo`` (and ``make run``) creates.
+
+Deterministic: the same members, purchases and keys every time, so seeding
+twice changes nothing (every call replays as a duplicate).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from server.actions import Services, adjust_points, record_purchase, upsert_member
+from server.auth import Principal, Role
+from server.rewards.activities import Activity
+from server.rewards.members import Member
+
+__all__ = ["DemoSummary", "seed_demo"]
+
+_FIRST = (
+    "Ada Ben Cleo Dev Eli Fay Gus Hana Ivo Jun Kai Lea Milo Nia Oto Pia Quin Rui Sol Tea "
+    "Uma Vik Wen Xia Yan Zoe Ari Bo Cy Dia"
+).split()
+_LAST = "Moss Reed Vale Brook Stone Frost Lane Hart".split()
+_COMMUNITIES = ("runners", "climbers", "cyclists")
+_AMOUNTS = (1999, 2500, 4000, 4999, 7500, 12000, 15999, 25000)
+_MEMBERS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    members: int
+    purchases_new: int
+    purchases_seen: int
+
+
+async def seed_demo(svc: Services) -> DemoSummary:
+    """Create ~50 members with purchase histories that give the board ties and pages."""
+    rng = random.Random(20261123)  # noqa: S311 (demo data, not security)
+    shop = Principal(role=Role.SERVICE, name="demo-seed")
+    admin = Principal(role=Role.ADMIN, name="demo-seed")
+    now = svc.clock()
+    new = seen = 0
+    histories: list[list[tuple[int, int]]] = []
+    for n in range(_MEMBERS):
+        if n % 10 == 9 and histories:
+            history = list(histories[-1])  # an exact twin: a tie on the board
+        else:
+            history = [
+                (rng.choice(_AMOUNTS), rng.randint(1, 60)) for _ in range(rng.randint(0, 6))
+            ]
+        histories.append(history)
+        name = f"{_FIRST[n % len(_FIRST)]} {_LAST[(n * 3) % len(_LAST)]}"
+        external_id = f"demo-{n + 1:03d}"
+        await upsert_member(
+            svc,
+            shop,
+            external_id=external_id,
+            display_name=name,
+            email=f"{external_id}@example.com",
+            community=_COMMUNITIES[n % len(_COMMUNITIES)],
+        )
+        for i, (cents, days_ago) in enumerate(history):
+            order_id = f"DEMO-{n + 1:03d}-{i + 1}"
+            if await Activity.filter(dedupe_key=f"purchase:{order_id}").exists():
+                seen += 1  # seeded on an earlier day: its dates differ, keep the first
+                continue
+            await record_purchase(
+                svc,
+                shop,
+                idempotency_key=f"demo-purchase-{external_id}-{i}",
+                member_external_id=external_id,
+                order_id=order_id,
+                amount_cents=cents,
+                occurred_at=(now - timedelta(days=days_ago)).replace(
+                    hour=12, minute=0, second=0, microsecond=0
+                ),
+            )
+            new += 1
+    welcome = (await Member.get(external_id="demo-001")).id
+    await adjust_points(
+        svc,
+        admin,
+        idempotency_key="demo-welcome-bonus",
+        member_id=str(welcome),
+        amount=50,
+        reason="Welcome to the demo community",
+    )
+    return DemoSummary(members=_MEMBERS, purchases_new=new, purchases_seen=seen)

@@ -1,0 +1,107 @@
+"""Settings from the environment (prefix ``LAUREL_``), validated once at start-up.
+
+A bad value stops start-up with one line naming the setting (``SettingsError``),
+rather than a traceback later in a request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+_SECRET_FILE = "jwt_secret"
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Every ``LAUREL_*`` setting, with the defaults a fresh clone runs on."""
+
+    model_config = SettingsConfigDict(env_prefix="LAUREL_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    jwt_secret: str | None = Field(default=None, min_length=32)
+    purchase_pending_days: int = Field(default=14, ge=0, le=365)
+    points_per_currency_unit: Decimal = Field(default=Decimal(1), ge=0, le=10_000)
+    max_page_size: int = Field(default=100, ge=1, le=1000)
+    log_level: str = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.lower() not in {"critical", "error", "warning", "info", "debug"}:
+            raise ValueError("must be one of critical, error, warning, info, debug")
+        return value.lower()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database to use: the setting, or a SQLite file in DATA_DIR."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'laurel.sqlite3').resolve()}"
+
+    def resolved_jwt_secret(self) -> str:
+        """The JWT signing secret: the setting, or one generated once into DATA_DIR.
+
+        The generated file is created with O_EXCL so that several workers
+        starting together agree on one secret.
+        """
+        if self.jwt_secret:
+            return self.jwt_secret
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / _SECRET_FILE
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            secret = path.read_text().strip()
+            if len(secret) < 32:
+                raise SettingsError(
+                    f"LAUREL_JWT_SECRET: the generated secret in {path} is damaged; "
+                    "delete the file to make a new one"
+                ) from None
+            return secret
+        secret = secrets.token_urlsafe(48)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret + "\n")
+        return secret
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise ``SettingsError`` naming the first bad setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "LAUREL_" + str(first["loc"][0]).upper() if first["loc"] else "LAUREL_*"
+        raise SettingsError(f"{name}: {first['msg']}") from None
