@@ -30,6 +30,7 @@ __all__ = [
 class BoardsUnavailable(Exception):
     """Redis did not answer a read; the boards are derived data, so nothing is lost."""
 
+
 # Markers that an outbox row was applied live long enough to outlast any retry.
 _MARKER_TTL_SECONDS = 7 * 24 * 3600
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from server.rewards.ledger import BoardUpdate
-
 from leaderboards.boards import Leaderboards
+from server.rewards.ledger import BoardUpdate
 
 __all__ = ["flush_outbox", "outbox_depth"]
 

@@ -114,7 +114,7 @@ class ActivityMutations:
     @strawberry.mutation(
         description="SERVICE: an order paid; points are pending until the return window ends."
     )
-    async def record_purchase(self, info: Info, input: RecordPurchaseInput) -> RecordActivityResult:  # noqa: A002
+    async def record_purchase(self, info: Info, input: RecordPurchaseInput) -> RecordActivityResult:
         try:
             done = await actions.record_purchase(
                 info.context.services,

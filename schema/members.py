@@ -190,7 +190,7 @@ class MemberQueries:
         return None if row is None else Account(row=row)
 
     @strawberry.field
-    async def member(self, id: strawberry.ID) -> Member | None:  # noqa: A002 (contract name)
+    async def member(self, id: strawberry.ID) -> Member | None:
         row = await actions.member(id)
         return None if row is None else Member(row=row)
 
@@ -198,7 +198,7 @@ class MemberQueries:
 @strawberry.type
 class MemberMutations:
     @strawberry.mutation(description="SERVICE or ADMIN: create or update a member (sign-up).")
-    async def upsert_member(self, info: Info, input: UpsertMemberInput) -> UpsertMemberResult:  # noqa: A002
+    async def upsert_member(self, info: Info, input: UpsertMemberInput) -> UpsertMemberResult:
         try:
             row = await actions.upsert_member(
                 info.context.services,
@@ -215,7 +215,7 @@ class MemberMutations:
     @strawberry.mutation(
         description="ADMIN: a manual credit or debit, kept in the ledger with its reason."
     )
-    async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsResult:  # noqa: A002
+    async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsResult:
         try:
             done = await actions.adjust_points(
                 info.context.services,
@@ -228,5 +228,7 @@ class MemberMutations:
         except RewardsError as exc:
             return cast(AdjustPointsResult, as_error(exc))
         return PointsAdjusted(
-            entry=LedgerEntry(row=done.entry), account=Account(row=done.member), duplicate=done.duplicate
+            entry=LedgerEntry(row=done.entry),
+            account=Account(row=done.member),
+            duplicate=done.duplicate,
         )

@@ -124,20 +124,24 @@ async def upsert_member(
     """Create a member, or update the profile of the one with this external id."""
     _require(principal, Role.SERVICE, Role.ADMIN)
     external_id = v.clean_text("externalId", external_id, max_length=128)
-    fields = {
-        "display_name": v.clean_text("displayName", display_name, max_length=80),
-        "email": v.optional_email(email),
-        "community": v.optional_slug("community", community),
-    }
+    name = v.clean_text("displayName", display_name, max_length=80)
+    address = v.optional_email(email)
+    group = v.optional_slug("community", community)
     for _ in range(3):
         existing = await Member.get_or_none(external_id=external_id)
         if existing is not None:
-            await Member.filter(id=existing.id).update(**fields)
+            await Member.filter(id=existing.id).update(
+                display_name=name, email=address, community=group
+            )
             await existing.refresh_from_db()
             return existing
         try:
             return await Member.create(
-                external_id=external_id, referral_code=new_referral_code(), **fields
+                external_id=external_id,
+                referral_code=new_referral_code(),
+                display_name=name,
+                email=address,
+                community=group,
             )
         except IntegrityError:
             continue  # created concurrently (or a referral code collided): look again

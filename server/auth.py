@@ -143,9 +143,7 @@ async def _token_principal(token: str, secret: str) -> Principal:
         raise AuthError("The member token has expired.") from None
     except jwt.InvalidTokenError:
         raise AuthError("The member token is not valid.") from None
-    member_id = await Member.filter(external_id=str(claims["sub"])).values_list(
-        "id", flat=True
-    )
-    if not member_id:
+    found = await Member.get_or_none(external_id=str(claims["sub"]))
+    if found is None:
         raise AuthError("The member token names no member.")
-    return Principal(role=Role.SHOPPER, member_id=int(member_id[0]), name=str(claims["sub"]))
+    return Principal(role=Role.SHOPPER, member_id=found.id, name=found.external_id)

@@ -10,10 +10,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
@@ -48,13 +49,15 @@ def _settings() -> Settings:
         _fail(str(exc))
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str) -> NoReturn:
     _err.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code=2)
 
 
 @contextlib.asynccontextmanager
-async def _services(settings: Settings, *, with_redis: bool = True) -> AsyncIterator[actions.Services]:
+async def _services(
+    settings: Settings, *, with_redis: bool = True
+) -> AsyncIterator[actions.Services]:
     """ORM (and, when configured, Redis) for a one-shot command."""
     redis = connect(settings.redis_url) if with_redis and settings.redis_url else None
     boards = Leaderboards(redis) if redis is not None else None
@@ -164,14 +167,21 @@ def check_consistency_command() -> None:
 @app.command()
 def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
-    seed: Annotated[bool, typer.Option("--seed-demo", help="Seed the demo community first")] = False,
+    seed: Annotated[
+        bool, typer.Option("--seed-demo", help="Seed the demo community first")
+    ] = False,
 ) -> None:
     """Migrate, then serve the API (and start an embedded Valkey when LAUREL_REDIS_URL is unset)."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(apply_migrations(settings.resolved_database_url))
     settings.resolved_jwt_secret()  # generate it once, before any worker needs it
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; turn that
+    # into an exception so that the embedded Valkey below is stopped too.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     embedded: EmbeddedValkey | None = None
     if settings.redis_url is None:
         embedded = EmbeddedValkey(settings.data_dir)
@@ -195,6 +205,10 @@ def serve(
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def main() -> None:

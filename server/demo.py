@@ -17,11 +17,39 @@ from server.rewards.members import Member
 
 __all__ = ["DemoSummary", "seed_demo"]
 
-_FIRST = (
-    "Ada Ben Cleo Dev Eli Fay Gus Hana Ivo Jun Kai Lea Milo Nia Oto Pia Quin Rui Sol Tea "
-    "Uma Vik Wen Xia Yan Zoe Ari Bo Cy Dia"
-).split()
-_LAST = "Moss Reed Vale Brook Stone Frost Lane Hart".split()
+_FIRST = [
+    "Ada",
+    "Ben",
+    "Cleo",
+    "Dev",
+    "Eli",
+    "Fay",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Jun",
+    "Kai",
+    "Lea",
+    "Milo",
+    "Nia",
+    "Oto",
+    "Pia",
+    "Quin",
+    "Rui",
+    "Sol",
+    "Tea",
+    "Uma",
+    "Vik",
+    "Wen",
+    "Xia",
+    "Yan",
+    "Zoe",
+    "Ari",
+    "Bo",
+    "Cy",
+    "Dia",
+]
+_LAST = ["Moss", "Reed", "Vale", "Brook", "Stone", "Frost", "Lane", "Hart"]
 _COMMUNITIES = ("runners", "climbers", "cyclists")
 _AMOUNTS = (1999, 2500, 4000, 4999, 7500, 12000, 15999, 25000)
 _MEMBERS = 50
@@ -36,7 +64,7 @@ class DemoSummary:
 
 async def seed_demo(svc: Services) -> DemoSummary:
     """Create ~50 members with purchase histories that give the board ties and pages."""
-    rng = random.Random(20261123)  # noqa: S311 (demo data, not security)
+    rng = random.Random(20261123)
     shop = Principal(role=Role.SERVICE, name="demo-seed")
     admin = Principal(role=Role.ADMIN, name="demo-seed")
     now = svc.clock()
@@ -46,9 +74,7 @@ async def seed_demo(svc: Services) -> DemoSummary:
         if n % 10 == 9 and histories:
             history = list(histories[-1])  # an exact twin: a tie on the board
         else:
-            history = [
-                (rng.choice(_AMOUNTS), rng.randint(1, 60)) for _ in range(rng.randint(0, 6))
-            ]
+            history = [(rng.choice(_AMOUNTS), rng.randint(1, 60)) for _ in range(rng.randint(0, 6))]
         histories.append(history)
         name = f"{_FIRST[n % len(_FIRST)]} {_LAST[(n * 3) % len(_LAST)]}"
         external_id = f"demo-{n + 1:03d}"

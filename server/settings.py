@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
-_SECRET_FILE = "jwt_secret"
+_SECRET_FILE = "jwt_secret"  # noqa: S105 (a file name, not a secret)
 
 
 class SettingsError(Exception):

@@ -7,6 +7,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from server.rewards.members import Member
+
 __all__ = ["Activity", "ActivityKind", "ActivityStatus"]
 
 
@@ -27,7 +29,7 @@ class ActivityStatus(StrEnum):
 
 class Activity(Model):
     id = fields.BigIntField(primary_key=True)
-    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "laurel.Member", related_name="activities", on_delete=fields.RESTRICT
     )
     member_id: int
@@ -50,6 +52,3 @@ class Activity(Model):
     class Meta:
         table = "activities"
         indexes = (("member_id", "created_at"),)
-
-
-from server.rewards.members import Member  # noqa: E402  (forward reference for the FK)

@@ -155,15 +155,13 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
         await Member.filter(id=posting.member_id, next_release_at__isnull=True).update(
             next_release_at=posting.available_at
         )
-        await Member.filter(
-            id=posting.member_id, next_release_at__gt=posting.available_at
-        ).update(next_release_at=posting.available_at)
-    if await guarded.update(**changes) != 1:
-        balance = await Member.filter(id=posting.member_id).values_list(
-            "points_balance", flat=True
+        await Member.filter(id=posting.member_id, next_release_at__gt=posting.available_at).update(
+            next_release_at=posting.available_at
         )
+    if await guarded.update(**changes) != 1:
+        current = await Member.get_or_none(id=posting.member_id)
         raise InsufficientPoints(
-            balance=int(balance[0]) if balance else 0, required=-available_delta
+            balance=current.points_balance if current else 0, required=-available_delta
         )
     entry = await LedgerEntry.create(
         member_id=posting.member_id,
@@ -259,14 +257,18 @@ async def _refresh_next_release(member_id: int) -> None:
     """
     async with in_transaction():
         await Member.select_for_update().filter(id=member_id).values_list("id", flat=True)
-        pending = await LedgerEntry.filter(
-            member_id=member_id, pending_delta__gt=0
-        ).values_list("id", "available_at")
-        released = set(
-            await LedgerEntry.filter(
-                kind=EntryKind.RELEASE, source_entry_id__in=[p[0] for p in pending]
-            ).values_list("source_entry_id", flat=True)
-        ) if pending else set()
+        pending = await LedgerEntry.filter(member_id=member_id, pending_delta__gt=0).values_list(
+            "id", "available_at"
+        )
+        released = (
+            set(
+                await LedgerEntry.filter(
+                    kind=EntryKind.RELEASE, source_entry_id__in=[p[0] for p in pending]
+                ).values_list("source_entry_id", flat=True)
+            )
+            if pending
+            else set()
+        )
         open_dates = [at for entry_id, at in pending if entry_id not in released and at]
         await Member.filter(id=member_id).update(next_release_at=min(open_dates, default=None))
 
