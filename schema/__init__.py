@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as _alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as _depth_rule
 from strawberry.tools import merge_types
 
 from schema.activities import ActivityMutations
@@ -36,6 +37,21 @@ Query = merge_types("Query", (MemberQueries, LeaderboardQueries))
 Mutation = merge_types("Mutation", (MemberMutations, ActivityMutations))
 
 
+# Built once: the validation cache is keyed by the rule classes, and
+# QueryDepthLimiter / MaxAliasesLimiter make a new class per instance (per request).
+_LIMIT_RULES: list[type[ASTValidationRule]] = [
+    _depth_rule(MAX_DEPTH, None, None),
+    _alias_rule(MAX_ALIASES),
+]
+
+
+class _Limits(AddValidationRules):
+    """Depth and alias limits as validation rules that the validation cache can reuse."""
+
+    def __init__(self) -> None:
+        super().__init__(_LIMIT_RULES)
+
+
 def _expected(error: GraphQLError) -> bool:
     """Mask only errors that come from an unexpected exception, not our own GraphQLErrors."""
     original = error.original_error
@@ -49,8 +65,7 @@ def build_schema() -> strawberry.Schema:
         # Contract error types not yet returned by any field stay in the schema.
         types=[InsufficientPointsError, OutOfStockError],
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            _Limits,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaskErrors(should_mask_error=_expected),
             lambda: ParserCache(maxsize=512),

@@ -1,0 +1,90 @@
+"""``make bench``: each benchmark prints its ratio against a floor measured in the same run.
+
+leaderboard_http: GraphQL ``leaderboard(first: 10)`` over HTTP vs a plain Starlette
+JSON endpoint serving the same top 10 from the same Redis, same server process.
+Target: ratio >= 0.6.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import orjson
+
+from bench.loadgen import http_request, requests_per_second
+
+ROUNDS = 3
+SECONDS = 3.0
+CONNECTIONS = 16
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit("benchmark server exited early")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/plain/top10", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("benchmark server did not start")
+
+
+async def _leaderboard_http(port: int) -> tuple[float, float]:
+    query = orjson.dumps(
+        {
+            "query": "{ leaderboard(first: 10) { totalMembers entries "
+            "{ rank score member { id displayName } } } }"
+        }
+    )
+    graphql = http_request("POST", "/graphql", query, "application/json")
+    plain = http_request("GET", "/plain/top10")
+    await requests_per_second("127.0.0.1", port, graphql, seconds=1, connections=4)  # warm up
+    g_total = p_total = 0.0
+    for _ in range(ROUNDS):  # alternate so drift hits both alike
+        p_total += await requests_per_second(
+            "127.0.0.1", port, plain, seconds=SECONDS, connections=CONNECTIONS
+        )
+        g_total += await requests_per_second(
+            "127.0.0.1", port, graphql, seconds=SECONDS, connections=CONNECTIONS
+        )
+    return g_total / ROUNDS, p_total / ROUNDS
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="laurel-bench-") as tmp:
+        port = _free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.leaderboard_server", tmp, str(port), "2000"],
+            env={k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")},
+            start_new_session=True,
+        )
+        try:
+            _wait(port, proc)
+            graphql, plain = asyncio.run(_leaderboard_http(port))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+    ratio = graphql / plain
+    verdict = "ok" if ratio >= 0.6 else "BELOW TARGET"
+    print(
+        f"leaderboard_http: graphql {graphql:,.0f} req/s, plain {plain:,.0f} req/s, "
+        f"ratio {ratio:.2f} (target >= 0.60) {verdict}"
+    )
+
+
+if __name__ == "__main__":
+    main()
