@@ -173,6 +173,8 @@ def serve(
 ) -> None:
     """Migrate, then serve the API (and start an embedded Valkey when LAUREL_REDIS_URL is unset)."""
     settings = _settings()
+    if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
+        _fail("--workers above 1 needs PostgreSQL (LAUREL_DATABASE_URL): SQLite has one writer")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
