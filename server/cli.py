@@ -18,7 +18,6 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
-from rich.console import Console
 
 from leaderboards import EmbeddedValkey, Leaderboards, connect
 from server import actions
@@ -38,7 +37,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-_err = Console(stderr=True)
 T = TypeVar("T")
 
 
@@ -50,7 +48,8 @@ def _settings() -> Settings:
 
 
 def _fail(message: str) -> NoReturn:
-    _err.print(f"[red]error:[/red] {message}", highlight=False)
+    # Plain echo: one line whatever the width, and user text is never read as markup.
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
 
 

@@ -1,0 +1,173 @@
+"""The `laurel` command as an operator runs it: real processes on a fresh data dir,
+with the embedded defaults (no LAUREL_DATABASE_URL / LAUREL_REDIS_URL)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import jwt
+import pytest
+
+pytestmark = pytest.mark.embedded_only
+
+LAUREL = str(Path(sys.executable).with_name("laurel"))  # the installed console script
+COMMANDS = [
+    "serve",
+    "migrate",
+    "seed-demo",
+    "create-api-key",
+    "member-token",
+    "release-pending",
+    "check-consistency",
+]
+Result = subprocess.CompletedProcess[str]
+
+
+def laurel(data_dir: Path, *args: str) -> Result:
+    """Run `laurel ARGS` with only LAUREL_DATA_DIR set among the LAUREL_* variables."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LAUREL_") and k not in {"COLUMNS", "LINES"}
+    }
+    env["LAUREL_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [LAUREL, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def helps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
+    """`laurel --help` and `laurel COMMAND --help` for every command, run side by side."""
+    data_dir = tmp_path_factory.mktemp("help")
+    targets = ["", *COMMANDS]
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        results = pool.map(
+            lambda command: laurel(data_dir, *([command] if command else []), "--help"), targets
+        )
+        return dict(zip(targets, results, strict=True))
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    """A data dir with the demo community, and the output of the first `seed-demo`."""
+    data_dir = tmp_path_factory.mktemp("seeded")
+    return data_dir, laurel(data_dir, "seed-demo")
+
+
+def test_app_help_lists_every_command(helps: dict[str, Result]) -> None:
+    result = helps[""]
+    assert result.returncode == 0, result.stderr
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help(command: str, helps: dict[str, Result]) -> None:
+    result = helps[command]
+    assert result.returncode == 0, result.stderr
+    assert f"laurel {command}" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_twice_is_a_no_op_the_second_time(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh"  # does not exist yet: migrate creates it
+    first = laurel(data_dir, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "up to date" in first.stdout
+    assert (data_dir / "laurel.sqlite3").is_file()
+    second = laurel(data_dir, "migrate")
+    assert second.returncode == 0, second.stderr
+    assert "up to date" in second.stdout
+
+
+def test_create_api_key_prints_only_the_key(seeded: tuple[Path, Result]) -> None:
+    data_dir, _ = seeded
+    result = laurel(data_dir, "create-api-key", "--role", "service", "--name", "shop")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, lines  # a script can capture it with $(laurel create-api-key ...)
+    assert lines[0].startswith("lrl_")
+    assert lines[0] == lines[0].strip()
+    assert len(lines[0]) > 20
+
+
+def test_create_api_key_rejects_an_unknown_role(tmp_path: Path) -> None:
+    result = laurel(tmp_path, "create-api-key", "--role", "bogus", "--name", "shop")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--role" in result.stderr
+    assert "service" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_seed_demo_twice_adds_nothing_and_balances_match(seeded: tuple[Path, Result]) -> None:
+    data_dir, first = seeded
+    assert first.returncode == 0, first.stderr
+    added = re.search(r"(\d+) members, (\d+) purchases added", first.stdout)
+    assert added is not None, first.stdout
+    assert int(added.group(1)) > 0
+    assert int(added.group(2)) > 0
+
+    again = laurel(data_dir, "seed-demo")
+    assert again.returncode == 0, again.stderr
+    assert "0 purchases added" in again.stdout
+    assert f"{added.group(2)} already there" in again.stdout
+
+    check = laurel(data_dir, "check-consistency")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.strip() == "every balance matches its ledger"
+
+
+def _b64url_json(part: str) -> dict[str, object]:
+    decoded: dict[str, object] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return decoded
+
+
+def test_member_token_prints_only_a_jwt_for_the_member(seeded: tuple[Path, Result]) -> None:
+    data_dir, _ = seeded
+    result = laurel(data_dir, "member-token", "demo-001")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, lines
+    token = lines[0]
+    parts = token.split(".")
+    assert len(parts) == 3
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", part) for part in parts)
+    assert _b64url_json(parts[0])["alg"] == "HS256"
+    assert _b64url_json(parts[1])["sub"] == "demo-001"
+    # Signed with the secret generated into the data dir, which the server uses too.
+    secret = (data_dir / "jwt_secret").read_text().strip()
+    claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_aud": False})
+    assert claims["sub"] == "demo-001"
+
+
+# Shop ids are free text; one that looks like console markup must be echoed as typed.
+@pytest.mark.parametrize("external_id", ["nobody", "[/vip]nobody"])
+def test_member_token_for_an_unknown_member_fails_clearly(
+    external_id: str, seeded: tuple[Path, Result]
+) -> None:
+    data_dir, _ = seeded
+    result = laurel(data_dir, "member-token", external_id)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert external_id in result.stderr
+    assert "member" in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+
+
+def test_release_pending_reports_what_it_released(seeded: tuple[Path, Result]) -> None:
+    data_dir, _ = seeded
+    result = laurel(data_dir, "release-pending")
+    assert result.returncode == 0, result.stderr
+    released = re.fullmatch(r"released (\d+) points for (\d+) members", result.stdout.strip())
+    assert released is not None, result.stdout
+    points, members = int(released.group(1)), int(released.group(2))
+    assert (points == 0) == (members == 0)
