@@ -316,8 +316,12 @@ async def record_purchase(
     buyer = await Member.get_or_none(external_id=external_id)
     if buyer is None:
         raise NotFound(f"No member with external id {external_id!r}.")
+    # A defaulted occurredAt ("now") is not part of the input: a retry must match.
     request_hash = v.fingerprint(
-        member=buyer.id, order=order_id, cents=amount_cents, at=occurred.isoformat()
+        member=buyer.id,
+        order=order_id,
+        cents=amount_cents,
+        at=occurred.isoformat() if occurred_at is not None else None,
     )
     replay = await _activity_replay(key, request_hash)
     if replay is not None:

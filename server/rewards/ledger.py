@@ -40,6 +40,7 @@ __all__ = [
     "Mismatch",
     "Posting",
     "find_mismatches",
+    "lock_member",
     "members_with_due_points",
     "post",
     "release_due",
@@ -187,6 +188,14 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
     return entry
 
 
+async def lock_member(member_id: int) -> None:
+    """Take the member's row lock until the transaction ends (PostgreSQL; SQLite has one writer).
+
+    A full-row SELECT: Tortoise drops FOR UPDATE from ``values_list`` queries.
+    """
+    await Member.select_for_update().filter(id=member_id).first()
+
+
 def released_key(entry_id: int) -> str:
     """The idempotency key of the release of pending entry ``entry_id``: one per entry."""
     return f"release:{entry_id}"
@@ -195,36 +204,51 @@ def released_key(entry_id: int) -> str:
 async def release_due(member_id: int, now: datetime) -> int:
     """Make a member's due pending credits spendable; return the points released.
 
-    Each pending credit is released by one entry keyed ``release:<id>``, so a
-    request and ``laurel release-pending`` racing each other release it once:
-    the loser's transaction fails on the unique key and writes nothing.
+    Each pending credit is released by one entry keyed ``release:<id>``, under
+    the member's row lock, so a request and ``laurel release-pending`` racing
+    each other release it once and neither fails.
     """
     due = await LedgerEntry.filter(
         member_id=member_id, pending_delta__gt=0, available_at__lte=now
-    ).values_list("id", "pending_delta", "activity_id")
-    if not due:
-        await _refresh_next_release(member_id)
-        return 0
-    ids = [row[0] for row in due]
-    settled = await LedgerEntry.filter(source_entry_id__in=ids).values_list(
-        "source_entry_id", "kind", "pending_delta"
+    ).values_list("id", "activity_id")
+    done = (
+        set(
+            await LedgerEntry.filter(
+                kind=EntryKind.RELEASE, source_entry_id__in=[row[0] for row in due]
+            ).values_list("source_entry_id", flat=True)
+        )
+        if due
+        else set()
     )
-    released_ids = {src for src, kind, _ in settled if kind == EntryKind.RELEASE}
     released = 0
-    for entry_id, pending, activity_id in due:
-        if entry_id in released_ids:
-            continue
-        remaining = pending + sum(d for src, kind, d in settled if src == entry_id)
-        released += await _release_one(member_id, entry_id, remaining, activity_id, now)
+    for entry_id, activity_id in due:
+        if entry_id not in done:
+            released += await _release_one(member_id, entry_id, activity_id, now)
     await _refresh_next_release(member_id)
     return released
 
 
 async def _release_one(
-    member_id: int, entry_id: int, remaining: int, activity_id: int | None, now: datetime
+    member_id: int, entry_id: int, activity_id: int | None, now: datetime
 ) -> int:
+    """Release what is left pending of one credit, under the member's row lock.
+
+    The lock (PostgreSQL; SQLite has one writer) orders concurrent releases of
+    the same credit: the later one sees the release entry and does nothing.
+    The unique key still guards the insert should two ever get past that.
+    """
     try:
         async with in_transaction():
+            await lock_member(member_id)
+            settled = await LedgerEntry.filter(source_entry_id=entry_id).values_list(
+                "kind", "pending_delta"
+            )
+            if any(kind == EntryKind.RELEASE for kind, _ in settled):
+                return 0
+            original = await LedgerEntry.get(id=entry_id)
+            remaining = int(original.pending_delta) + sum(int(d) for _, d in settled)
+            if remaining <= 0:
+                return 0
             await post(
                 Posting(
                     member_id=member_id,
@@ -256,7 +280,7 @@ async def _refresh_next_release(member_id: int) -> None:
     committed meanwhile is seen and its due moment is not overwritten.
     """
     async with in_transaction():
-        await Member.select_for_update().filter(id=member_id).values_list("id", flat=True)
+        await lock_member(member_id)
         pending = await LedgerEntry.filter(member_id=member_id, pending_delta__gt=0).values_list(
             "id", "available_at"
         )

@@ -1,0 +1,326 @@
+"""Money under load: the real server (`laurel serve --workers 4`) on PostgreSQL takes hundreds
+of concurrent adjustPoints calls, retries and key reuses, and every balance still equals its
+ledger, no debit overdraws, nothing is applied twice and the board ends up right.
+
+Run with ``-s`` (or ``-rA``) to see the summary the tests print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import httpx
+import pytest
+
+from server.actions import Services
+from server.auth import create_api_key
+from server.rewards.ledger import LedgerEntry, find_mismatches
+from server.rewards.members import Member
+from server.rewards.staff import StaffRole
+from tests.conftest import Backend, on_postgres
+from tests.helpers import ADJUST, UPSERT
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(not on_postgres(), reason="needs PostgreSQL: SQLite serializes writes"),
+]
+
+REPO = Path(__file__).resolve().parents[2]
+WORKERS = 4
+REQUESTS = 400
+IN_FLIGHT = 40
+MEMBERS = 5
+OPENING_CREDIT = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(database: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m server serve --workers 4` on the test database; yields its base URL."""
+    data = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LAUREL_DATABASE_URL": database.database_url,
+        "LAUREL_REDIS_URL": database.redis_url,
+        "LAUREL_JWT_SECRET": "concurrency-test-secret-" + "y" * 32,
+        "LAUREL_DATA_DIR": str(data),
+        "LAUREL_HOST": "127.0.0.1",
+        "LAUREL_PORT": str(port),
+        "LAUREL_LOG_LEVEL": "warning",
+    }
+    log_path = data / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--workers", str(WORKERS)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not become healthy:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group (uvicorn and its workers), then SIGKILL."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One adjustPoints call as planned: a new key, or a reuse of the key of ``original``."""
+
+    member_id: str
+    key: str
+    amount: int
+    reuse: Literal["new", "same", "different"] = "new"
+    original: int | None = None
+
+
+def _plan(rng: random.Random, member_ids: list[str]) -> list[Call]:
+    calls: list[Call] = []
+    credits: list[int] = []
+    for i in range(REQUESTS):
+        roll = rng.random()
+        if credits and roll < 0.2:
+            j = rng.choice(credits)
+            calls.append(Call(calls[j].member_id, calls[j].key, calls[j].amount, "same", j))
+        elif credits and roll < 0.23:
+            j = rng.choice(credits)
+            calls.append(
+                Call(calls[j].member_id, calls[j].key, calls[j].amount + 1, "different", j)
+            )
+        else:
+            amount = rng.randint(1, 150) if rng.random() < 0.5 else -rng.randint(1, 250)
+            if amount > 0:
+                credits.append(len(calls))
+            calls.append(Call(rng.choice(member_ids), f"load-{i}", amount))
+    return calls
+
+
+class Api:
+    """GraphQL over real HTTP as one API key."""
+
+    def __init__(self, http: httpx.AsyncClient, key: str) -> None:
+        self.http = http
+        self.key = key
+
+    async def __call__(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {self.key}"},
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def adjust(self, member_id: str, key: str, amount: int) -> dict[str, Any]:
+        variables = {
+            "input": {
+                "idempotencyKey": key,
+                "memberId": member_id,
+                "amount": amount,
+                "reason": f"load test {amount:+d}",
+            }
+        }
+        result: dict[str, Any] = (await self(ADJUST, variables))["adjustPoints"]
+        return result
+
+    async def outbox_drained(self) -> None:
+        """Wait until /healthz reports every board update applied."""
+        try:
+            async with asyncio.timeout(30):
+                while True:
+                    health = (await self.http.get("/healthz")).json()
+                    if health["outbox"] == 0:
+                        return
+                    await asyncio.sleep(0.2)
+        except TimeoutError:
+            pytest.fail("the outbox did not drain within 30 s")
+
+
+async def _members(api: Api) -> dict[str, str]:
+    """Members with an opening credit: {member id: id of the opening ledger entry}."""
+    ids: dict[str, str] = {}
+    for i in range(MEMBERS):
+        saved = await api(
+            UPSERT, {"input": {"externalId": f"load-{i}", "displayName": f"Load {i}"}}
+        )
+        member_id: str = saved["upsertMember"]["member"]["id"]
+        opening = await api.adjust(member_id, f"opening-{i}", OPENING_CREDIT)
+        assert opening["__typename"] == "PointsAdjusted"
+        ids[member_id] = opening["entry"]["id"]
+    return ids
+
+
+async def test_concurrent_adjustments_keep_every_balance_equal_to_its_ledger(
+    server: str, svc: Services
+) -> None:
+    # ``svc`` empties the tables and Redis; this process's ORM shares the server's database.
+    key = await create_api_key(StaffRole.ADMIN, "load test")
+    limits = httpx.Limits(max_connections=IN_FLIGHT)
+    async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as http:
+        api = Api(http, key)
+        openings = await _members(api)
+        member_ids = list(openings)
+        calls = _plan(random.Random(20_240_611), member_ids)
+        results: list[dict[str, Any] | None] = [None] * len(calls)
+        done = [asyncio.Event() for _ in calls]
+        gate = asyncio.Semaphore(IN_FLIGHT)
+
+        async def send(i: int, call: Call) -> None:
+            if call.original is not None:
+                await done[call.original].wait()  # a retry comes after the first answer
+            async with gate:
+                results[i] = await api.adjust(call.member_id, call.key, call.amount)
+            done[i].set()
+
+        started = time.monotonic()
+        await asyncio.gather(*(send(i, call) for i, call in enumerate(calls)))
+        elapsed = time.monotonic() - started
+        await api.outbox_drained()
+
+    counts: Counter[str] = Counter()
+    applied: dict[str, list[int]] = {m: [OPENING_CREDIT] for m in member_ids}
+    entry_ids: set[str] = set(openings.values())
+    for call, result in zip(calls, results, strict=True):
+        assert result is not None
+        kind = result["__typename"]
+        if call.reuse == "same":
+            first = results[call.original] if call.original is not None else None
+            assert first is not None
+            assert (kind, result["duplicate"]) == ("PointsAdjusted", True), (call, result)
+            assert result["entry"]["id"] == first["entry"]["id"]
+            counts["duplicates"] += 1
+        elif call.reuse == "different":
+            assert kind == "ConflictError", (call, result)
+            counts["conflicts"] += 1
+        elif call.amount > 0:
+            assert (kind, result["duplicate"]) == ("PointsAdjusted", False), (call, result)
+            counts["credits applied"] += 1
+        else:
+            assert kind in {"PointsAdjusted", "InsufficientPointsError"}, (call, result)
+            if kind == "InsufficientPointsError":
+                assert result["required"] == -call.amount
+                counts["insufficient"] += 1
+                continue
+            assert result["duplicate"] is False
+            counts["debits applied"] += 1
+        if kind == "PointsAdjusted" and not result["duplicate"]:
+            applied[call.member_id].append(call.amount)
+            entry_ids.add(result["entry"]["id"])
+
+    rows = await Member.filter(id__in=[int(m) for m in member_ids])
+    members = {str(row.id): row for row in rows}
+    assert svc.boards is not None
+    board = {row.member_id: row.score for row in (await svc.boards.page(first=10, offset=0)).rows}
+
+    print(
+        f"\nadjustPoints over HTTP, {WORKERS} workers, {IN_FLIGHT} in flight: "
+        f"{len(calls)} requests in {elapsed:.1f} s"
+    )
+    print(
+        "  "
+        + ", ".join(
+            f"{name} {counts[name]}"
+            for name in (
+                "credits applied",
+                "debits applied",
+                "insufficient",
+                "duplicates",
+                "conflicts",
+            )
+        )
+    )
+    ledger_sums: dict[str, int] = {}
+    for member_id in member_ids:
+        amounts = await LedgerEntry.filter(member_id=int(member_id)).values_list(
+            "amount", flat=True
+        )
+        ledger_sums[member_id] = sum(cast(list[int], amounts))
+        row = members[member_id]
+        print(
+            f"  member {member_id}: balance {row.points_balance} == ledger sum "
+            f"{ledger_sums[member_id]}: {row.points_balance == ledger_sums[member_id]} "
+            f"(board {board.get(row.id, 0)}, lifetime {row.lifetime_points})"
+        )
+
+    assert sum(counts.values()) == REQUESTS
+    assert counts["insufficient"] > 0  # the plan overdraws sometimes ...
+    assert counts["debits applied"] > 0  # ... and spends successfully too
+    assert await find_mismatches() == []
+    keys = Counter(await LedgerEntry.all().values_list("idempotency_key", flat=True))
+    assert [k for k, n in keys.items() if n > 1] == []
+    ledger_ids = {str(i) for i in await LedgerEntry.all().values_list("id", flat=True)}
+    assert len(ledger_ids) == sum(len(a) for a in applied.values())
+    assert ledger_ids == entry_ids  # one entry per answer that said "applied", no other
+    for member_id in member_ids:
+        row = members[member_id]
+        assert row.points_balance >= 0
+        assert row.points_balance == ledger_sums[member_id] == sum(applied[member_id])
+        assert row.lifetime_points == row.points_balance  # adjustments count as earned
+    assert board == {
+        row.id: row.lifetime_points for row in members.values() if row.lifetime_points > 0
+    }
+
+
+async def test_a_burst_of_identical_retries_moves_points_once(server: str, svc: Services) -> None:
+    key = await create_api_key(StaffRole.ADMIN, "load test")
+    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+        api = Api(http, key)
+        [member_id, *_] = await _members(api)
+        burst = await asyncio.gather(*(api.adjust(member_id, "burst-1", 77) for _ in range(20)))
+
+    kinds = Counter((r["__typename"], r["duplicate"]) for r in burst)
+    print(f"\n20 identical adjustPoints at once: {dict(kinds)}")
+    assert kinds == {("PointsAdjusted", False): 1, ("PointsAdjusted", True): 19}
+    assert len({r["entry"]["id"] for r in burst}) == 1
+    row = await Member.get(id=int(member_id))
+    assert row.points_balance == OPENING_CREDIT + 77
+    assert await LedgerEntry.filter(member_id=row.id).count() == 2
+    assert await find_mismatches() == []
