@@ -201,8 +201,9 @@ def ledger_cursor(entry: LedgerEntry) -> str:
 def _cursor_id(after: str) -> int:
     try:
         kind, _, raw = base64.urlsafe_b64decode(after.encode()).decode().partition(":")
-        if kind == "ledger" and raw.isdigit():
-            return int(raw)
+        entry_id = v.parse_id("after", raw) if kind == "ledger" else None
+        if entry_id is not None:
+            return entry_id
     except ValueError:
         pass
     raise Invalid("after", "after is not a cursor from this list.")
@@ -308,8 +309,8 @@ async def record_purchase(
     _require(principal, Role.SERVICE)
     key = _scoped_key("purchase", principal, idempotency_key)
     order_id = v.clean_text("orderId", order_id, max_length=128)
-    if not 0 < amount_cents <= 10_000_000_000:
-        raise Invalid("amountCents", "amountCents must be positive (at most 100,000,000.00).")
+    if amount_cents <= 0:
+        raise Invalid("amountCents", "amountCents must be positive.")
     now = svc.clock()
     occurred = v.when("occurredAt", occurred_at, now=now)
     external_id = v.clean_text("memberExternalId", member_external_id, max_length=128)

@@ -75,7 +75,7 @@ def optional_slug(field: str, value: str | None) -> str | None:
 def parse_id(field: str, value: str) -> int | None:
     """A numeric id, or None when it cannot name anything (the caller says not found)."""
     text = value.strip()
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         return None
     return int(text)
 
