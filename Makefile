@@ -29,7 +29,7 @@ test: check
 	$(BIN)/python -m pytest -m "not postgres_only"
 	@if [ -n "$$LAUREL_TEST_DATABASE_URL" ] && [ -n "$$LAUREL_TEST_REDIS_URL" ]; then \
 	  echo "== again on PostgreSQL + Redis =="; \
-	  LAUREL_TEST_BACKEND=postgres $(BIN)/python -m pytest -m "not embedded_only"; \
+	  LAUREL_TEST_BACKEND=postgres $(BIN)/python -m pytest -rP -m "not embedded_only"; \
 	else echo "LAUREL_TEST_DATABASE_URL / LAUREL_TEST_REDIS_URL unset: PostgreSQL run skipped"; fi
 
 bench: $(STAMP)
