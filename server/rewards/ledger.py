@@ -211,15 +211,7 @@ async def release_due(member_id: int, now: datetime) -> int:
     due = await LedgerEntry.filter(
         member_id=member_id, pending_delta__gt=0, available_at__lte=now
     ).values_list("id", "activity_id")
-    done = (
-        set(
-            await LedgerEntry.filter(
-                kind=EntryKind.RELEASE, source_entry_id__in=[row[0] for row in due]
-            ).values_list("source_entry_id", flat=True)
-        )
-        if due
-        else set()
-    )
+    done = await _released([row[0] for row in due])
     released = 0
     for entry_id, activity_id in due:
         if entry_id not in done:
@@ -273,6 +265,16 @@ async def _release_one(
     return remaining
 
 
+async def _released(entry_ids: list[int]) -> set[int]:
+    """Which of these pending credits already have their release entry."""
+    if not entry_ids:
+        return set()
+    rows = await LedgerEntry.filter(
+        kind=EntryKind.RELEASE, source_entry_id__in=entry_ids
+    ).values_list("source_entry_id")
+    return {int(row[0]) for row in rows}
+
+
 async def _refresh_next_release(member_id: int) -> None:
     """Recompute ``next_release_at`` under the member's row lock.
 
@@ -284,15 +286,7 @@ async def _refresh_next_release(member_id: int) -> None:
         pending = await LedgerEntry.filter(member_id=member_id, pending_delta__gt=0).values_list(
             "id", "available_at"
         )
-        released = (
-            set(
-                await LedgerEntry.filter(
-                    kind=EntryKind.RELEASE, source_entry_id__in=[p[0] for p in pending]
-                ).values_list("source_entry_id", flat=True)
-            )
-            if pending
-            else set()
-        )
+        released = await _released([p[0] for p in pending])
         open_dates = [at for entry_id, at in pending if entry_id not in released and at]
         await Member.filter(id=member_id).update(next_release_at=min(open_dates, default=None))
 
@@ -311,11 +305,7 @@ async def members_with_due_points(now: datetime, batch: int = 500) -> list[int]:
     members: set[int] = set()
     for start in range(0, len(due), batch):
         chunk = due[start : start + batch]
-        released = set(
-            await LedgerEntry.filter(
-                kind=EntryKind.RELEASE, source_entry_id__in=[row[0] for row in chunk]
-            ).values_list("source_entry_id", flat=True)
-        )
+        released = await _released([row[0] for row in chunk])
         members.update(member for entry_id, member in chunk if entry_id not in released)
     return sorted(members)
 
