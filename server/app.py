@@ -31,9 +31,9 @@ from leaderboards.outbox import outbox_depth
 from schema import build_schema
 from schema.context import Context
 from server.actions import Services
+from server.actions.common import services_for
 from server.auth import AuthError, Principal, authenticate
 from server.db import orm
-from server.events import Events
 from server.settings import Settings
 
 __all__ = ["app_from_environment", "create_app"]
@@ -100,17 +100,10 @@ async def _resources(settings: Settings) -> AsyncIterator[Services]:
         redis_url = embedded.start()
     redis = connect(redis_url)
     boards = Leaderboards(redis)
-    events = Events(boards)
-    svc = Services(
-        events=events,
-        boards=boards,
-        purchase_pending_days=settings.purchase_pending_days,
-        points_per_currency_unit=settings.points_per_currency_unit,
-        max_page_size=settings.max_page_size,
-    )
+    svc = services_for(settings, boards)
     try:
         async with orm(settings.resolved_database_url):
-            replay = asyncio.create_task(events.replay_forever(), name="laurel-outbox-replay")
+            replay = asyncio.create_task(svc.events.replay_forever(), name="laurel-outbox-replay")
             try:
                 yield svc
             finally:

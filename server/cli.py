@@ -21,10 +21,10 @@ import uvicorn
 
 from leaderboards import EmbeddedValkey, Leaderboards, connect
 from server import actions
+from server.actions.common import services_for
 from server.auth import create_api_key, issue_member_token
 from server.db import apply_migrations, orm
 from server.demo import seed_demo
-from server.events import Events
 from server.rewards.errors import RewardsError
 from server.rewards.ledger import find_mismatches
 from server.rewards.staff import StaffRole
@@ -62,13 +62,7 @@ async def _services(
     boards = Leaderboards(redis) if redis is not None else None
     try:
         async with orm(settings.resolved_database_url):
-            yield actions.Services(
-                events=Events(boards),
-                boards=boards,
-                purchase_pending_days=settings.purchase_pending_days,
-                points_per_currency_unit=settings.points_per_currency_unit,
-                max_page_size=settings.max_page_size,
-            )
+            yield services_for(settings, boards)
     finally:
         if redis is not None:
             await redis.aclose()
@@ -146,6 +140,14 @@ def release_pending_command() -> None:
     settings = _settings()
     members, points = _run(settings, actions.release_pending)
     typer.echo(f"released {points} points for {members} members")
+
+
+@app.command("expire-points")
+def expire_points_command() -> None:
+    """Expire spendable points past LAUREL_POINTS_EXPIRE_DAYS, oldest first (safe to re-run)."""
+    settings = _settings()
+    members, points = _run(settings, actions.expire_points)
+    typer.echo(f"expired {points} points for {members} members")
 
 
 @app.command("check-consistency")

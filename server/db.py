@@ -9,6 +9,8 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
+from server.rewards.rules import ensure_rules
+
 __all__ = ["MIGRATIONS_CONFIG", "MODEL_MODULES", "apply_migrations", "orm", "tortoise_config"]
 
 MODEL_MODULES = [
@@ -16,6 +18,7 @@ MODEL_MODULES = [
     "server.rewards.activities",
     "server.rewards.ledger",
     "server.rewards.staff",
+    "server.rewards.rules",
 ]
 
 
@@ -42,11 +45,16 @@ MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")
 
 
 async def apply_migrations(database_url: str) -> None:
-    """Apply every shipped migration not yet applied; re-running is a no-op."""
+    """Apply every shipped migration not yet applied and seed missing default rules.
+
+    Re-running is a no-op; rules already present (perhaps edited) are kept.
+    """
     try:
         await migrate(config=tortoise_config(database_url))
     finally:
         await Tortoise.close_connections()
+    async with orm(database_url):
+        await ensure_rules()
 
 
 @contextlib.asynccontextmanager

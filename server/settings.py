@@ -7,6 +7,7 @@ rather than a traceback later in a request.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     jwt_secret: str | None = Field(default=None, min_length=32)
     purchase_pending_days: int = Field(default=14, ge=0, le=365)
     points_per_currency_unit: Decimal = Field(default=Decimal(1), ge=0, le=10_000)
+    points_expire_days: int = Field(default=365, ge=0, le=3650)
+    shop_domains: str = ""
     max_page_size: int = Field(default=100, ge=1, le=1000)
     log_level: str = "info"
 
@@ -56,6 +59,20 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("shop_domains")
+    @classmethod
+    def _domains(cls, value: str) -> str:
+        for domain in (d.strip().lower() for d in value.split(",")):
+            if domain and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+                raise ValueError(f"{domain!r} is not a domain name like shop.example.com")
+        return value
+
+    @property
+    def shop_domain_list(self) -> tuple[str, ...]:
+        """Domains whose pages may be shared for points; empty: any."""
+        found = (d.strip().lower().removeprefix("www.") for d in self.shop_domains.split(","))
+        return tuple(d for d in found if d)
 
     @field_validator("log_level")
     @classmethod

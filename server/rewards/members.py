@@ -1,6 +1,6 @@
 """Members: a shop's customers as the community knows them.
 
-The three point columns are a cache of the ledger, changed only by
+The point columns are a cache of the ledger, changed only by
 ``ledger.post`` in the transaction that appends the entry.
 """
 
@@ -32,9 +32,13 @@ class Member(Model):
     points_balance = fields.IntField(default=0)
     pending_points = fields.IntField(default=0)
     lifetime_points = fields.IntField(default=0)
+    # Points owed after a reversal the balance could not cover.
+    debt_points = fields.IntField(default=0, db_default=0)
     # Earliest moment a pending credit becomes spendable; lets reads release
     # due points without scanning the ledger on every request.
     next_release_at = fields.DatetimeField(null=True, db_index=True)
+    # Earliest moment spendable points expire; lets reads expire without a scan.
+    next_expiry_at = fields.DatetimeField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -25,7 +25,8 @@ from server.actions import Services
 from server.auth import Principal, Role
 from server.rewards.activities import Activity, ActivityStatus
 from server.rewards.errors import Conflict, InsufficientPoints
-from server.rewards.ledger import EntryKind, LedgerEntry, find_mismatches, release_due
+from server.rewards.ledger import EntryKind, LedgerEntry, find_mismatches
+from server.rewards.pending import release_due
 from server.rewards.members import Member
 from tests.conftest import Clock
 

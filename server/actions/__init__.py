@@ -1,0 +1,65 @@
+"""Use cases: one async verb per user action, taking explicit arguments and a Principal.
+
+GraphQL resolvers and the CLI only call these. Expected failures are raised
+as ``RewardsError`` subclasses and shown to callers as typed errors; every
+point-moving call is idempotent by key, scoped to the caller so that two
+shoppers' keys never collide.
+"""
+
+from server.actions.common import Recorded, Services, utcnow
+from server.actions.community import (
+    ActivityPage,
+    Decision,
+    activities_page,
+    moderate_activity,
+    moderation_queue,
+    record_share,
+    submit_review,
+)
+from server.actions.members import account, member, members_by_ids, upsert_member, viewer
+from server.actions.points import (
+    Adjusted,
+    Expiring,
+    LedgerPage,
+    adjust_points,
+    expire_points,
+    expiring_points,
+    leaderboard,
+    ledger_cursor,
+    ledger_page,
+    release_pending,
+)
+from server.actions.purchases import record_purchase, refund_purchase
+from server.actions.rules import earning_rules, update_earning_rule
+
+__all__ = [
+    "ActivityPage",
+    "Adjusted",
+    "Decision",
+    "Expiring",
+    "LedgerPage",
+    "Recorded",
+    "Services",
+    "account",
+    "activities_page",
+    "adjust_points",
+    "earning_rules",
+    "expire_points",
+    "expiring_points",
+    "leaderboard",
+    "ledger_cursor",
+    "ledger_page",
+    "member",
+    "members_by_ids",
+    "moderate_activity",
+    "moderation_queue",
+    "record_purchase",
+    "record_share",
+    "refund_purchase",
+    "release_pending",
+    "submit_review",
+    "update_earning_rule",
+    "upsert_member",
+    "utcnow",
+    "viewer",
+]

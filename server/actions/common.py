@@ -1,0 +1,151 @@
+"""What every use case shares: the services of the process, role checks,
+idempotency, cursors, and bringing a member's balances up to date on read."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from leaderboards import Leaderboards
+from server.auth import Principal, Role
+from server.events import Events
+from server.rewards import validation as v
+from server.rewards.activities import Activity
+from server.rewards.errors import Conflict, Invalid, PermissionDenied
+from server.rewards.expiry import expire_due
+from server.rewards.members import Member
+from server.rewards.pending import release_due
+from server.rewards.referrals import settle_referrals
+from server.settings import Settings
+
+__all__ = [
+    "Recorded",
+    "Services",
+    "activity_replay",
+    "decode_cursor",
+    "encode_cursor",
+    "fresh",
+    "page_size",
+    "require",
+    "same_request",
+    "scoped_key",
+    "services_for",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Services:
+    """What the use cases need from the running process; tests build their own."""
+
+    events: Events
+    boards: Leaderboards | None
+    purchase_pending_days: int = 14
+    points_per_currency_unit: Decimal = Decimal(1)
+    points_expire_days: int = 365
+    shop_domains: tuple[str, ...] = ()
+    max_page_size: int = 100
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @property
+    def keep_for(self) -> timedelta | None:
+        """How long spendable points last; None: forever."""
+        return timedelta(days=self.points_expire_days) if self.points_expire_days else None
+
+    @property
+    def return_window(self) -> timedelta:
+        return timedelta(days=self.purchase_pending_days)
+
+
+def services_for(settings: Settings, boards: Leaderboards | None) -> Services:
+    """The services of a process configured by ``settings``."""
+    return Services(
+        events=Events(boards),
+        boards=boards,
+        purchase_pending_days=settings.purchase_pending_days,
+        points_per_currency_unit=settings.points_per_currency_unit,
+        points_expire_days=settings.points_expire_days,
+        shop_domains=settings.shop_domain_list,
+        max_page_size=settings.max_page_size,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    activity: Activity
+    points_awarded: int
+    duplicate: bool
+
+
+def require(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        allowed = " or ".join(r.value for r in roles)
+        raise PermissionDenied(f"This needs the {allowed} role.")
+
+
+def scoped_key(operation: str, principal: Principal, key: str) -> str:
+    scope = f"m{principal.member_id}" if principal.role is Role.SHOPPER else "staff"
+    return f"{operation}:{scope}:{v.idempotency_key(key)}"
+
+
+def same_request(stored_hash: str, request_hash: str) -> None:
+    if stored_hash != request_hash:
+        raise Conflict("This idempotency key was already used with different input.")
+
+
+async def activity_replay(key: str, request_hash: str) -> Recorded | None:
+    activity = await Activity.get_or_none(idempotency_key=key)
+    if activity is None:
+        return None
+    same_request(activity.request_hash, request_hash)
+    return Recorded(activity=activity, points_awarded=activity.points_awarded, duplicate=True)
+
+
+def page_size(svc: Services, field: str, first: int) -> int:
+    if not 1 <= first <= svc.max_page_size:
+        raise Invalid(field, f"{field} must be between 1 and {svc.max_page_size}.")
+    return first
+
+
+def encode_cursor(kind: str, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).decode()
+
+
+def decode_cursor(kind: str, after: str) -> int:
+    """The row id in a cursor made by ``encode_cursor(kind, ...)``; else ``Invalid('after')``."""
+    try:
+        found, _, raw = base64.urlsafe_b64decode(after.encode()).decode().partition(":")
+        row_id = v.parse_id("after", raw) if found == kind else None
+        if row_id is not None:
+            return row_id
+    except ValueError:
+        pass
+    raise Invalid("after", "after is not a cursor from this list.")
+
+
+async def fresh(svc: Services, found: Member) -> Member:
+    """The member with due points released, expired points expired and referrals
+    settled, so reads are right without a job having run."""
+    now = svc.clock()
+    changed = 0
+    if found.next_release_at is not None and found.next_release_at <= now:
+        changed += await release_due(found.id, now, keep_for=svc.keep_for)
+        changed += await settle_referrals(
+            now=now, window=svc.return_window, keep_for=svc.keep_for, referee_id=found.id
+        )
+    if found.next_expiry_at is not None and found.next_expiry_at <= now:
+        changed += await expire_due(found.id, now)
+    changed += await settle_referrals(
+        now=now, window=svc.return_window, keep_for=svc.keep_for, referrer_id=found.id
+    )
+    if changed:
+        await svc.events.points_committed()
+        await found.refresh_from_db()
+    return found

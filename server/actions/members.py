@@ -1,0 +1,141 @@
+"""Members: sign-up (with a referral code), profiles and accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from server.actions.common import Services, fresh, require
+from server.auth import Principal, Role
+from server.rewards import validation as v
+from server.rewards.activities import Activity, ActivityKind, ActivityStatus
+from server.rewards.errors import Conflict, Invalid
+from server.rewards.members import Member, new_referral_code
+from server.rewards.referrals import flag_for
+from server.rewards.rules import rule_for
+
+__all__ = ["account", "member", "members_by_ids", "upsert_member", "viewer"]
+
+
+async def upsert_member(
+    svc: Services,
+    principal: Principal,
+    *,
+    external_id: str,
+    display_name: str,
+    email: str | None = None,
+    community: str | None = None,
+    referral_code: str | None = None,
+) -> Member:
+    """Create a member, or update the profile of the one with this external id.
+
+    A referral code is taken at sign-up only: it links the new member to the
+    referrer as a pending referral (flagged for a moderator on self-referral
+    signs or over the monthly limit). Repeating the same sign-up is harmless.
+    """
+    require(principal, Role.SERVICE, Role.ADMIN)
+    external_id = v.clean_text("externalId", external_id, max_length=128)
+    name = v.clean_text("displayName", display_name, max_length=80)
+    address = v.optional_email(email)
+    group = v.optional_slug("community", community)
+    referrer = await _referrer(referral_code)
+    for _ in range(3):
+        existing = await Member.get_or_none(external_id=external_id)
+        if existing is not None:
+            if referrer is not None:
+                await _check_late_referral(existing, referrer)
+            await Member.filter(id=existing.id).update(
+                display_name=name, email=address, community=group
+            )
+            await existing.refresh_from_db()
+            return existing
+        try:
+            async with in_transaction():
+                created = await Member.create(
+                    external_id=external_id,
+                    referral_code=new_referral_code(),
+                    display_name=name,
+                    email=address,
+                    community=group,
+                )
+                if referrer is not None:
+                    await _link_referral(svc, referrer, created)
+            return created
+        except IntegrityError:
+            continue  # created concurrently (or a referral code collided): look again
+    raise Conflict("The member is being changed concurrently; try again.")
+
+
+async def _referrer(code: str | None) -> Member | None:
+    if code is None or not code.strip():
+        return None
+    found = await Member.get_or_none(referral_code=code.strip().upper())
+    if found is None:
+        raise Invalid("referralCode", "No member has this referral code.")
+    return found
+
+
+async def _check_late_referral(existing: Member, referrer: Member) -> None:
+    linked = await Activity.filter(
+        kind=ActivityKind.REFERRAL, target=str(existing.id), member_id=referrer.id
+    ).exists()
+    if not linked:
+        raise Invalid("referralCode", "A referral code is taken at sign-up only.")
+
+
+async def _link_referral(svc: Services, referrer: Member, referee: Member) -> None:
+    rule = await rule_for(ActivityKind.REFERRAL)
+    now = svc.clock()
+    month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    this_month = await Activity.filter(
+        member_id=referrer.id, kind=ActivityKind.REFERRAL, created_at__gte=month_start
+    ).count()
+    await Activity.create(
+        member_id=referrer.id,
+        kind=ActivityKind.REFERRAL,
+        status=ActivityStatus.PENDING,
+        points_awarded=rule.points if rule.active else 0,
+        idempotency_key=f"referral:{referee.id}",
+        request_hash="",
+        dedupe_key=f"referral:{referee.id}",
+        payload={"refereeId": referee.id, "refereeName": referee.display_name},
+        target=str(referee.id),
+        flag_reason=flag_for(referrer, referee, this_month, rule.monthly_cap),
+        occurred_at=now,
+    )
+
+
+async def member(member_id: str) -> Member | None:
+    """A public profile by id; None when there is none."""
+    pk = v.parse_id("id", member_id)
+    return None if pk is None else await Member.get_or_none(id=pk)
+
+
+async def members_by_ids(ids: Iterable[int]) -> dict[int, Member]:
+    """Members by primary key in one query (for DataLoaders)."""
+    wanted = list(set(ids))
+    return {m.id: m for m in await Member.filter(id__in=wanted)} if wanted else {}
+
+
+async def viewer(svc: Services, principal: Principal) -> Member | None:
+    """The calling shopper's account; None for anyone else."""
+    if principal.role is not Role.SHOPPER or principal.member_id is None:
+        return None
+    found = await Member.get_or_none(id=principal.member_id)
+    return None if found is None else await fresh(svc, found)
+
+
+async def account(svc: Services, principal: Principal, member_id: str) -> Member | None:
+    """Any member's account for staff, a shopper's own; None otherwise."""
+    pk = v.parse_id("memberId", member_id)
+    if pk is None:
+        return None
+    if not principal.is_staff and not (
+        principal.role is Role.SHOPPER and principal.member_id == pk
+    ):
+        return None
+    found = await Member.get_or_none(id=pk)
+    return None if found is None else await fresh(svc, found)

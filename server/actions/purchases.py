@@ -1,0 +1,251 @@
+"""Purchases and refunds, reported by the shop's backend."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from server.actions.common import (
+    Recorded,
+    Services,
+    activity_replay,
+    require,
+    same_request,
+    scoped_key,
+)
+from server.auth import Principal, Role
+from server.rewards import validation as v
+from server.rewards.activities import (
+    Activity,
+    ActivityKind,
+    ActivityStatus,
+    PurchasedProduct,
+    Refund,
+)
+from server.rewards.errors import Conflict, Invalid, NotFound
+from server.rewards.expiry import expire_due
+from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post, reversal
+from server.rewards.members import Member
+from server.rewards.pending import remaining_pending
+from server.rewards.referrals import settle_referrals
+from server.rewards.rules import rule_for
+
+__all__ = ["purchase_points", "record_purchase", "refund_purchase"]
+
+_MAX_PRODUCTS = 100
+
+
+def purchase_points(rate: Decimal, amount_cents: int) -> int:
+    """Points for an order: ``rate`` per 1.00, rounded down."""
+    return int((Decimal(amount_cents) * rate / 100).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _product_ids(values: list[str] | None) -> list[str]:
+    if not values:
+        return []
+    if len(values) > _MAX_PRODUCTS:
+        raise Invalid("productIds", f"productIds may name at most {_MAX_PRODUCTS} products.")
+    return sorted({v.clean_text("productIds", p, max_length=128) for p in values})
+
+
+async def record_purchase(
+    svc: Services,
+    principal: Principal,
+    *,
+    idempotency_key: str,
+    member_external_id: str,
+    order_id: str,
+    amount_cents: int,
+    occurred_at: datetime | None = None,
+    product_ids: list[str] | None = None,
+) -> Recorded:
+    """SERVICE: an order was paid. Its points stay pending through the return window."""
+    require(principal, Role.SERVICE)
+    key = scoped_key("purchase", principal, idempotency_key)
+    order_id = v.clean_text("orderId", order_id, max_length=128)
+    if amount_cents <= 0:
+        raise Invalid("amountCents", "amountCents must be positive.")
+    products = _product_ids(product_ids)
+    now = svc.clock()
+    occurred = v.when("occurredAt", occurred_at, now=now)
+    external_id = v.clean_text("memberExternalId", member_external_id, max_length=128)
+    buyer = await Member.get_or_none(external_id=external_id)
+    if buyer is None:
+        raise NotFound(f"No member with external id {external_id!r}.")
+    # A defaulted occurredAt ("now") is not part of the input: a retry must match.
+    request_hash = v.fingerprint(
+        member=buyer.id,
+        order=order_id,
+        cents=amount_cents,
+        at=occurred.isoformat() if occurred_at is not None else None,
+        products=products,
+    )
+    replay = await activity_replay(key, request_hash)
+    if replay is not None:
+        return replay
+
+    rule = await rule_for(ActivityKind.PURCHASE)
+    rate = rule.points_per_currency_unit
+    points = purchase_points(svc.points_per_currency_unit if rate is None else rate, amount_cents)
+    points = points if rule.active else 0
+    window = svc.return_window if rule.pending_days is None else timedelta(days=rule.pending_days)
+    available_at = occurred + window
+    pending = points if available_at > now else 0
+    try:
+        async with in_transaction():
+            await lock_member(buyer.id)
+            activity = await Activity.create(
+                member_id=buyer.id,
+                kind=ActivityKind.PURCHASE,
+                status=ActivityStatus.PENDING if pending else ActivityStatus.APPROVED,
+                points_awarded=points,
+                points=points - pending,
+                idempotency_key=key,
+                request_hash=request_hash,
+                dedupe_key=f"purchase:{order_id}",
+                payload={"orderId": order_id, "amountCents": amount_cents, "productIds": products},
+                target=order_id,
+                occurred_at=occurred,
+            )
+            for product in products:
+                await PurchasedProduct.create(
+                    member_id=buyer.id, product_id=product, purchase_id=activity.id
+                )
+            if points:
+                await post(
+                    Posting(
+                        member_id=buyer.id,
+                        kind=EntryKind.EARN,
+                        amount=points,
+                        pending_delta=pending,
+                        lifetime_delta=points,
+                        reason=f"Purchase {order_id}",
+                        actor=principal.actor,
+                        idempotency_key=f"earn:activity:{activity.id}",
+                        request_hash=request_hash,
+                        activity_id=activity.id,
+                        available_at=available_at if pending else None,
+                        expires_at=now + svc.keep_for if svc.keep_for and not pending else None,
+                        occurred_at=occurred,
+                    ),
+                    community=buyer.community,
+                    now=now,
+                )
+    except IntegrityError:
+        replay = await activity_replay(key, request_hash)
+        if replay is not None:
+            return replay
+        raise Conflict(
+            f"Order {order_id} was already recorded with another idempotency key."
+        ) from None
+    await settle_referrals(now=now, window=window, keep_for=svc.keep_for, referee_id=buyer.id)
+    await svc.events.points_committed()
+    return Recorded(activity=activity, points_awarded=points, duplicate=False)
+
+
+async def refund_purchase(
+    svc: Services,
+    principal: Principal,
+    *,
+    idempotency_key: str,
+    order_id: str,
+    amount_cents: int,
+) -> Recorded:
+    """SERVICE: a full or partial refund takes back the purchase's points in proportion.
+
+    Pending points go first, then spendable ones; what the balance cannot cover
+    is recorded as debt and settled from later earnings. A full refund also
+    cancels (or takes back) the referral reward the purchase qualified.
+    ``pointsAwarded`` is negative: the points taken back by this call.
+    """
+    require(principal, Role.SERVICE)
+    key = scoped_key("refund", principal, idempotency_key)
+    order_id = v.clean_text("orderId", order_id, max_length=128)
+    if amount_cents <= 0:
+        raise Invalid("amountCents", "amountCents must be positive.")
+    purchase = await Activity.get_or_none(dedupe_key=f"purchase:{order_id}")
+    if purchase is None:
+        raise NotFound(f"No purchase with order id {order_id!r}.")
+    request_hash = v.fingerprint(order=order_id, cents=amount_cents)
+    replay = await _refund_replay(key, request_hash, purchase)
+    if replay is not None:
+        return replay
+    now = svc.clock()
+    await expire_due(purchase.member_id, now)
+    try:
+        async with in_transaction():
+            member = await lock_member(purchase.member_id)
+            order_cents = int(purchase.payload.get("amountCents", 0))  # type: ignore[call-overload]
+            earlier = await Refund.filter(purchase_id=purchase.id).values_list(
+                "amount_cents", "points_taken"
+            )
+            refunded = sum(int(c) for c, _ in earlier) + amount_cents
+            if refunded > order_cents:
+                left = order_cents - (refunded - amount_cents)
+                raise Invalid("amountCents", f"Only {left} cents of this order are left to refund.")
+            taken_before = sum(int(p) for _, p in earlier)
+            take = purchase.points_awarded * refunded // order_cents - taken_before
+            if refunded == order_cents:
+                take = purchase.points_awarded - taken_before
+            await Refund.create(
+                purchase_id=purchase.id,
+                idempotency_key=key,
+                request_hash=request_hash,
+                amount_cents=amount_cents,
+                points_taken=take,
+            )
+            if take > 0:
+                await _take_back(purchase, member, take, key, principal, now)
+            if refunded == order_cents:
+                await Activity.filter(id=purchase.id).update(status=ActivityStatus.REVERSED)
+    except IntegrityError:
+        replay = await _refund_replay(key, request_hash, purchase)
+        if replay is None:
+            raise
+        return replay
+    await settle_referrals(
+        now=now, window=svc.return_window, keep_for=svc.keep_for, referee_id=purchase.member_id
+    )
+    await svc.events.points_committed()
+    await purchase.refresh_from_db()
+    return Recorded(activity=purchase, points_awarded=-take, duplicate=False)
+
+
+async def _take_back(
+    purchase: Activity, member: Member, take: int, key: str, principal: Principal, now: datetime
+) -> None:
+    credit = await LedgerEntry.get_or_none(idempotency_key=f"earn:activity:{purchase.id}")
+    if credit is None:
+        return
+    still_pending = (await remaining_pending([credit.id])).get(credit.id, 0)
+    from_pending = min(take, still_pending)
+    await post(
+        reversal(
+            member=member,
+            points=take,
+            from_pending=from_pending,
+            lifetime=take,
+            reason=f"Refund of order {purchase.target}",
+            actor=principal.actor,
+            idempotency_key=f"reversal:{key}",
+            activity_id=purchase.id,
+            source_entry_id=credit.id,
+        ),
+        community=member.community,
+        now=now,
+    )
+    if purchase.status is ActivityStatus.APPROVED:  # its points were spendable
+        await Activity.filter(id=purchase.id).update(points=F("points") - (take - from_pending))
+
+
+async def _refund_replay(key: str, request_hash: str, purchase: Activity) -> Recorded | None:
+    refund = await Refund.get_or_none(idempotency_key=key)
+    if refund is None:
+        return None
+    same_request(refund.request_hash, request_hash)
+    await purchase.refresh_from_db()
+    return Recorded(activity=purchase, points_awarded=-refund.points_taken, duplicate=True)

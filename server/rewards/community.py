@@ -1,0 +1,88 @@
+"""Rules of community activities that are not numbers: share platforms and URLs,
+review content, and e-mail normalization for self-referral checks."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from server.rewards.errors import Invalid
+
+__all__ = [
+    "SHARE_PLATFORMS",
+    "normalize_email",
+    "review_text",
+    "share_platform",
+    "share_url",
+]
+
+SHARE_PLATFORMS = frozenset(
+    {
+        "facebook",
+        "x",
+        "instagram",
+        "pinterest",
+        "whatsapp",
+        "linkedin",
+        "tiktok",
+        "reddit",
+        "threads",
+        "bluesky",
+        "email",
+    }
+)
+REVIEW_TEXT_MIN = 20
+REVIEW_TEXT_MAX = 5_000
+_GMAIL = frozenset({"gmail.com", "googlemail.com"})
+
+
+def share_platform(value: str) -> str:
+    platform = value.strip().lower()
+    if platform == "twitter":
+        platform = "x"
+    if platform not in SHARE_PLATFORMS:
+        known = ", ".join(sorted(SHARE_PLATFORMS))
+        raise Invalid("platform", f"platform must be one of {known}.")
+    return platform
+
+
+def share_url(value: str, shop_domains: tuple[str, ...]) -> str:
+    """The shared URL in a canonical form (one share per page, whatever the tracking tags).
+
+    It must be http(s) and, when shop domains are configured, on one of them or
+    a subdomain.
+    """
+    text = value.strip()
+    if len(text) > 500:
+        raise Invalid("url", "url must be at most 500 characters.")
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme.lower() not in {"http", "https"} or not host:
+        raise Invalid("url", "url must be an http(s) address.")
+    if shop_domains and not any(host == d or host.endswith("." + d) for d in shop_domains):
+        raise Invalid("url", f"url must be on the shop's own site ({', '.join(shop_domains)}).")
+    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_")]
+    path = parts.path.rstrip("/") or "/"
+    port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
+    return urlunsplit(
+        ("https", host.removeprefix("www.") + port, path, urlencode(sorted(query)), "")
+    )
+
+
+def review_text(value: str) -> str:
+    text = value.strip()
+    if not REVIEW_TEXT_MIN <= len(text) <= REVIEW_TEXT_MAX:
+        raise Invalid(
+            "text", f"text must be {REVIEW_TEXT_MIN} to {REVIEW_TEXT_MAX} characters long."
+        )
+    return text
+
+
+def normalize_email(value: str | None) -> str | None:
+    """Lowercase, +tags removed, and Gmail's ignored dots removed: one person, one address."""
+    if not value or "@" not in value:
+        return None
+    local, _, domain = value.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in _GMAIL:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
