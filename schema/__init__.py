@@ -17,13 +17,14 @@ from strawberry.extensions.max_aliases import create_validator as _alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as _depth_rule
 from strawberry.tools import merge_types
 
-from schema.activities import ActivityMutations
+from schema.activities import ActivityMutations, ActivityQueries
 from schema.errors import (
     InsufficientPointsError,
     OutOfStockError,
 )
 from schema.leaderboards import LeaderboardQueries
 from schema.members import MemberMutations, MemberQueries
+from schema.rules import RuleMutations, RuleQueries
 
 __all__ = ["SCHEMA_FILE", "build_schema", "print_schema"]
 
@@ -33,8 +34,8 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2_000
 
-Query = merge_types("Query", (MemberQueries, LeaderboardQueries))
-Mutation = merge_types("Mutation", (MemberMutations, ActivityMutations))
+Query = merge_types("Query", (MemberQueries, LeaderboardQueries, ActivityQueries, RuleQueries))
+Mutation = merge_types("Mutation", (MemberMutations, ActivityMutations, RuleMutations))
 
 
 # Built once: the validation cache is keyed by the rule classes, and

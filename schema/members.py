@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
@@ -22,6 +22,9 @@ from server import actions
 from server.rewards.errors import RewardsError
 from server.rewards.ledger import LedgerEntry as LedgerRow
 from server.rewards.members import Member as MemberRow
+
+if TYPE_CHECKING:
+    from schema.activities import ActivityConnection
 
 __all__ = ["Account", "LedgerEntry", "Member", "MemberMutations", "MemberQueries"]
 
@@ -91,6 +94,12 @@ class LedgerEntryConnection:
     page_info: PageInfo
 
 
+@strawberry.type
+class ExpiringPoints:
+    points: int
+    expires_at: datetime
+
+
 @strawberry.type(description="A member's private account: only the member, or staff, may read it.")
 class Account:
     row: strawberry.Private[MemberRow]
@@ -107,9 +116,35 @@ class Account:
     def pending_points(self) -> int:
         return self.row.pending_points
 
-    @strawberry.field
+    @strawberry.field(
+        description="Points owed after a reversal the balance could not cover; "
+        "paid off from the next points earned."
+    )
+    def owed_points(self) -> int:
+        return self.row.debt_points
+
+    @strawberry.field(description="Give it to friends: they enter it at sign-up.")
     def referral_code(self) -> str:
         return self.row.referral_code
+
+    @strawberry.field(description="Spendable points that expire within 30 days, soonest first.")
+    async def expiring_points(self, info: Info) -> list[ExpiringPoints]:
+        due = await actions.expiring_points(info.context.services, self.row.id)
+        return [ExpiringPoints(points=e.points, expires_at=e.expires_at) for e in due]
+
+    @strawberry.field(description="What the member did and what it earned, newest first.")
+    async def activities(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Annotated[ActivityConnection, strawberry.lazy("schema.activities")]:
+        from schema.activities import activity_connection
+
+        try:
+            page = await actions.activities_page(
+                info.context.services, self.row.id, first=first, after=after
+            )
+        except RewardsError as exc:
+            raise query_error(exc) from None
+        return activity_connection(page)
 
     @strawberry.field
     async def ledger(
@@ -136,6 +171,9 @@ class UpsertMemberInput:
     display_name: str
     email: str | None = None
     community: str | None = None
+    referral_code: str | None = strawberry.field(
+        default=None, description="A referrer's code given at sign-up."
+    )
 
 
 @strawberry.type
@@ -207,6 +245,7 @@ class MemberMutations:
                 display_name=input.display_name,
                 email=input.email,
                 community=input.community,
+                referral_code=input.referral_code,
             )
         except RewardsError as exc:
             return cast(UpsertMemberResult, as_error(exc))

@@ -41,6 +41,7 @@ __all__ = [
     "ActivityPage",
     "Decision",
     "activities_page",
+    "activity_cursor",
     "moderate_activity",
     "moderation_queue",
     "record_share",
@@ -64,7 +65,11 @@ class ActivityPage:
 
     @property
     def end_cursor(self) -> str | None:
-        return encode_cursor("activity", self.activities[-1].id) if self.activities else None
+        return activity_cursor(self.activities[-1]) if self.activities else None
+
+
+def activity_cursor(activity: Activity) -> str:
+    return encode_cursor("activity", activity.id)
 
 
 async def _acting_member(principal: Principal, member_external_id: str | None) -> Member:
