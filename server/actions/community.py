@@ -404,6 +404,7 @@ async def _reverse(
         member = await lock_member(activity.member_id)
         won = await Activity.filter(id=activity.id, status=ActivityStatus.APPROVED).update(
             status=ActivityStatus.REVERSED,
+            points=0,
             decided_by=principal.actor,
             decided_at=now,
             decision_reason=note,

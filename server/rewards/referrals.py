@@ -119,6 +119,7 @@ async def _claw_back(referral: Activity, now: datetime) -> None:
         referrer = await lock_member(referral.member_id)
         won = await Activity.filter(id=referral.id, status=ActivityStatus.APPROVED).update(
             status=ActivityStatus.REVERSED,
+            points=0,
             decision_reason="The referred member's first purchase was refunded.",
         )
         if won != 1 or referral.points <= 0:
