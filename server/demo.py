@@ -6,13 +6,22 @@ twice changes nothing (every call replays as a duplicate).
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from server.actions import Services, adjust_points, record_purchase, upsert_member
+from server.actions import (
+    Services,
+    adjust_points,
+    record_purchase,
+    record_share,
+    submit_review,
+    upsert_member,
+)
 from server.auth import Principal, Role
-from server.rewards.activities import Activity
+from server.rewards.activities import Activity, PurchasedProduct
+from server.rewards.errors import RewardsError
 from server.rewards.members import Member
 
 __all__ = ["DemoSummary", "seed_demo"]
@@ -52,6 +61,12 @@ _FIRST = [
 _LAST = ["Moss", "Reed", "Vale", "Brook", "Stone", "Frost", "Lane", "Hart"]
 _COMMUNITIES = ("runners", "climbers", "cyclists")
 _AMOUNTS = (1999, 2500, 4000, 4999, 7500, 12000, 15999, 25000)
+_PRODUCTS = ("trail-shoes", "rain-jacket", "water-bottle", "head-torch", "wool-socks", "day-pack")
+_REVIEWS = (
+    ("demo-002", "Light, grippy and dry after a whole day of drizzle. Would buy again.", 5, True),
+    ("demo-003", "Good value, although the sizing runs a little small for me.", 4, False),
+    ("demo-005", "Does the job. The lid could close a bit more firmly.", 3, False),
+)
 _MEMBERS = 50
 
 
@@ -98,6 +113,7 @@ async def seed_demo(svc: Services) -> DemoSummary:
                 member_external_id=external_id,
                 order_id=order_id,
                 amount_cents=cents,
+                product_ids=[_PRODUCTS[(n + i) % len(_PRODUCTS)]],
                 occurred_at=(now - timedelta(days=days_ago)).replace(
                     hour=12, minute=0, second=0, microsecond=0
                 ),
@@ -112,4 +128,35 @@ async def seed_demo(svc: Services) -> DemoSummary:
         amount=50,
         reason="Welcome to the demo community",
     )
+    await _community(svc, shop)
     return DemoSummary(members=_MEMBERS, purchases_new=new, purchases_seen=seen)
+
+
+async def _community(svc: Services, shop: Principal) -> None:
+    """A few reviews waiting in the moderation queue and some shares."""
+    for external_id, text, rating, photo in _REVIEWS:
+        author = await Member.get(external_id=external_id)
+        bought = await PurchasedProduct.filter(member_id=author.id).first()
+        if bought is None:
+            continue
+        with contextlib.suppress(RewardsError):  # e.g. already reviewed on an earlier day
+            await submit_review(
+                svc,
+                shop,
+                idempotency_key=f"demo-review-{external_id}",
+                product_id=bought.product_id,
+                rating=rating,
+                text=text,
+                has_photo=photo,
+                member_external_id=external_id,
+            )
+    for n, page in enumerate(_PRODUCTS[:3]):
+        with contextlib.suppress(RewardsError):
+            await record_share(
+                svc,
+                shop,
+                idempotency_key=f"demo-share-{n}",
+                platform="facebook",
+                url=f"https://shop.example.com/products/{page}",
+                member_external_id=f"demo-{n + 1:03d}",
+            )
