@@ -119,7 +119,10 @@ class Activity:
     def decision_reason(self) -> str | None:
         return self.row.decision_reason
 
-    @strawberry.field(description="When a moderator decided; null while waiting.")
+    @strawberry.field(
+        description="When it was decided: by a moderator, or by the rules when it needs none. "
+        "Null while waiting for a moderator."
+    )
     def decided_at(self) -> datetime | None:
         return self.row.decided_at
 

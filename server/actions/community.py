@@ -8,7 +8,7 @@ the activity and its ledger entry in one transaction, idempotent by key.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -50,6 +50,7 @@ __all__ = [
 
 _REVIEWS = (ActivityKind.REVIEW, ActivityKind.PHOTO_REVIEW)
 _NOT_COUNTED = (ActivityStatus.REJECTED,)
+_BY_RULES = "rules"
 
 
 class Decision(StrEnum):
@@ -95,12 +96,12 @@ async def _check_caps(
     if rule.target_cap is not None and await mine.filter(target=target).count() >= rule.target_cap:
         raise Conflict("Already recorded for this member: " + _what(kinds[0]) + ".")
     day = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    if rule.daily_cap is not None and await mine.filter(created_at__gte=day).count() >= (
+    if rule.daily_cap is not None and await mine.filter(occurred_at__gte=day).count() >= (
         rule.daily_cap
     ):
         raise LimitReached(f"At most {rule.daily_cap} a day; try again tomorrow.")
     month = datetime(now.year, now.month, 1, tzinfo=UTC)
-    if rule.monthly_cap is not None and await mine.filter(created_at__gte=month).count() >= (
+    if rule.monthly_cap is not None and await mine.filter(occurred_at__gte=month).count() >= (
         rule.monthly_cap
     ):
         raise LimitReached(f"At most {rule.monthly_cap} a month.")
@@ -135,6 +136,8 @@ async def _ingest(
     now = svc.clock()
     moderated = rule.needs_moderation
     points = rule.points
+    # Without a moderator, a rule's pending period delays spending (not earning).
+    wait = None if moderated or not rule.pending_days else now + timedelta(days=rule.pending_days)
     try:
         async with in_transaction():
             await lock_member(member.id)
@@ -142,14 +145,16 @@ async def _ingest(
             activity = await Activity.create(
                 member_id=member.id,
                 kind=kind,
-                status=ActivityStatus.PENDING if moderated else ActivityStatus.APPROVED,
+                status=ActivityStatus.PENDING if moderated or wait else ActivityStatus.APPROVED,
                 points_awarded=points,
-                points=0 if moderated else points,
+                points=0 if moderated or wait else points,
                 idempotency_key=key,
                 request_hash=request_hash,
                 payload=payload,
                 target=target,
                 occurred_at=now,
+                decided_at=None if moderated else now,
+                decided_by=None if moderated else _BY_RULES,
             )
             if points:
                 await post(
@@ -158,14 +163,17 @@ async def _ingest(
                         kind=EntryKind.EARN,
                         amount=points,
                         # Awaiting a moderator: pending, not yet earned (no board move).
-                        pending_delta=points if moderated else 0,
+                        pending_delta=points if moderated or wait else 0,
                         lifetime_delta=0 if moderated else points,
+                        available_at=wait,
                         reason=_reason(kind, payload),
                         actor=principal.actor,
                         idempotency_key=f"earn:activity:{activity.id}",
                         request_hash=request_hash,
                         activity_id=activity.id,
-                        expires_at=now + svc.keep_for if svc.keep_for and not moderated else None,
+                        expires_at=now + svc.keep_for
+                        if svc.keep_for and not moderated and not wait
+                        else None,
                     ),
                     community=member.community,
                     now=now,
@@ -253,9 +261,13 @@ async def record_share(
 
 
 def _awaits_moderator(activity: Activity) -> bool:
-    if activity.status is not ActivityStatus.PENDING or activity.decided_at is not None:
-        return False
-    return activity.kind in _REVIEWS or activity.flag_reason is not None
+    """Undecided and pending. Activities that need no moderator are decided by the
+    rules when recorded; purchases are never moderated."""
+    return (
+        activity.status is ActivityStatus.PENDING
+        and activity.decided_at is None
+        and activity.kind is not ActivityKind.PURCHASE
+    )
 
 
 async def moderation_queue(principal: Principal, *, first: int, max_size: int) -> list[Activity]:
@@ -264,11 +276,10 @@ async def moderation_queue(principal: Principal, *, first: int, max_size: int) -
         return []
     if not 1 <= first <= max_size:
         raise Invalid("first", f"first must be between 1 and {max_size}.")
-    waiting = Activity.filter(status=ActivityStatus.PENDING, decided_at__isnull=True)
-    reviews = waiting.filter(kind__in=_REVIEWS)
-    flagged = waiting.filter(flag_reason__isnull=False)
-    rows = await reviews.order_by("id").limit(first) + await flagged.order_by("id").limit(first)
-    return sorted(rows, key=lambda a: a.id)[:first]
+    waiting = Activity.filter(status=ActivityStatus.PENDING, decided_at__isnull=True).exclude(
+        kind=ActivityKind.PURCHASE
+    )
+    return await waiting.order_by("id").limit(first)
 
 
 async def moderate_activity(

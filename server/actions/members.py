@@ -91,8 +91,9 @@ async def _link_referral(svc: Services, referrer: Member, referee: Member) -> No
     now = svc.clock()
     month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
     this_month = await Activity.filter(
-        member_id=referrer.id, kind=ActivityKind.REFERRAL, created_at__gte=month_start
+        member_id=referrer.id, kind=ActivityKind.REFERRAL, occurred_at__gte=month_start
     ).count()
+    flag = flag_for(referrer, referee, this_month, rule.monthly_cap)
     await Activity.create(
         member_id=referrer.id,
         kind=ActivityKind.REFERRAL,
@@ -103,8 +104,11 @@ async def _link_referral(svc: Services, referrer: Member, referee: Member) -> No
         dedupe_key=f"referral:{referee.id}",
         payload={"refereeId": referee.id, "refereeName": referee.display_name},
         target=str(referee.id),
-        flag_reason=flag_for(referrer, referee, this_month, rule.monthly_cap),
+        flag_reason=flag,
         occurred_at=now,
+        # Unflagged referrals need no moderator: the rules decided.
+        decided_at=None if flag else now,
+        decided_by=None if flag else "rules",
     )
 
 
