@@ -292,9 +292,8 @@ async def moderate_activity(
 ) -> Recorded:
     """MODERATOR: approve or reject what waits, or reverse an approved review.
 
-    Decided once: the decision is taken with a conditional update, so a second
-    moderator (or a retry) gets the first outcome back, or a ConflictError if
-    they decided otherwise.
+    Decided once: a second moderator (or a retry) gets the first outcome back,
+    or a ConflictError if they decided otherwise.
     """
     require(principal, Role.MODERATOR, Role.ADMIN)
     note = (
@@ -309,32 +308,36 @@ async def moderate_activity(
     now = svc.clock()
     if decision is Decision.REVERSE:
         return await _reverse(svc, principal, activity, note, now)
-    if not _awaits_moderator(activity):
-        return _already_decided(activity, decision)
-    won = await Activity.filter(id=activity.id, decided_at__isnull=True).update(
-        decided_at=now, decided_by=principal.actor, decision_reason=note
-    )
-    if won != 1:
+    # One transaction under the member's row lock: a concurrent moderator waits,
+    # then finds the decision made and gets it back.
+    async with in_transaction():
+        await lock_member(activity.member_id)
         await activity.refresh_from_db()
-        return _already_decided(activity, decision)
-    points = 0
-    if activity.kind is ActivityKind.REFERRAL:
-        if decision is Decision.REJECT:
-            await Activity.filter(id=activity.id).update(status=ActivityStatus.REJECTED)
-        else:
-            points = await settle_referrals(
-                now=now,
-                window=svc.return_window,
-                keep_for=svc.keep_for,
-                referrer_id=activity.member_id,
-            )
-    elif decision is Decision.APPROVE:
-        points = await _approve_review(svc, principal, activity, now)
-    else:
-        await _reject_review(principal, activity, now)
+        if not _awaits_moderator(activity):
+            return _already_decided(activity, decision)
+        await Activity.filter(id=activity.id).update(
+            decided_at=now, decided_by=principal.actor, decision_reason=note
+        )
+        points = await _decide(svc, principal, activity, decision, now)
     await svc.events.points_committed()
     await activity.refresh_from_db()
     return Recorded(activity=activity, points_awarded=points, duplicate=False)
+
+
+async def _decide(
+    svc: Services, principal: Principal, activity: Activity, decision: Decision, now: datetime
+) -> int:
+    if activity.kind is ActivityKind.REFERRAL:
+        if decision is Decision.REJECT:
+            await Activity.filter(id=activity.id).update(status=ActivityStatus.REJECTED)
+            return 0
+        return await settle_referrals(
+            now=now, window=svc.return_window, keep_for=svc.keep_for, referrer_id=activity.member_id
+        )
+    if decision is Decision.APPROVE:
+        return await _approve_review(svc, principal, activity, now)
+    await _reject_review(principal, activity, now)
+    return 0
 
 
 def _already_decided(activity: Activity, decision: Decision) -> Recorded:

@@ -244,8 +244,13 @@ def reversal(
     source_entry_id: int | None = None,
 ) -> Posting:
     """Take back ``points``: ``from_pending`` of them from pending, the rest from the
-    spendable balance, and what the balance cannot cover becomes debt."""
+    spendable balance, and what the balance cannot cover becomes debt.
+
+    ``member`` must be freshly read under its row lock (``lock_member``).
+    """
     from_available = min(points - from_pending, member.points_balance)
+    # Admin debits also lower lifetime, so it may hold less than the points earned.
+    lifetime = min(lifetime, member.lifetime_points)
     return Posting(
         member_id=member.id,
         kind=EntryKind.REVERSAL,
