@@ -131,8 +131,12 @@ def decode_cursor(kind: str, after: str) -> int:
 
 
 async def fresh(svc: Services, found: Member) -> Member:
-    """The member with due points released, expired points expired and referrals
-    settled, so reads are right without a job having run."""
+    """The member with due points released, referrals settled and expired points
+    expired, so reads are right without a job having run.
+
+    The row is always read again at the end: a concurrent request may have done
+    the work this one found done.
+    """
     now = svc.clock()
     changed = 0
     if found.next_release_at is not None and found.next_release_at <= now:
@@ -140,12 +144,13 @@ async def fresh(svc: Services, found: Member) -> Member:
         changed += await settle_referrals(
             now=now, window=svc.return_window, keep_for=svc.keep_for, referee_id=found.id
         )
-    if found.next_expiry_at is not None and found.next_expiry_at <= now:
-        changed += await expire_due(found.id, now)
     changed += await settle_referrals(
         now=now, window=svc.return_window, keep_for=svc.keep_for, referrer_id=found.id
     )
+    await found.refresh_from_db()
+    if found.next_expiry_at is not None and found.next_expiry_at <= now:
+        changed += await expire_due(found.id, now)
+        await found.refresh_from_db()
     if changed:
         await svc.events.points_committed()
-        await found.refresh_from_db()
     return found

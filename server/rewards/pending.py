@@ -104,7 +104,8 @@ async def release_credit(
                     request_hash="",
                     activity_id=activity_id,
                     source_entry_id=entry_id,
-                    expires_at=now + keep_for if keep_for else None,
+                    # Points last from when they were due, however late the release runs.
+                    expires_at=(original.available_at or now) + keep_for if keep_for else None,
                 ),
                 community=member.community,
                 now=now,

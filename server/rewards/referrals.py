@@ -78,7 +78,8 @@ async def settle_referrals(
                 decided_by="system",
             )
         elif first.occurred_at + window <= now and not _awaiting_moderator(referral):
-            paid += await _pay(referral, now, keep_for)
+            due = max(first.occurred_at + window, referral.decided_at or referral.occurred_at)
+            paid += await _pay(referral, now, due + keep_for if keep_for else None)
     return paid
 
 
@@ -86,7 +87,7 @@ def _awaiting_moderator(referral: Activity) -> bool:
     return referral.flag_reason is not None and referral.decided_at is None
 
 
-async def _pay(referral: Activity, now: datetime, keep_for: timedelta | None) -> int:
+async def _pay(referral: Activity, now: datetime, expires_at: datetime | None) -> int:
     points = referral.points_awarded
     async with in_transaction():
         referrer = await lock_member(referral.member_id)
@@ -106,7 +107,7 @@ async def _pay(referral: Activity, now: datetime, keep_for: timedelta | None) ->
                 idempotency_key=f"referral:{referral.id}",
                 request_hash="",
                 activity_id=referral.id,
-                expires_at=now + keep_for if keep_for else None,
+                expires_at=expires_at,
             ),
             community=referrer.community,
             now=now,

@@ -26,8 +26,8 @@ from server.auth import Principal, Role
 from server.rewards.activities import Activity, ActivityStatus
 from server.rewards.errors import Conflict, InsufficientPoints
 from server.rewards.ledger import EntryKind, LedgerEntry, find_mismatches
-from server.rewards.pending import release_due
 from server.rewards.members import Member
+from server.rewards.pending import release_due
 from tests.conftest import Clock
 
 SHOP = Principal(role=Role.SERVICE, name="shop backend")
