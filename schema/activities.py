@@ -79,7 +79,7 @@ class Activity:
         row = await info.context.loaders.member.load(self.row.member_id)
         if row is None:  # the foreign key makes this impossible
             raise LookupError(f"activity {self.row.id} has no member")
-        return Member(row=row)
+        return Member.of(row)
 
     @strawberry.field
     def occurred_at(self) -> datetime:

@@ -41,7 +41,7 @@ class LeaderboardQueries:
         loader = info.context.loaders.member
         members = await loader.load_many([row.member_id for row in page.rows])
         entries = [
-            LeaderboardEntry(rank=row.rank, score=row.score, member=Member(row=m))
+            LeaderboardEntry(rank=row.rank, score=row.score, member=Member.of(m))
             for row, m in zip(page.rows, members, strict=True)
             if m is not None
         ]

@@ -31,21 +31,24 @@ __all__ = ["Account", "LedgerEntry", "Member", "MemberMutations", "MemberQueries
 
 @strawberry.type(description="A member's public profile: anyone may read it.")
 class Member:
+    """Plain fields, filled once: the leaderboard lists many members, and default
+    resolvers cost far less than one resolver call per field."""
+
     row: strawberry.Private[MemberRow]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
-
-    @strawberry.field
-    def display_name(self) -> str:
-        return self.row.display_name
-
-    @strawberry.field(
+    id: strawberry.ID
+    display_name: str
+    lifetime_points: int = strawberry.field(
         description="Points ever earned and kept (reversals subtract, spending does not)."
     )
-    def lifetime_points(self) -> int:
-        return self.row.lifetime_points
+
+    @classmethod
+    def of(cls, row: MemberRow) -> Member:
+        return cls(
+            row=row,
+            id=strawberry.ID(str(row.id)),
+            display_name=row.display_name,
+            lifetime_points=row.lifetime_points,
+        )
 
 
 @strawberry.type
@@ -106,7 +109,7 @@ class Account:
 
     @strawberry.field
     def member(self) -> Member:
-        return Member(row=self.row)
+        return Member.of(self.row)
 
     @strawberry.field(description="Spendable points now.")
     def points_balance(self) -> int:
@@ -230,7 +233,7 @@ class MemberQueries:
     @strawberry.field
     async def member(self, id: strawberry.ID) -> Member | None:
         row = await actions.member(id)
-        return None if row is None else Member(row=row)
+        return None if row is None else Member.of(row)
 
 
 @strawberry.type
@@ -249,7 +252,7 @@ class MemberMutations:
             )
         except RewardsError as exc:
             return cast(UpsertMemberResult, as_error(exc))
-        return MemberSaved(member=Member(row=row))
+        return MemberSaved(member=Member.of(row))
 
     @strawberry.mutation(
         description="ADMIN: a manual credit or debit, kept in the ledger with its reason."
