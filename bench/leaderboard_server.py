@@ -8,6 +8,7 @@ Run as ``python -m bench.leaderboard_server DATA_DIR PORT MEMBERS``.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -110,5 +111,12 @@ async def main(data_dir: Path, port: int, members: int) -> None:
         valkey.stop()
 
 
+def _exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    # uvicorn re-raises the SIGTERM it handled; make it an exception so that the
+    # embedded Valkey is stopped by main()'s finally block.
+    signal.signal(signal.SIGTERM, _exit)
     asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])))
