@@ -213,12 +213,17 @@ async def submit_review(
     if not 1 <= rating <= 5:
         raise Invalid("rating", "rating must be 1 to 5.")
     body = review_text(text)
+    payload = {"productId": product, "rating": rating, "text": body, "hasPhoto": has_photo}
+    request_hash = v.fingerprint(member=author.id, **payload)
+    # A retry returns the first result even if the order was refunded since.
+    replay = await activity_replay(key, request_hash)
+    if replay is not None:
+        return replay
     bought = await PurchasedProduct.filter(
         member_id=author.id, product_id=product, purchase__status__not=ActivityStatus.REVERSED
     ).exists()
     if not bought:
         raise Invalid("productId", "Only a verified buyer of this product can review it.")
-    payload = {"productId": product, "rating": rating, "text": body, "hasPhoto": has_photo}
     return await _ingest(
         svc,
         principal,
@@ -226,7 +231,7 @@ async def submit_review(
         family=_REVIEWS,
         member=author,
         key=key,
-        request_hash=v.fingerprint(member=author.id, **payload),
+        request_hash=request_hash,
         target=product,
         payload=payload,
     )

@@ -194,7 +194,8 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
             delta=posting.lifetime_delta,
             occurred_at=posting.occurred_at or now,
         )
-    if available > 0:
+    # Points already past their expiry (a late release) pay nothing: they are about to expire.
+    if available > 0 and (posting.expires_at is None or posting.expires_at > now):
         await _settle_debt(entry, available, community=community, now=now)
     return entry
 
