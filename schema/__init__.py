@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as _alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as _depth_rule
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from schema.activities import ActivityMutations, ActivityQueries
 from schema.errors import (
@@ -53,14 +54,23 @@ class _Limits(AddValidationRules):
         super().__init__(_LIMIT_RULES)
 
 
-def _expected(error: GraphQLError) -> bool:
-    """Mask only errors that come from an unexpected exception, not our own GraphQLErrors."""
+def _unexpected(error: GraphQLError) -> bool:
+    """An error from an unexpected exception, not one of our own GraphQLErrors (bad input,
+    limits, a dependency down): only these are masked and logged."""
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError)
 
 
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log what is a bug; a client's bad input is its answer, not a server error."""
+        super().process_errors([e for e in errors if _unexpected(e)], execution_context)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         mutation=Mutation,
         # Contract error types not yet returned by any field stay in the schema.
@@ -68,7 +78,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             _Limits,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaskErrors(should_mask_error=_expected),
+            lambda: MaskErrors(should_mask_error=_unexpected),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
         ],
