@@ -1,7 +1,8 @@
-"""Activities and the mutations that record them (purchases, for now)."""
+"""Activities and the mutations that record them (purchases, refunds, reviews, shares)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, cast
@@ -241,7 +242,12 @@ class ModerateActivityInput:
     reason: str | None = None
 
 
-def _recorded(done: actions.Recorded) -> ActivityRecorded:
+async def _record(call: Awaitable[actions.Recorded]) -> RecordActivityResult:
+    """Await a recording use case; its expected failures become typed errors."""
+    try:
+        done = await call
+    except RewardsError as exc:
+        return cast(RecordActivityResult, as_error(exc))
     return ActivityRecorded(
         activity=Activity(row=done.activity),
         points_awarded=done.points_awarded,
@@ -270,8 +276,8 @@ class ActivityMutations:
         description="SERVICE: an order paid; points are pending until the return window ends."
     )
     async def record_purchase(self, info: Info, input: RecordPurchaseInput) -> RecordActivityResult:
-        try:
-            done = await actions.record_purchase(
+        return await _record(
+            actions.record_purchase(
                 info.context.services,
                 info.context.principal,
                 idempotency_key=input.idempotency_key,
@@ -281,31 +287,27 @@ class ActivityMutations:
                 occurred_at=input.occurred_at,
                 product_ids=input.product_ids,
             )
-        except RewardsError as exc:
-            return cast(RecordActivityResult, as_error(exc))
-        return _recorded(done)
+        )
 
     @strawberry.mutation(
         description="SERVICE: a full or partial refund; takes back the purchase's points, "
         "and a referral reward it qualified. pointsAwarded is negative: the points taken back."
     )
     async def refund_purchase(self, info: Info, input: RefundPurchaseInput) -> RecordActivityResult:
-        try:
-            done = await actions.refund_purchase(
+        return await _record(
+            actions.refund_purchase(
                 info.context.services,
                 info.context.principal,
                 idempotency_key=input.idempotency_key,
                 order_id=input.order_id,
                 amount_cents=input.amount_cents,
             )
-        except RewardsError as exc:
-            return cast(RecordActivityResult, as_error(exc))
-        return _recorded(done)
+        )
 
     @strawberry.mutation(description="A review enters moderation; points come when approved.")
     async def submit_review(self, info: Info, input: SubmitReviewInput) -> RecordActivityResult:
-        try:
-            done = await actions.submit_review(
+        return await _record(
+            actions.submit_review(
                 info.context.services,
                 info.context.principal,
                 idempotency_key=input.idempotency_key,
@@ -315,14 +317,12 @@ class ActivityMutations:
                 has_photo=input.has_photo,
                 member_external_id=input.member_external_id,
             )
-        except RewardsError as exc:
-            return cast(RecordActivityResult, as_error(exc))
-        return _recorded(done)
+        )
 
     @strawberry.mutation(description="A share of one of the shop's pages.")
     async def record_share(self, info: Info, input: RecordShareInput) -> RecordActivityResult:
-        try:
-            done = await actions.record_share(
+        return await _record(
+            actions.record_share(
                 info.context.services,
                 info.context.principal,
                 idempotency_key=input.idempotency_key,
@@ -330,9 +330,7 @@ class ActivityMutations:
                 url=input.url,
                 member_external_id=input.member_external_id,
             )
-        except RewardsError as exc:
-            return cast(RecordActivityResult, as_error(exc))
-        return _recorded(done)
+        )
 
     @strawberry.mutation(
         description="MODERATOR: approve or reject a pending review, or a flagged referral; "
@@ -343,14 +341,12 @@ class ActivityMutations:
         info: Info,
         input: ModerateActivityInput,
     ) -> RecordActivityResult:
-        try:
-            done = await actions.moderate_activity(
+        return await _record(
+            actions.moderate_activity(
                 info.context.services,
                 info.context.principal,
                 activity_id=input.activity_id,
                 decision=actions.Decision(input.decision.value),
                 reason=input.reason,
             )
-        except RewardsError as exc:
-            return cast(RecordActivityResult, as_error(exc))
-        return _recorded(done)
+        )
