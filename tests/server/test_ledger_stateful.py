@@ -575,10 +575,10 @@ class LedgerMachine(RuleBasedStateMachine):
         stored = self._stored("review", request)
         if stored is not None and stored[0] == request:
             expected = "duplicate"  # the first outcome, whatever happened since
+        elif stored is not None:
+            expected = "conflict"  # the key is checked before the purchase is
         elif not self._bought(request.member, request.product):
             expected = "invalid"  # only a verified buyer may review
-        elif stored is not None:
-            expected = "conflict"
         elif any(r.request.product == request.product for r in mine):
             expected = "conflict"  # one review per product
         elif sum(1 for r in mine if r.at >= today) >= REVIEWS_A_DAY:
