@@ -2,10 +2,12 @@
 
 ``Leaderboards`` reads pages and applies board updates; ``flush_outbox`` moves
 committed updates from SQL to Redis exactly once; ``EmbeddedValkey`` runs a
-private server when no Redis URL is configured.
+private server when no Redis URL is configured; ``publish`` and ``listen``
+carry notifications between worker processes.
 """
 
 from leaderboards.boards import BoardPage, BoardRow, BoardsUnavailable, Leaderboards, connect
+from leaderboards.channels import listen, publish
 from leaderboards.embedded import EmbeddedValkey
 from leaderboards.outbox import flush_outbox
 
@@ -17,4 +19,6 @@ __all__ = [
     "Leaderboards",
     "connect",
     "flush_outbox",
+    "listen",
+    "publish",
 ]

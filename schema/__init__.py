@@ -19,6 +19,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.activities import ActivityMutations, ActivityQueries
+from schema.badges import BadgeMutations, BadgeQueries, BadgeSubscriptions
 from schema.errors import (
     InsufficientPointsError,
     OutOfStockError,
@@ -35,8 +36,13 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2_000
 
-Query = merge_types("Query", (MemberQueries, LeaderboardQueries, ActivityQueries, RuleQueries))
-Mutation = merge_types("Mutation", (MemberMutations, ActivityMutations, RuleMutations))
+Query = merge_types(
+    "Query", (MemberQueries, LeaderboardQueries, ActivityQueries, RuleQueries, BadgeQueries)
+)
+Mutation = merge_types(
+    "Mutation", (MemberMutations, ActivityMutations, RuleMutations, BadgeMutations)
+)
+Subscription = merge_types("Subscription", (BadgeSubscriptions,))
 
 
 # Built once: the validation cache is keyed by the rule classes, and
@@ -73,6 +79,7 @@ def build_schema() -> strawberry.Schema:
     return _Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Contract error types not yet returned by any field stay in the schema.
         types=[InsufficientPointsError, OutOfStockError],
         extensions=[

@@ -9,6 +9,7 @@ from typing import Annotated, cast
 
 import strawberry
 
+from schema.badges import MemberBadge, member_badge
 from schema.context import Info
 from schema.errors import (
     ConflictError,
@@ -170,6 +171,9 @@ class ActivityRecorded:
     points_awarded: int = strawberry.field(
         description="Points credited by this call, spendable or pending."
     )
+    badges_awarded: list[MemberBadge] = strawberry.field(
+        description="Badge levels this call earned (for a moderator's decision: the author's)."
+    )
     duplicate: bool = strawberry.field(
         description="True when the idempotency key was seen before; nothing was credited twice."
     )
@@ -251,6 +255,7 @@ async def _record(call: Awaitable[actions.Recorded]) -> RecordActivityResult:
     return ActivityRecorded(
         activity=Activity(row=done.activity),
         points_awarded=done.points_awarded,
+        badges_awarded=[member_badge(g) for g in done.badges],
         duplicate=done.duplicate,
     )
 

@@ -25,6 +25,7 @@ from server.rewards.members import Member as MemberRow
 
 if TYPE_CHECKING:
     from schema.activities import ActivityConnection
+    from schema.badges import BadgeProgress, MemberBadge
 
 __all__ = ["Account", "LedgerEntry", "Member", "MemberMutations", "MemberQueries"]
 
@@ -40,6 +41,14 @@ class Member:
     lifetime_points: int = strawberry.field(
         description="Points ever earned and kept (reversals subtract, spending does not)."
     )
+
+    @strawberry.field(description="Badges currently held (revoked ones are not listed).")
+    async def badges(
+        self, info: Info
+    ) -> list[Annotated[MemberBadge, strawberry.lazy("schema.badges")]]:
+        from schema.badges import member_badge
+
+        return [member_badge(g) for g in await info.context.loaders.badges.load(self.row.id)]
 
     @classmethod
     def of(cls, row: MemberRow) -> Member:
@@ -134,6 +143,16 @@ class Account:
     async def expiring_points(self, info: Info) -> list[ExpiringPoints]:
         due = await actions.expiring_points(info.context.services, self.row.id)
         return [ExpiringPoints(points=e.points, expires_at=e.expires_at) for e in due]
+
+    @strawberry.field(
+        description='Every enabled badge with the member\'s progress: "3 more reviews to Silver".'
+    )
+    async def badge_progress(
+        self,
+    ) -> list[Annotated[BadgeProgress, strawberry.lazy("schema.badges")]]:
+        from schema.badges import progress_list
+
+        return progress_list(await actions.badge_progress(self.row.id))
 
     @strawberry.field(description="What the member did and what it earned, newest first.")
     async def activities(

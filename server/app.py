@@ -1,4 +1,5 @@
-"""The Starlette app: /graphql (HTTP + graphql-transport-ws), /healthz and the static pages.
+"""The Starlette app: /graphql (HTTP + graphql-transport-ws), /healthz, badge images,
+Open Badges documents and the static pages.
 
 ``create_app`` owns the process's resources (ORM, Redis client, outbox
 replay) in its lifespan unless the caller passes ready ``Services`` (tests).
@@ -30,6 +31,7 @@ from leaderboards import EmbeddedValkey, Leaderboards, connect
 from leaderboards.outbox import outbox_depth
 from schema import build_schema
 from schema.context import Context
+from server import badge_routes
 from server.actions import Services
 from server.actions.common import services_for
 from server.auth import AuthError, Principal, authenticate
@@ -143,6 +145,26 @@ def create_app(
     async def index(request: Request) -> Response:
         return HTMLResponse(_page("index.html"))
 
+    def svc() -> Services:
+        if graphql.services is None:
+            raise RuntimeError("the app's lifespan has not started")
+        return graphql.services
+
+    def base_url(request: Request) -> str:
+        return svc().public_url or str(request.base_url).rstrip("/")
+
+    async def badge_image(request: Request) -> Response:
+        return await badge_routes.image(svc(), request)
+
+    async def issuer(request: Request) -> Response:
+        return badge_routes.issuer(svc(), base_url(request))
+
+    async def badge_class(request: Request) -> Response:
+        return await badge_routes.badge_class(base_url(request), request)
+
+    async def assertion(request: Request) -> Response:
+        return await badge_routes.assertion(svc(), base_url(request), request)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if services is not None:
@@ -157,6 +179,10 @@ def create_app(
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint),
             Route("/healthz", healthz),
+            Route("/badges/{slug}/{level:int}.png", badge_image),
+            Route("/openbadges/issuer", issuer),
+            Route("/openbadges/badges/{slug}/{level:int}", badge_class),
+            Route("/openbadges/assertions/{token}", assertion),
             Route("/", index),
         ],
         lifespan=lifespan,

@@ -14,11 +14,14 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from badges import default_contact_sheet
 from leaderboards import EmbeddedValkey, Leaderboards, connect
 from server import actions
 from server.actions.common import services_for
@@ -148,6 +151,39 @@ def expire_points_command() -> None:
     settings = _settings()
     members, points = _run(settings, actions.expire_points)
     typer.echo(f"expired {points} points for {members} members")
+
+
+@app.command("reevaluate-badges")
+def reevaluate_badges_command() -> None:
+    """Check every member against every enabled badge: grant what is due, revoke what no
+    longer holds (revocable badges only), and report the changes."""
+    settings = _settings()
+
+    async def job(svc: actions.Services) -> tuple[int, int]:
+        with Progress(
+            TextColumn("members"), BarColumn(), MofNCompleteColumn(), transient=True
+        ) as bar:
+            task = bar.add_task("members", total=None)
+            return await actions.reevaluate_badges(
+                svc, on_member=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+
+    granted, revoked = _run(settings, job)
+    typer.echo(f"badge levels granted: {granted}, revoked: {revoked}")
+
+
+@app.command("badge-sheet")
+def badge_sheet_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the PNG")] = Path("docs/badges.png"),
+    size: Annotated[int, typer.Option(min=64, max=512, help="Pixels per badge")] = 128,
+) -> None:
+    """Draw every default badge at every level on one contact sheet (a PNG)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        default_contact_sheet(size).save(path)
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc}")
+    typer.echo(f"wrote {path}")
 
 
 @app.command("check-consistency")

@@ -9,6 +9,7 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
+from badges.catalog import ensure_badges
 from server.rewards.rules import ensure_rules
 
 __all__ = ["MIGRATIONS_CONFIG", "MODEL_MODULES", "apply_migrations", "orm", "tortoise_config"]
@@ -19,6 +20,7 @@ MODEL_MODULES = [
     "server.rewards.ledger",
     "server.rewards.staff",
     "server.rewards.rules",
+    "badges.models",
 ]
 
 
@@ -45,9 +47,9 @@ MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")
 
 
 async def apply_migrations(database_url: str) -> None:
-    """Apply every shipped migration not yet applied and seed missing default rules.
+    """Apply every shipped migration not yet applied and seed missing default rules and badges.
 
-    Re-running is a no-op; rules already present (perhaps edited) are kept.
+    Re-running is a no-op; rules and badges already present (perhaps edited) are kept.
     """
     try:
         await migrate(config=tortoise_config(database_url))
@@ -55,6 +57,7 @@ async def apply_migrations(database_url: str) -> None:
         await Tortoise.close_connections()
     async with orm(database_url):
         await ensure_rules()
+        await ensure_badges()
 
 
 @contextlib.asynccontextmanager

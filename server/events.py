@@ -1,4 +1,4 @@
-"""After-commit side effects of the use cases: board updates now, subscriptions later.
+"""After-commit side effects of the use cases: board updates and live notifications.
 
 Money operations never wait on Redis for their outcome: the ledger transaction
 has committed with its outbox rows before anything here runs, and a failure
@@ -8,9 +8,11 @@ here only delays the boards until the background replay succeeds.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections.abc import AsyncIterator, Iterable
 
-from leaderboards import Leaderboards, flush_outbox
+from leaderboards import Leaderboards, flush_outbox, listen, publish
 
 __all__ = ["Events"]
 
@@ -40,3 +42,22 @@ class Events:
         while True:
             await self.points_committed()
             await asyncio.sleep(interval)
+
+    @staticmethod
+    def _badge_channel(member_id: int) -> str:
+        return f"laurel:events:badges:{member_id}"
+
+    async def badges_awarded(self, member_id: int, award_ids: Iterable[int]) -> None:
+        """Tell every worker (and so every subscriber) about newly granted levels."""
+        if self.boards is None:
+            return
+        for award_id in award_ids:
+            message = json.dumps({"award": award_id})
+            await publish(self.boards.redis, self._badge_channel(member_id), message)
+
+    async def badge_awards(self, member_id: int) -> AsyncIterator[int]:
+        """Award ids granted to ``member_id`` from now on, from any worker."""
+        if self.boards is None:
+            return
+        async for message in listen(self.boards.redis, self._badge_channel(member_id)):
+            yield int(json.loads(message)["award"])

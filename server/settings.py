@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     points_expire_days: int = Field(default=365, ge=0, le=3650)
     shop_domains: str = ""
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    public_url: str | None = None
+    shop_name: str = Field(default="Laurel community", min_length=1, max_length=100)
     log_level: str = "info"
 
     @field_validator("database_url")
@@ -59,6 +61,15 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an http(s) URL like https://rewards.shop.example.com")
+        return value.rstrip("/")
 
     @field_validator("shop_domains")
     @classmethod

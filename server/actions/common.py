@@ -4,16 +4,18 @@ idempotency, cursors, and bringing a member's balances up to date on read."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from badges import CAUSES, Grant, Metric, Outcome, evaluate, grants_of_activity
+from badges.images import ImageCache
 from leaderboards import Leaderboards
 from server.auth import Principal, Role
 from server.events import Events
 from server.rewards import validation as v
-from server.rewards.activities import Activity
+from server.rewards.activities import Activity, ActivityKind
 from server.rewards.errors import Conflict, Invalid, PermissionDenied
 from server.rewards.expiry import expire_due
 from server.rewards.members import Member
@@ -25,6 +27,8 @@ __all__ = [
     "Recorded",
     "Services",
     "activity_replay",
+    "announce_badges",
+    "award_badges",
     "decode_cursor",
     "encode_cursor",
     "fresh",
@@ -52,6 +56,10 @@ class Services:
     points_expire_days: int = 365
     shop_domains: tuple[str, ...] = ()
     max_page_size: int = 100
+    # Base of the absolute URLs in Open Badges documents; None: the request's own.
+    public_url: str | None = None
+    shop_name: str = "Laurel community"
+    images: ImageCache = field(default_factory=ImageCache)
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @property
@@ -74,6 +82,8 @@ def services_for(settings: Settings, boards: Leaderboards | None) -> Services:
         points_expire_days=settings.points_expire_days,
         shop_domains=settings.shop_domain_list,
         max_page_size=settings.max_page_size,
+        public_url=settings.public_url,
+        shop_name=settings.shop_name,
     )
 
 
@@ -82,6 +92,7 @@ class Recorded:
     activity: Activity
     points_awarded: int
     duplicate: bool
+    badges: tuple[Grant, ...] = ()
 
 
 def require(principal: Principal, *roles: Role) -> None:
@@ -105,7 +116,12 @@ async def activity_replay(key: str, request_hash: str) -> Recorded | None:
     if activity is None:
         return None
     same_request(activity.request_hash, request_hash)
-    return Recorded(activity=activity, points_awarded=activity.points_awarded, duplicate=True)
+    return Recorded(
+        activity=activity,
+        points_awarded=activity.points_awarded,
+        duplicate=True,
+        badges=tuple(await grants_of_activity(activity.id)),
+    )
 
 
 def page_size(svc: Services, field: str, first: int) -> int:
@@ -139,14 +155,23 @@ async def fresh(svc: Services, found: Member) -> Member:
     """
     now = svc.clock()
     changed = 0
+    paid: set[int] = set()
     if found.next_release_at is not None and found.next_release_at <= now:
         changed += await release_due(found.id, now, keep_for=svc.keep_for)
         changed += await settle_referrals(
-            now=now, window=svc.return_window, keep_for=svc.keep_for, referee_id=found.id
+            now=now,
+            window=svc.return_window,
+            keep_for=svc.keep_for,
+            referee_id=found.id,
+            paid_to=paid,
         )
     changed += await settle_referrals(
-        now=now, window=svc.return_window, keep_for=svc.keep_for, referrer_id=found.id
+        now=now, window=svc.return_window, keep_for=svc.keep_for, referrer_id=found.id, paid_to=paid
     )
+    if changed:  # a share that waited is counted from now on
+        await award_badges(svc, found.id, [ActivityKind.SOCIAL_SHARE])
+    for referrer in sorted(paid):
+        await award_badges(svc, referrer, [ActivityKind.REFERRAL])
     await found.refresh_from_db()
     if found.next_expiry_at is not None and found.next_expiry_at <= now:
         changed += await expire_due(found.id, now)
@@ -154,3 +179,32 @@ async def fresh(svc: Services, found: Member) -> Member:
     if changed:
         await svc.events.points_committed()
     return found
+
+
+async def award_badges(
+    svc: Services,
+    member_id: int,
+    kinds: Iterable[ActivityKind] = (),
+    *,
+    metrics: Iterable[Metric] = (),
+    activity_id: int | None = None,
+) -> list[Grant]:
+    """After a committed change: grant and revoke the badges it can affect, then tell
+    the member's subscribers. Returns the levels granted."""
+    todo = set(metrics)
+    for kind in kinds:
+        todo |= CAUSES[kind]
+    if not todo:
+        return []
+    outcome = await evaluate(
+        member_id, todo, now=svc.clock(), keep_for=svc.keep_for, activity_id=activity_id
+    )
+    await announce_badges(svc, member_id, outcome)
+    return outcome.granted
+
+
+async def announce_badges(svc: Services, member_id: int, outcome: Outcome) -> None:
+    if outcome:
+        await svc.events.points_committed()  # bonuses and reversals move the boards
+    if outcome.granted:
+        await svc.events.badges_awarded(member_id, [g.award.id for g in outcome.granted])

@@ -19,6 +19,7 @@ from server.actions.common import (
     Recorded,
     Services,
     activity_replay,
+    award_badges,
     decode_cursor,
     encode_cursor,
     page_size,
@@ -184,7 +185,10 @@ async def _ingest(
             raise
         return replay
     await svc.events.points_committed()
-    return Recorded(activity=activity, points_awarded=points, duplicate=False)
+    granted = await award_badges(svc, member.id, [kind], activity_id=activity.id)
+    return Recorded(
+        activity=activity, points_awarded=points, duplicate=False, badges=tuple(granted)
+    )
 
 
 def _reason(kind: ActivityKind, payload: dict[str, Any]) -> str:
@@ -325,8 +329,15 @@ async def moderate_activity(
         )
         points = await _decide(svc, principal, activity, decision, now)
     await svc.events.points_committed()
+    granted = []
+    if decision is Decision.APPROVE:
+        granted = await award_badges(
+            svc, activity.member_id, [activity.kind], activity_id=activity.id
+        )
     await activity.refresh_from_db()
-    return Recorded(activity=activity, points_awarded=points, duplicate=False)
+    return Recorded(
+        activity=activity, points_awarded=points, duplicate=False, badges=tuple(granted)
+    )
 
 
 async def _decide(
@@ -447,6 +458,7 @@ async def _reverse(
                 now=now,
             )
     await svc.events.points_committed()
+    await award_badges(svc, activity.member_id, [activity.kind])  # may revoke
     taken = activity.points
     await activity.refresh_from_db()
     return Recorded(activity=activity, points_awarded=-taken, duplicate=False)

@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from badges import Metric
 from leaderboards import BoardPage
 from server.actions.common import (
     Services,
+    award_badges,
     decode_cursor,
     encode_cursor,
     page_size,
@@ -20,6 +22,7 @@ from server.actions.common import (
 )
 from server.auth import Principal, Role
 from server.rewards import validation as v
+from server.rewards.activities import ActivityKind
 from server.rewards.errors import Invalid, NotFound
 from server.rewards.expiry import expire_due, members_with_expired_points, open_lots
 from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post
@@ -142,6 +145,7 @@ async def adjust_points(
             raise
         return replay
     await svc.events.points_committed()
+    await award_badges(svc, target.id, metrics=[Metric.LIFETIME_POINTS])
     await target.refresh_from_db()
     return Adjusted(entry=entry, member=target, duplicate=False)
 
@@ -162,9 +166,16 @@ async def release_pending(svc: Services) -> tuple[int, int]:
         released = await release_due(member_id, now, keep_for=svc.keep_for)
         members += 1 if released else 0
         points += released
-    points += await settle_referrals(now=now, window=svc.return_window, keep_for=svc.keep_for)
+        if released:  # a share that waited is counted from now on
+            await award_badges(svc, member_id, [ActivityKind.SOCIAL_SHARE])
+    paid: set[int] = set()
+    points += await settle_referrals(
+        now=now, window=svc.return_window, keep_for=svc.keep_for, paid_to=paid
+    )
     if points:
         await svc.events.points_committed()
+    for referrer in sorted(paid):
+        await award_badges(svc, referrer, [ActivityKind.REFERRAL])
     return members, points
 
 

@@ -13,6 +13,7 @@ from server.actions.common import (
     Recorded,
     Services,
     activity_replay,
+    award_badges,
     require,
     same_request,
     scoped_key,
@@ -142,9 +143,17 @@ async def record_purchase(
         raise Conflict(
             f"Order {order_id} was already recorded with another idempotency key."
         ) from None
-    await settle_referrals(now=now, window=window, keep_for=svc.keep_for, referee_id=buyer.id)
+    paid: set[int] = set()
+    await settle_referrals(
+        now=now, window=window, keep_for=svc.keep_for, referee_id=buyer.id, paid_to=paid
+    )
     await svc.events.points_committed()
-    return Recorded(activity=activity, points_awarded=points, duplicate=False)
+    granted = await award_badges(svc, buyer.id, [ActivityKind.PURCHASE], activity_id=activity.id)
+    for referrer in sorted(paid):
+        await award_badges(svc, referrer, [ActivityKind.REFERRAL])
+    return Recorded(
+        activity=activity, points_awarded=points, duplicate=False, badges=tuple(granted)
+    )
 
 
 async def refund_purchase(
@@ -207,10 +216,19 @@ async def refund_purchase(
         if replay is None:
             raise
         return replay
+    paid: set[int] = set()
     await settle_referrals(
-        now=now, window=svc.return_window, keep_for=svc.keep_for, referee_id=purchase.member_id
+        now=now,
+        window=svc.return_window,
+        keep_for=svc.keep_for,
+        referee_id=purchase.member_id,
+        paid_to=paid,
     )
     await svc.events.points_committed()
+    # A refund can take back badges (orders kept, amount spent) and a referrer's.
+    await award_badges(svc, purchase.member_id, [ActivityKind.PURCHASE])
+    for referrer in sorted(paid):
+        await award_badges(svc, referrer, [ActivityKind.REFERRAL])
     await purchase.refresh_from_db()
     return Recorded(activity=purchase, points_awarded=-take, duplicate=False)
 

@@ -41,13 +41,15 @@ async def settle_referrals(
     keep_for: timedelta | None,
     referrer_id: int | None = None,
     referee_id: int | None = None,
+    paid_to: set[int] | None = None,
 ) -> int:
     """Pay, cancel or claw back referrals whose referee's first purchase decides them.
 
     Pays when that purchase is past its return window and not fully refunded;
     cancels when it was fully refunded first; takes a paid reward back when it
-    is fully refunded later. Returns points paid. Each step is keyed, so
-    concurrent callers do it once.
+    is fully refunded later. Returns points paid; adds each referrer paid or
+    taken back from to ``paid_to``. Each step is keyed, so concurrent callers
+    do it once.
     """
     query = Activity.filter(
         kind=ActivityKind.REFERRAL, status__in=[ActivityStatus.PENDING, ActivityStatus.APPROVED]
@@ -67,8 +69,8 @@ async def settle_referrals(
             continue
         refunded = first.status is ActivityStatus.REVERSED
         if referral.status is ActivityStatus.APPROVED:
-            if refunded:
-                await _claw_back(referral, now)
+            if refunded and await _claw_back(referral, now) and paid_to is not None:
+                paid_to.add(referral.member_id)
             continue
         if refunded:
             await Activity.filter(id=referral.id, status=ActivityStatus.PENDING).update(
@@ -79,7 +81,10 @@ async def settle_referrals(
             )
         elif first.occurred_at + window <= now and not _awaiting_moderator(referral):
             due = max(first.occurred_at + window, referral.decided_at or referral.occurred_at)
-            paid += await _pay(referral, now, due + keep_for if keep_for else None)
+            points = await _pay(referral, now, due + keep_for if keep_for else None)
+            paid += points
+            if points and paid_to is not None:
+                paid_to.add(referral.member_id)
     return paid
 
 
@@ -112,10 +117,11 @@ async def _pay(referral: Activity, now: datetime, expires_at: datetime | None) -
             community=referrer.community,
             now=now,
         )
+    return True
     return points
 
 
-async def _claw_back(referral: Activity, now: datetime) -> None:
+async def _claw_back(referral: Activity, now: datetime) -> bool:
     async with in_transaction():
         referrer = await lock_member(referral.member_id)
         won = await Activity.filter(id=referral.id, status=ActivityStatus.APPROVED).update(
@@ -123,8 +129,10 @@ async def _claw_back(referral: Activity, now: datetime) -> None:
             points=0,
             decision_reason="The referred member's first purchase was refunded.",
         )
-        if won != 1 or referral.points <= 0:
-            return
+        if won != 1:
+            return False
+        if referral.points <= 0:
+            return True
         await post(
             reversal(
                 member=referrer,
@@ -139,3 +147,4 @@ async def _claw_back(referral: Activity, now: datetime) -> None:
             community=referrer.community,
             now=now,
         )
+    return True

@@ -1,0 +1,266 @@
+"""The granter: award, upgrade and revoke badge levels exactly once.
+
+``evaluate`` runs after an activity has committed, in its own transaction
+under the member's row lock, and looks only at badges whose metric the
+activity can change. A level is a row unique on (member, badge, level), its
+bonus a ledger entry keyed by the row and its generation: concurrent or
+repeated evaluations find the row and credit nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from badges.catalog import Metric
+from badges.metrics import metric_values
+from badges.models import AUTOMATIC, BadgeAward, BadgeDefinition
+from server.rewards.errors import NotFound
+from server.rewards.ledger import EntryKind, Posting, lock_member, post, reversal
+from server.rewards.members import Member
+
+__all__ = [
+    "Grant",
+    "Outcome",
+    "Progress",
+    "evaluate",
+    "grants_of_activity",
+    "held_badges",
+    "progress",
+    "revoke",
+]
+
+_CASCADE_ROUNDS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One level of one badge, as granted (or revoked) to a member."""
+
+    award: BadgeAward
+    badge: BadgeDefinition
+
+    @property
+    def level(self) -> int:
+        return int(self.award.level)
+
+
+@dataclass(slots=True)
+class Outcome:
+    granted: list[Grant] = field(default_factory=list)
+    revoked: list[Grant] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.granted or self.revoked)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    badge: BadgeDefinition
+    value: int
+    level: int  # held now; 0 for none
+
+    @property
+    def next_threshold(self) -> int | None:
+        levels = self.badge.thresholds
+        return levels[self.level] if self.level < len(levels) else None
+
+    @property
+    def percent(self) -> int:
+        """Towards the next level, 100 when every level is held."""
+        goal = self.next_threshold
+        return 100 if goal is None else min(99, self.value * 100 // goal)
+
+
+async def evaluate(
+    member_id: int,
+    metrics: Iterable[Metric],
+    *,
+    now: datetime,
+    keep_for: timedelta | None,
+    activity_id: int | None = None,
+) -> Outcome:
+    """Grant every level now reached and revoke revocable levels no longer reached.
+
+    A level's bonus raises lifetime points, which may reach a points milestone:
+    that badge is evaluated again, a few rounds at most.
+    """
+    outcome = Outcome()
+    todo = set(metrics)
+    for _ in range(_CASCADE_ROUNDS):
+        step = await _evaluate_once(member_id, todo, now, keep_for, activity_id)
+        outcome.granted += step.granted
+        outcome.revoked += step.revoked
+        if not step:
+            break
+        todo = {Metric.LIFETIME_POINTS}
+    return outcome
+
+
+async def _evaluate_once(
+    member_id: int,
+    metrics: set[Metric],
+    now: datetime,
+    keep_for: timedelta | None,
+    activity_id: int | None,
+) -> Outcome:
+    badges = await BadgeDefinition.filter(enabled=True, metric__in=[m.value for m in metrics])
+    outcome = Outcome()
+    if not badges:
+        return outcome
+    async with in_transaction():
+        member = await lock_member(member_id)
+        values = await metric_values(member_id, {Metric(b.metric) for b in badges})
+        rows = await BadgeAward.filter(member_id=member_id, badge_id__in=[b.id for b in badges])
+        found = {(r.badge_id, r.level): r for r in rows}
+        for badge in badges:
+            value = values[Metric(badge.metric)]
+            for level, threshold in enumerate(badge.thresholds, start=1):
+                row = found.get((badge.id, level))
+                if value >= threshold:
+                    award = await _grant(member, badge, level, row, now, keep_for, activity_id)
+                    if award is not None:
+                        outcome.granted.append(Grant(award, badge))
+                elif badge.revocable and row is not None and row.held:
+                    reason = f"No longer {threshold} {badge.metric.lower().replace('_', ' ')}"
+                    if await _revoke(row, badge, AUTOMATIC, reason, now):
+                        outcome.revoked.append(Grant(row, badge))
+    return outcome
+
+
+async def _grant(
+    member: Member,
+    badge: BadgeDefinition,
+    level: int,
+    row: BadgeAward | None,
+    now: datetime,
+    keep_for: timedelta | None,
+    activity_id: int | None,
+) -> BadgeAward | None:
+    bonus = badge.bonus_points[level - 1]
+    if row is None:
+        row = await BadgeAward.create(
+            member_id=member.id,
+            badge_id=badge.id,
+            level=level,
+            bonus_points=bonus,
+            awarded_at=now,
+            activity_id=activity_id,
+        )
+    elif row.held or row.revoked_by != AUTOMATIC:
+        return None  # held already, or taken away by a moderator: not given back by rules
+    else:
+        won = await BadgeAward.filter(
+            id=row.id, generation=row.generation, revoked_at__isnull=False
+        ).update(
+            generation=row.generation + 1,
+            bonus_points=bonus,
+            awarded_at=now,
+            activity_id=activity_id,
+            revoked_at=None,
+            revoked_by=None,
+            revoked_reason=None,
+        )
+        if won != 1:
+            return None
+        await row.refresh_from_db()
+    if bonus > 0:
+        await post(
+            Posting(
+                member_id=member.id,
+                kind=EntryKind.EARN,
+                amount=bonus,
+                lifetime_delta=bonus,
+                reason=f"Badge: {badge.name}, level {level}",
+                actor="badges",
+                idempotency_key=f"badge:{row.id}:{row.generation}",
+                request_hash="",
+                expires_at=now + keep_for if keep_for else None,
+            ),
+            community=member.community,
+            now=now,
+        )
+    return row
+
+
+async def _revoke(
+    row: BadgeAward, badge: BadgeDefinition, actor: str, reason: str, now: datetime
+) -> bool:
+    """Take one held level away (kept in history) and its bonus back; False if not held."""
+    won = await BadgeAward.filter(
+        id=row.id, generation=row.generation, revoked_at__isnull=True
+    ).update(revoked_at=now, revoked_by=actor, revoked_reason=reason)
+    if won != 1:
+        return False
+    await row.refresh_from_db()
+    if row.bonus_points > 0:
+        member = await lock_member(row.member_id)  # read again: earlier posts moved its balance
+        await post(
+            reversal(
+                member=member,
+                points=row.bonus_points,
+                from_pending=0,
+                lifetime=row.bonus_points,
+                reason=f"Badge {badge.name}, level {row.level} revoked: {reason}",
+                actor=actor,
+                idempotency_key=f"badge-revoke:{row.id}:{row.generation}",
+            ),
+            community=member.community,
+            now=now,
+        )
+    return True
+
+
+async def revoke(member_id: int, slug: str, *, actor: str, reason: str, now: datetime) -> Outcome:
+    """A moderator takes a badge away, every level held; rules never give it back.
+
+    A second call finds nothing held and returns an empty outcome.
+    """
+    badge = await BadgeDefinition.get_or_none(slug=slug)
+    if badge is None:
+        raise NotFound(f"No badge {slug!r}.")
+    outcome = Outcome()
+    async with in_transaction():
+        await lock_member(member_id)
+        rows = await BadgeAward.filter(member_id=member_id, badge_id=badge.id).order_by("-level")
+        if not rows:
+            raise NotFound(f"This member has never held {badge.name}.")
+        for row in rows:
+            if row.held and await _revoke(row, badge, actor, reason, now):
+                outcome.revoked.append(Grant(row, badge))
+    return outcome
+
+
+async def held_badges(member_ids: Sequence[int]) -> dict[int, list[Grant]]:
+    """Per member, the highest level held of each badge, in catalog order."""
+    rows = (
+        await BadgeAward.filter(member_id__in=list(member_ids), revoked_at__isnull=True)
+        .prefetch_related("badge")
+        .order_by("badge_id", "-level")
+    )
+    out: dict[int, list[Grant]] = {pk: [] for pk in member_ids}
+    seen: set[tuple[int, int]] = set()
+    for row in rows:
+        if (row.member_id, row.badge_id) not in seen:
+            seen.add((row.member_id, row.badge_id))
+            out[row.member_id].append(Grant(row, row.badge))
+    return out
+
+
+async def grants_of_activity(activity_id: int) -> list[Grant]:
+    """The levels granted when this activity was recorded or decided (for a retried call)."""
+    rows = await BadgeAward.filter(activity_id=activity_id).prefetch_related("badge").order_by("id")
+    return [Grant(row, row.badge) for row in rows]
+
+
+async def progress(member_id: int) -> list[Progress]:
+    """Every enabled badge: the member's current value and level held."""
+    badges = await BadgeDefinition.filter(enabled=True).order_by("id")
+    values = await metric_values(member_id, {Metric(b.metric) for b in badges})
+    held = {g.badge.id: g.level for g in (await held_badges([member_id]))[member_id]}
+    return [
+        Progress(badge=b, value=values[Metric(b.metric)], level=held.get(b.id, 0)) for b in badges
+    ]

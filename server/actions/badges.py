@@ -1,0 +1,200 @@
+"""Badges: the catalog, definitions by admins, grants after activities, revocation,
+progress, images and Open Badges export."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from badges import (
+    ALL_METRICS,
+    BadgeAssertion,
+    BadgeAward,
+    BadgeDefinition,
+    BadgeSpec,
+    Grant,
+    Outcome,
+    Progress,
+    create_badge,
+    evaluate,
+    held_badges,
+    progress,
+    revoke,
+)
+from badges import catalog as _catalog
+from badges import openbadges as ob
+from badges.images import DEFAULT_SIZE, BadgeImage
+from server.actions.common import Services, announce_badges, award_badges, require
+from server.auth import Principal, Role
+from server.rewards import validation as v
+from server.rewards.errors import Invalid, NotFound, PermissionDenied
+from server.rewards.members import Member
+
+__all__ = [
+    "Exported",
+    "HostedAssertion",
+    "award_badges",
+    "badge_awards",
+    "badge_catalog",
+    "badge_image",
+    "badge_progress",
+    "badges_by_slug",
+    "define_badge",
+    "export_badge",
+    "hosted_assertion",
+    "member_badges",
+    "reevaluate_badges",
+    "revoke_badge",
+    "update_badge",
+]
+
+
+async def badge_catalog() -> list[BadgeDefinition]:
+    """Enabled badges in catalog order."""
+    return await BadgeDefinition.filter(enabled=True).order_by("id")
+
+
+async def badges_by_slug(slugs: Sequence[str]) -> dict[str, BadgeDefinition]:
+    return {b.slug: b for b in await BadgeDefinition.filter(slug__in=list(slugs))}
+
+
+async def define_badge(principal: Principal, spec: BadgeSpec) -> BadgeDefinition:
+    """ADMIN: a new badge, validated; members earn it from their next activity on."""
+    require(principal, Role.ADMIN)
+    return await create_badge(spec, principal.actor)
+
+
+async def update_badge(principal: Principal, slug: str, changes: dict[str, Any]) -> BadgeDefinition:
+    """ADMIN: change or disable a badge. Held levels stay held unless the badge is
+    revocable and the member no longer meets the new threshold."""
+    require(principal, Role.ADMIN)
+    return await _catalog.update_badge(slug, changes, principal.actor)
+
+
+async def revoke_badge(
+    svc: Services, principal: Principal, *, member_id: str, slug: str, reason: str
+) -> Outcome:
+    """MODERATOR: take a badge away with a reason; its bonuses are reversed and rules
+    do not give it back. Repeating it revokes nothing more."""
+    require(principal, Role.MODERATOR, Role.ADMIN)
+    why = v.clean_text("reason", reason, max_length=500)
+    pk = v.parse_id("memberId", member_id)
+    member = None if pk is None else await Member.get_or_none(id=pk)
+    if member is None:
+        raise NotFound(f"No member with id {member_id!r}.")
+    outcome = await revoke(
+        member.id, slug.strip(), actor=principal.actor, reason=why, now=svc.clock()
+    )
+    await announce_badges(svc, member.id, outcome)
+    return outcome
+
+
+async def member_badges(member_ids: Sequence[int]) -> dict[int, list[Grant]]:
+    return await held_badges(member_ids)
+
+
+async def badge_progress(member_id: int) -> list[Progress]:
+    return await progress(member_id)
+
+
+async def reevaluate_badges(
+    svc: Services, *, on_member: Callable[[int, int], None] | None = None
+) -> tuple[int, int]:
+    """Every member against every enabled badge: (levels granted, levels revoked)."""
+    granted = revoked = 0
+    ids: list[int] = [
+        int(str(pk)) for pk in await Member.all().order_by("id").values_list("id", flat=True)
+    ]
+    for done, member_id in enumerate(ids, start=1):
+        outcome = await evaluate(member_id, ALL_METRICS, now=svc.clock(), keep_for=svc.keep_for)
+        await announce_badges(svc, member_id, outcome)
+        granted += len(outcome.granted)
+        revoked += len(outcome.revoked)
+        if on_member is not None:
+            on_member(done, len(ids))
+    return granted, revoked
+
+
+async def badge_image(svc: Services, slug: str, level: int, size: int | None) -> BadgeImage:
+    """The badge's PNG at a level; ``NotFound`` for an unknown badge or level."""
+    badge = await BadgeDefinition.get_or_none(slug=slug)
+    if badge is None or not 1 <= level <= len(badge.thresholds):
+        raise NotFound(f"No badge {slug!r} with level {level}.")
+    try:
+        return await svc.images.get(badge, level, size or DEFAULT_SIZE)
+    except ValueError as exc:
+        raise Invalid("size", str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    token: str
+    grant: Grant
+
+
+async def export_badge(principal: Principal, slug: str) -> Exported:
+    """SHOPPER: an Open Badges assertion of the highest level held of a badge.
+
+    One assertion per grant: exporting again returns the same id.
+    """
+    if principal.role is not Role.SHOPPER or principal.member_id is None:
+        raise PermissionDenied("Only a signed-in shopper can export their own badge.")
+    held = (await held_badges([principal.member_id]))[principal.member_id]
+    grant = next((g for g in held if g.badge.slug == slug.strip()), None)
+    if grant is None:
+        raise NotFound(f"You do not hold the badge {slug!r}.")
+    award = grant.award
+    for _ in range(2):
+        found = await BadgeAssertion.get_or_none(award_id=award.id, generation=award.generation)
+        if found is not None:
+            return Exported(token=found.token, grant=grant)
+        try:
+            made = await BadgeAssertion.create(
+                token=secrets.token_urlsafe(18), award_id=award.id, generation=award.generation
+            )
+            return Exported(token=made.token, grant=grant)
+        except IntegrityError:  # exported concurrently: take theirs
+            continue
+    raise RuntimeError("could not store the badge assertion")
+
+
+@dataclass(frozen=True, slots=True)
+class HostedAssertion:
+    document: dict[str, Any]
+    revoked: bool
+    award: BadgeAward
+    badge: BadgeDefinition
+
+
+async def hosted_assertion(svc: Services, base_url: str, token: str) -> HostedAssertion:
+    """The assertion's public JSON; revoked when its grant was revoked since."""
+    found = await BadgeAssertion.get_or_none(token=token).prefetch_related("award__badge")
+    if found is None:
+        raise NotFound("No such assertion.")
+    award, badge = found.award, found.award.badge
+    if award.revoked_at is not None or award.generation != found.generation:
+        return HostedAssertion(
+            ob.revoked(base_url, token, award.revoked_reason), True, award, badge
+        )
+    member = await Member.get(id=award.member_id)
+    identity = member.email or f"{base_url}/members/{member.id}"
+    document = ob.assertion(base_url, token, award, badge, identity)
+    return HostedAssertion(document, False, award, badge)
+
+
+def badge_awards(svc: Services, principal: Principal) -> AsyncIterator[Grant]:
+    """SHOPPER: the levels granted to the caller from now on, whichever worker granted them."""
+    if principal.role is not Role.SHOPPER or principal.member_id is None:
+        raise PermissionDenied("Only a signed-in shopper can follow their own badges.")
+    return _grants_of(svc, principal.member_id)
+
+
+async def _grants_of(svc: Services, member_id: int) -> AsyncIterator[Grant]:
+    async for award_id in svc.events.badge_awards(member_id):
+        award = await BadgeAward.get_or_none(id=award_id).prefetch_related("badge")
+        if award is not None and award.held:
+            yield Grant(award, award.badge)

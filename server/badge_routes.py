@@ -1,0 +1,97 @@
+"""HTTP endpoints for badge images and Open Badges 2.0 documents (thin: parse, call, shape)."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from badges import openbadges as ob
+from server import actions
+from server.actions import Services
+from server.rewards.errors import Invalid, NotFound
+
+__all__ = ["assertion", "badge_class", "image", "issuer"]
+
+_JSON_LD = "application/ld+json"
+# Image URLs carry the art version (?v=N): a new design is a new URL.
+_IMAGE_CACHE = "public, max-age=86400"
+_DOCUMENT_CACHE = "public, max-age=300"
+
+
+def _json(body: object, status: int = 200, cache: str = _DOCUMENT_CACHE) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type=_JSON_LD,
+        headers={"Cache-Control": cache if status == 200 else "no-store"},
+    )
+
+
+def _problem(status: int, message: str) -> Response:
+    return Response(
+        orjson.dumps({"error": message}), status_code=status, media_type="application/json"
+    )
+
+
+def _size(request: Request) -> int | None:
+    raw = request.query_params.get("size")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise Invalid("size", "size must be a whole number of pixels, 64 to 512.")
+    return int(raw)
+
+
+def _matches(request: Request, etag: str) -> bool:
+    asked = request.headers.get("if-none-match", "")
+    return etag in (tag.strip() for tag in asked.split(",")) or asked.strip() == "*"
+
+
+async def image(svc: Services, request: Request) -> Response:
+    """GET /badges/{slug}/{level}.png[?size=64..512]: strong ETag, 304 when unchanged."""
+    try:
+        found = await actions.badge_image(
+            svc, request.path_params["slug"], request.path_params["level"], _size(request)
+        )
+    except NotFound as exc:
+        return _problem(404, exc.message)
+    except Invalid as exc:
+        return _problem(400, exc.message)
+    headers = {"ETag": found.etag, "Cache-Control": _IMAGE_CACHE}
+    if _matches(request, found.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(found.png, media_type="image/png", headers=headers)
+
+
+def issuer(svc: Services, base_url: str) -> Response:
+    return _json(ob.issuer(base_url, svc.shop_name))
+
+
+async def badge_class(base_url: str, request: Request) -> Response:
+    slug, level = request.path_params["slug"], request.path_params["level"]
+    badge = (await actions.badges_by_slug([slug])).get(slug)
+    if badge is None or not 1 <= level <= len(badge.thresholds):
+        return _problem(404, f"No badge {slug!r} with level {level}.")
+    return _json(ob.badge_class(base_url, badge, level))
+
+
+async def assertion(svc: Services, base_url: str, request: Request) -> Response:
+    """The hosted assertion (JSON), or with ``.png`` the badge image with it baked in.
+
+    A revoked assertion answers 410 Gone with ``revoked: true``, as Open Badges asks.
+    """
+    token: str = request.path_params["token"]
+    baked = token.endswith(".png")
+    token = token.removesuffix(".png")
+    try:
+        found = await actions.hosted_assertion(svc, base_url, token)
+    except NotFound as exc:
+        return _problem(404, exc.message)
+    if found.revoked:
+        return _json(found.document, status=410)
+    if not baked:
+        return _json(found.document)
+    picture = await actions.badge_image(svc, found.badge.slug, found.award.level, None)
+    png = ob.bake(picture.png, orjson.dumps(found.document).decode())
+    return Response(png, media_type="image/png", headers={"Cache-Control": _DOCUMENT_CACHE})
