@@ -220,11 +220,11 @@ def validate(spec: BadgeSpec) -> BadgeSpec:
     if len(spec.description) > 300:
         raise Invalid("description", "description must be at most 300 characters.")
     if not 1 <= len(spec.thresholds) <= MAX_LEVELS:
-        raise Invalid("thresholds", f"A badge has 1 to {MAX_LEVELS} levels.")
+        raise Invalid("levels", f"A badge has 1 to {MAX_LEVELS} levels.")
     if any(t < 1 or t > 10_000_000 for t in spec.thresholds):
-        raise Invalid("thresholds", "Thresholds must be between 1 and 10,000,000.")
+        raise Invalid("levels", "Thresholds must be between 1 and 10,000,000.")
     if any(a >= b for a, b in zip(spec.thresholds, spec.thresholds[1:], strict=False)):
-        raise Invalid("thresholds", "Thresholds must rise from one level to the next.")
+        raise Invalid("levels", "Thresholds must rise from one level to the next.")
     if len(spec.bonus_points) != len(spec.thresholds):
         raise Invalid("bonusPoints", "Give one bonus per level (0 for none).")
     if any(not 0 <= b <= 100_000 for b in spec.bonus_points):

@@ -1,5 +1,8 @@
 """``make bench``: each benchmark prints its ratio against a floor measured in the same run.
 
+badge_images: first render of every default badge level at 256 px, against saving a
+blank PNG. Target: under 50 ms each.
+
 leaderboard_http: GraphQL ``leaderboard(first: 10)`` over HTTP vs a plain Starlette
 JSON endpoint serving the same top 10 from the same Redis, same server process.
 Target: ratio >= 0.6.
@@ -18,6 +21,7 @@ import urllib.request
 
 import orjson
 
+from bench import badge_images
 from bench.loadgen import http_request, requests_per_second
 
 ROUNDS = 3
@@ -65,6 +69,7 @@ async def _leaderboard_http(port: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    badge_images.run()
     with tempfile.TemporaryDirectory(prefix="laurel-bench-") as tmp:
         port = _free_port()
         proc = subprocess.Popen(

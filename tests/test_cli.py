@@ -26,6 +26,8 @@ COMMANDS = [
     "member-token",
     "release-pending",
     "check-consistency",
+    "reevaluate-badges",
+    "badge-sheet",
 ]
 Result = subprocess.CompletedProcess[str]
 
@@ -171,3 +173,29 @@ def test_release_pending_reports_what_it_released(seeded: tuple[Path, Result]) -
     assert released is not None, result.stdout
     points, members = int(released.group(1)), int(released.group(2))
     assert (points == 0) == (members == 0)
+
+
+def test_reevaluate_badges_finds_nothing_left_to_do_after_the_seed(
+    seeded: tuple[Path, Result],
+) -> None:
+    """The demo earned its badges as it was seeded: a full re-check changes nothing."""
+    data_dir, _ = seeded
+    result = laurel(data_dir, "reevaluate-badges")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "badge levels granted: 0, revoked: 0"
+    check = laurel(data_dir, "check-consistency")
+    assert check.returncode == 0, check.stdout
+
+
+def test_badge_sheet_draws_every_default_badge(tmp_path: Path) -> None:
+    target = tmp_path / "sheet" / "badges.png"
+    result = laurel(tmp_path, "badge-sheet", str(target), "--size", "64")
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+
+    with Image.open(target) as sheet:
+        assert sheet.format == "PNG"
+        assert sheet.height == 13 * (64 + 16)  # one row per default badge
+    bad = laurel(tmp_path, "badge-sheet", "/proc/no/such/dir/x.png")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: cannot write")

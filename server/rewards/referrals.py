@@ -117,7 +117,6 @@ async def _pay(referral: Activity, now: datetime, expires_at: datetime | None) -
             community=referrer.community,
             now=now,
         )
-    return True
     return points
 
 

@@ -8,36 +8,19 @@ from itertools import count
 
 import pytest
 
-from badges import DEFAULT_BADGES, BadgeAward, BadgeDefinition, ensure_badges
+from badges import DEFAULT_BADGES, BadgeAward, BadgeDefinition
 from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
-from server.rewards.activities import ActivityKind
 from server.rewards.errors import NotFound, PermissionDenied
 from server.rewards.ledger import LedgerEntry, find_mismatches
 from server.rewards.members import Member
-from server.rewards.rules import RuleValues, rule_for, update_rule, values_of
 
 SHOP = Principal(role=Role.SERVICE, name="shop backend")
 MODERATOR = Principal(role=Role.MODERATOR, name="mia")
 ADMIN = Principal(role=Role.ADMIN, name="ada")
 SPEC = {spec.slug: spec for spec in DEFAULT_BADGES}
 _keys = count()
-
-
-@pytest.fixture
-async def catalog(svc: Services) -> Services:
-    """The default catalog, and caps lifted so that a test can reach the top levels quickly."""
-    await ensure_badges()
-    for kind in (ActivityKind.REVIEW, ActivityKind.PHOTO_REVIEW, ActivityKind.SOCIAL_SHARE):
-        rule = values_of(await rule_for(kind))
-        lifted = RuleValues(**{**_as_dict(rule), "daily_cap": None})
-        await update_rule(kind, lifted, "tests")
-    return svc
-
-
-def _as_dict(values: RuleValues) -> dict[str, object]:
-    return {name: getattr(values, name) for name in RuleValues.__slots__}
 
 
 async def _member(svc: Services, name: str) -> Member:

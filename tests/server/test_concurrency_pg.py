@@ -24,6 +24,7 @@ from typing import Any, Literal, cast
 import httpx
 import pytest
 
+from badges import ALL_METRICS, BadgeAward, ensure_badges, evaluate
 from server.actions import Services
 from server.auth import create_api_key
 from server.rewards.ledger import LedgerEntry, find_mismatches
@@ -323,4 +324,47 @@ async def test_a_burst_of_identical_retries_moves_points_once(server: str, svc: 
     row = await Member.get(id=int(member_id))
     assert row.points_balance == OPENING_CREDIT + 77
     assert await LedgerEntry.filter(member_id=row.id).count() == 2
+    assert await find_mismatches() == []
+
+
+async def test_concurrent_evaluations_grant_each_badge_level_once(
+    server: str, svc: Services
+) -> None:
+    """20 credits at once over 4 workers each evaluate the points badges of one member,
+    and 20 more evaluations run at once in this process: each level is granted once,
+    its bonus credited once."""
+    await ensure_badges()
+    key = await create_api_key(StaffRole.ADMIN, "badge race")
+    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+        api = Api(http, key)
+        saved = await api(UPSERT, {"input": {"externalId": "racer", "displayName": "Racer"}})
+        member_id = saved["upsertMember"]["member"]["id"]
+        # 20 x 110 = 2,200 lifetime points: the first two point-collector levels (500, 2,000).
+        results = await asyncio.gather(
+            *(api.adjust(member_id, f"race-{i}", 110) for i in range(20))
+        )
+        assert all(r["__typename"] == "PointsAdjusted" for r in results)
+        await api.outbox_drained()
+    evaluations = await asyncio.gather(
+        *(
+            evaluate(int(member_id), ALL_METRICS, now=svc.clock(), keep_for=svc.keep_for)
+            for _ in range(20)
+        )
+    )
+    awards = await BadgeAward.filter(member_id=int(member_id)).values_list("badge__slug", "level")
+    bonuses = await LedgerEntry.filter(
+        member_id=int(member_id), idempotency_key__startswith="badge:"
+    ).values_list("amount", flat=True)
+    racer = await Member.get(id=int(member_id))
+    print(
+        f"\n20 concurrent adjustPoints over {WORKERS} workers + 20 concurrent evaluations: "
+        f"levels granted {sorted(awards)}, bonus entries {sorted(bonuses)}, "
+        f"granted again by the 20 evaluations: {sum(len(e.granted) for e in evaluations)}; "
+        f"lifetime {racer.lifetime_points} == 2200 + bonuses: "
+        f"{racer.lifetime_points == 2_200 + sum(bonuses)}"
+    )
+    assert sorted(awards) == [("point-collector", 1), ("point-collector", 2)]
+    assert sorted(bonuses) == [25, 100]
+    assert all(not e.granted for e in evaluations)
+    assert racer.lifetime_points == 2_200 + 125
     assert await find_mismatches() == []
