@@ -12,19 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
+
+from leaderboards.windows import Board, board_key, boards_of, channel_of
 
 __all__ = [
     "BoardPage",
     "BoardRow",
     "BoardsUnavailable",
     "Leaderboards",
+    "Standing",
     "UpdateRow",
     "connect",
 ]
+
+
+_GLOBAL = Board()
 
 
 class BoardsUnavailable(Exception):
@@ -34,23 +42,43 @@ class BoardsUnavailable(Exception):
 # Markers that an outbox row was applied live long enough to outlast any retry.
 _MARKER_TTL_SECONDS = 7 * 24 * 3600
 
+# Members keep their true score, even at 0 or below (a period board can dip after a
+# refund); only scores above 0 are ranked, counted and listed.
 _PAGE_SCRIPT = """
-local total = redis.call('ZCARD', KEYS[1])
-local count = tonumber(ARGV[2])
-if count <= 0 then return {total, 0, {}} end
+local total = redis.call('ZCOUNT', KEYS[1], '(0', '+inf')
 local offset = tonumber(ARGV[1])
+local count = math.min(tonumber(ARGV[2]), total - offset)
+if count <= 0 then return {total, 0, {}} end
 local rows = redis.call('ZREVRANGE', KEYS[1], offset, offset + count - 1, 'WITHSCORES')
-local first_rank = 0
-if #rows > 0 then
-  first_rank = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') + 1
-end
+local first_rank = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') + 1
 return {total, first_rank, rows}
+"""
+
+_AROUND_SCRIPT = """
+local total = redis.call('ZCOUNT', KEYS[1], '(0', '+inf')
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) <= 0 then return {total, 0, 0, {}} end
+local at = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+local radius = tonumber(ARGV[2])
+local start = math.max(0, at - radius)
+local stop = math.min(at + radius, total - 1)
+local rows = redis.call('ZREVRANGE', KEYS[1], start, stop, 'WITHSCORES')
+local first_rank = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') + 1
+return {total, first_rank, start, rows}
+"""
+
+_STANDING_SCRIPT = """
+local total = redis.call('ZCOUNT', KEYS[1], '(0', '+inf')
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) <= 0 then return {total, 0, score or '0'} end
+return {total, redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf') + 1, score}
 """
 
 _APPLY_ONCE_SCRIPT = """
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
-  local score = tonumber(redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2]))
-  if score <= 0 then redis.call('ZREM', KEYS[1], ARGV[2]) end
+  redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
+  local expire_at = tonumber(ARGV[4])
+  if expire_at > 0 then redis.call('EXPIREAT', KEYS[1], expire_at) end
   return 1
 end
 return 0
@@ -58,11 +86,13 @@ return 0
 
 
 class UpdateRow(Protocol):
-    """An outbox row: who earned how much (signed)."""
+    """An outbox row: who earned how much (signed), when, in which community."""
 
     id: int
     member_id: int
+    community: str | None
     delta: int
+    occurred_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +106,30 @@ class BoardRow:
 class BoardPage:
     total_members: int
     rows: list[BoardRow]
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A member on one board: competition position (None without a score), score, total."""
+
+    position: int | None
+    score: int
+    total_members: int
+
+
+def _rows(flat: list[Any], start: int, first_rank: int) -> list[BoardRow]:
+    """Competition ranks for consecutive rows from position ``start`` (0-based)."""
+    rows: list[BoardRow] = []
+    for i in range(0, len(flat), 2):
+        member_id, score = int(flat[i]), int(float(flat[i + 1]))
+        if rows and rows[-1].score == score:
+            rank = rows[-1].rank
+        elif rows:
+            rank = start + i // 2 + 1  # everyone above scored strictly more
+        else:
+            rank = first_rank
+        rows.append(BoardRow(rank=rank, score=score, member_id=member_id))
+    return rows
 
 
 def connect(url: str) -> Redis:
@@ -95,47 +149,74 @@ class Leaderboards:
 
     def __init__(self, redis: Redis, *, prefix: str = "laurel") -> None:
         self.redis = redis
-        self._prefix = prefix
+        self.prefix = prefix
         self._page = redis.register_script(_PAGE_SCRIPT)
+        self._around = redis.register_script(_AROUND_SCRIPT)
+        self._standing = redis.register_script(_STANDING_SCRIPT)
         self._apply_once = redis.register_script(_APPLY_ONCE_SCRIPT)
 
-    def board_key(self) -> str:
-        """The global all-time board."""
-        return f"{self._prefix}:lb:{{global:all}}"
+    def key(self, board: Board, at: datetime) -> str:
+        return board_key(self.prefix, board, at)
 
-    async def page(self, *, first: int, offset: int) -> BoardPage:
-        """Up to ``first`` rows from position ``offset`` (0-based), best first."""
+    def channel(self, board: Board) -> str:
+        return channel_of(self.prefix, board)
+
+    async def _call(self, script: AsyncScript, key: str, *args: str | int) -> list[Any]:
         try:
-            raw: list[Any] = await self._page(keys=[self.board_key()], args=[offset, first])
+            raw: list[Any] = await script(keys=[key], args=list(args))
         except (RedisError, OSError) as exc:
             raise BoardsUnavailable("The leaderboard is unavailable right now.") from exc
-        total, first_rank, flat = int(raw[0]), int(raw[1]), raw[2]
-        rows: list[BoardRow] = []
-        for i in range(0, len(flat), 2):
-            member_id, score = int(flat[i]), int(float(flat[i + 1]))
-            if rows and rows[-1].score == score:
-                rank = rows[-1].rank
-            elif rows:
-                rank = offset + i // 2 + 1  # everyone above scored strictly more
-            else:
-                rank = first_rank
-            rows.append(BoardRow(rank=rank, score=score, member_id=member_id))
-        return BoardPage(total_members=total, rows=rows)
+        return raw
 
-    async def apply(self, updates: Sequence[UpdateRow]) -> int:
-        """Apply outbox rows in one pipeline, each at most once; return how many were new."""
+    async def page(
+        self, board: Board = _GLOBAL, *, first: int, offset: int, at: datetime | None = None
+    ) -> BoardPage:
+        """Up to ``first`` rows from position ``offset`` (0-based), best first."""
+        raw = await self._call(self._page, self.key(board, at or datetime.now(UTC)), offset, first)
+        total, first_rank, flat = int(raw[0]), int(raw[1]), raw[2]
+        return BoardPage(total_members=total, rows=_rows(flat, offset, first_rank))
+
+    async def around(self, board: Board, member_id: int, *, radius: int, at: datetime) -> BoardPage:
+        """The member's row with up to ``radius`` rows above and below; no rows when the
+        member has no score on this board."""
+        raw = await self._call(self._around, self.key(board, at), member_id, radius)
+        total, first_rank, start, flat = int(raw[0]), int(raw[1]), int(raw[2]), raw[3]
+        return BoardPage(total_members=total, rows=_rows(flat, start, first_rank))
+
+    async def standing(self, board: Board, member_id: int, *, at: datetime) -> Standing:
+        raw = await self._call(self._standing, self.key(board, at), member_id)
+        total, position, score = int(raw[0]), int(raw[1]), int(float(raw[2]))
+        return Standing(position=position or None, score=max(0, score), total_members=total)
+
+    async def apply(self, updates: Sequence[UpdateRow]) -> set[str]:
+        """Apply outbox rows to every board they concern, in one pipeline, each row at most
+        once per board; return the channels of the boards that changed."""
         if not updates:
-            return 0
-        key = self.board_key()
+            return set()
+        calls: list[str] = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for update in updates:
-                await self._apply_once(
-                    keys=[key, f"{key}:applied:{update.id}"],
-                    args=[update.delta, update.member_id, _MARKER_TTL_SECONDS],
-                    client=pipe,
-                )
+                for target in boards_of(self.prefix, update.community, update.occurred_at):
+                    expire_at = (
+                        0 if target.expires_at is None else int(target.expires_at.timestamp())
+                    )
+                    await self._apply_once(
+                        keys=[target.key, f"{target.key}:applied:{update.id}"],
+                        args=[update.delta, update.member_id, _MARKER_TTL_SECONDS, expire_at],
+                        client=pipe,
+                    )
+                    calls.append(target.channel)
             results = await pipe.execute()
-        return sum(int(r) for r in results)
+        return {channel for channel, applied in zip(calls, results, strict=True) if int(applied)}
+
+    async def announce(self, channels: set[str]) -> None:
+        """Tell every worker which boards changed (for live subscriptions)."""
+        if not channels:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for channel in sorted(channels):
+                pipe.publish(channel, "changed")
+            await pipe.execute()
 
     async def ping(self) -> bool:
         """True when Redis answers."""

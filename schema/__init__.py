@@ -24,7 +24,7 @@ from schema.errors import (
     InsufficientPointsError,
     OutOfStockError,
 )
-from schema.leaderboards import LeaderboardQueries
+from schema.leaderboards import LeaderboardQueries, LeaderboardSubscriptions
 from schema.members import MemberMutations, MemberQueries
 from schema.rules import RuleMutations, RuleQueries
 
@@ -42,7 +42,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation", (MemberMutations, ActivityMutations, RuleMutations, BadgeMutations)
 )
-Subscription = merge_types("Subscription", (BadgeSubscriptions,))
+Subscription = merge_types("Subscription", (LeaderboardSubscriptions, BadgeSubscriptions))
 
 
 # Built once: the validation cache is keyed by the rule classes, and

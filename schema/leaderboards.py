@@ -1,17 +1,45 @@
-"""Leaderboard pages, members batch-loaded from SQL."""
+"""Leaderboards: pages and neighbourhoods of any board, community ranks, live changes.
+Members are batch-loaded from SQL with the request's DataLoader."""
 
 from __future__ import annotations
 
-import strawberry
+from collections.abc import AsyncGenerator
 
-from leaderboards import BoardsUnavailable
+import strawberry
+from graphql import GraphQLError
+
+from leaderboards import Board, BoardsUnavailable, Window
 from schema.context import Info
 from schema.errors import query_error
 from schema.members import Member
+from schema.windows import LeaderboardWindow
 from server import actions
 from server.rewards.errors import RewardsError
 
-__all__ = ["LeaderboardEntry", "LeaderboardPage", "LeaderboardQueries"]
+__all__ = [
+    "BoardInput",
+    "CommunityRank",
+    "LeaderboardEntry",
+    "LeaderboardPage",
+    "LeaderboardQueries",
+    "LeaderboardSubscriptions",
+    "LeaderboardWindow",
+    "ranked_page",
+]
+
+
+@strawberry.input
+class BoardInput:
+    window: LeaderboardWindow = LeaderboardWindow.ALL_TIME
+    community: str | None = strawberry.field(default=None, description="Null for the global board.")
+    contest_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Set for a contest's board (window is then ignored)."
+    )
+
+
+def _board(board: BoardInput | None) -> Board:
+    given = board or BoardInput()
+    return actions.parse_board(given.window.value, given.community, given.contest_id)
 
 
 @strawberry.type
@@ -27,22 +55,92 @@ class LeaderboardPage:
     entries: list[LeaderboardEntry]
 
 
+def ranked_page(info: Info, page: actions.RankedPage) -> LeaderboardPage:
+    """The page, its members primed into the request's DataLoader for nested fields."""
+    info.context.loaders.member.prime_many({m.id: m for _, m in page.rows})
+    return LeaderboardPage(
+        total_members=page.total_members,
+        entries=[
+            LeaderboardEntry(rank=row.rank, score=row.score, member=Member.of(m))
+            for row, m in page.rows
+        ],
+    )
+
+
+@strawberry.type
+class CommunityRank:
+    community: str
+    position: int | None = strawberry.field(
+        description="Competition ranking: equal scores share a rank, the next rank skips "
+        "(1, 2, 2, 4). Null when the member has no score yet."
+    )
+    score: int
+    total_members: int
+    title: str = strawberry.field(
+        description="A title for the member's standing, e.g. Newcomer, Contributor, Expert, Legend."
+    )
+
+    @classmethod
+    def of(cls, rank: actions.CommunityRank) -> CommunityRank:
+        return cls(
+            community=rank.community,
+            position=rank.standing.position,
+            score=rank.standing.score,
+            total_members=rank.standing.total_members,
+            title=rank.title,
+        )
+
+
+async def community_rank(info: Info, member: Member, window: LeaderboardWindow) -> CommunityRank:
+    try:
+        rank = await actions.community_rank(info.context.services, member.row, Window(window.value))
+    except BoardsUnavailable as exc:
+        raise query_error(exc) from None
+    return CommunityRank.of(rank)
+
+
 @strawberry.type
 class LeaderboardQueries:
     @strawberry.field(
-        description="The global all-time board, best first: equal scores share a rank "
-        "and the next rank skips (1, 2, 2, 4)."
+        description="A board, best first: equal scores share a rank and the next rank skips "
+        "(1, 2, 2, 4)."
     )
-    async def leaderboard(self, info: Info, first: int = 10, offset: int = 0) -> LeaderboardPage:
+    async def leaderboard(
+        self, info: Info, board: BoardInput | None = None, first: int = 10, offset: int = 0
+    ) -> LeaderboardPage:
         try:
-            page = await actions.leaderboard(info.context.services, first=first, offset=offset)
+            page = await actions.leaderboard(
+                info.context.services, _board(board), first=first, offset=offset
+            )
         except (RewardsError, BoardsUnavailable) as exc:
             raise query_error(exc) from None
-        loader = info.context.loaders.member
-        members = await loader.load_many([row.member_id for row in page.rows])
-        entries = [
-            LeaderboardEntry(rank=row.rank, score=row.score, member=Member.of(m))
-            for row, m in zip(page.rows, members, strict=True)
-            if m is not None
-        ]
-        return LeaderboardPage(total_members=page.total_members, entries=entries)
+        return ranked_page(info, page)
+
+    @strawberry.field(
+        description="The member's entry with up to radius entries above and below it; "
+        "no entries when the member has no score on this board."
+    )
+    async def leaderboard_around(
+        self, info: Info, member_id: strawberry.ID, board: BoardInput | None = None, radius: int = 2
+    ) -> LeaderboardPage:
+        try:
+            page = await actions.leaderboard_around(
+                info.context.services, _board(board), member_id=member_id, radius=radius
+            )
+        except (RewardsError, BoardsUnavailable) as exc:
+            raise query_error(exc) from None
+        return ranked_page(info, page)
+
+
+@strawberry.type
+class LeaderboardSubscriptions:
+    @strawberry.subscription(description="The top entries of a board, pushed whenever they change.")
+    async def leaderboard_changed(
+        self, info: Info, board: BoardInput | None = None, first: int = 10
+    ) -> AsyncGenerator[LeaderboardPage, None]:
+        try:
+            pages = actions.board_changes(info.context.services, _board(board), first=first)
+        except RewardsError as exc:
+            raise GraphQLError(exc.message, extensions={"code": "BAD_USER_INPUT"}) from None
+        async for page in pages:
+            yield ranked_page(info, page)

@@ -18,6 +18,7 @@ from schema.errors import (
     as_error,
     query_error,
 )
+from schema.windows import LeaderboardWindow
 from server import actions
 from server.rewards.errors import RewardsError
 from server.rewards.ledger import LedgerEntry as LedgerRow
@@ -26,6 +27,7 @@ from server.rewards.members import Member as MemberRow
 if TYPE_CHECKING:
     from schema.activities import ActivityConnection
     from schema.badges import BadgeProgress, MemberBadge
+    from schema.leaderboards import CommunityRank
 
 __all__ = ["Account", "LedgerEntry", "Member", "MemberMutations", "MemberQueries"]
 
@@ -49,6 +51,18 @@ class Member:
         from schema.badges import member_badge
 
         return [member_badge(g) for g in await info.context.loaders.badges.load(self.row.id)]
+
+    @strawberry.field(
+        description="Standing in the member's own community, ALL_TIME unless asked otherwise."
+    )
+    async def community_rank(
+        self,
+        info: Info,
+        window: LeaderboardWindow = LeaderboardWindow.ALL_TIME,
+    ) -> Annotated[CommunityRank, strawberry.lazy("schema.leaderboards")]:
+        from schema.leaderboards import community_rank
+
+        return await community_rank(info, self, window)
 
     @classmethod
     def of(cls, row: MemberRow) -> Member:

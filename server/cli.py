@@ -153,6 +153,42 @@ def expire_points_command() -> None:
     typer.echo(f"expired {points} points for {members} members")
 
 
+@app.command("rebuild-leaderboards")
+def rebuild_leaderboards_command() -> None:
+    """Rebuild every leaderboard from the ledger (progress bar) and swap the boards in at
+    once; readers never see a half-built board."""
+    settings = _settings()
+
+    async def job(svc: actions.Services) -> actions.Rebuilt:
+        with Progress(
+            TextColumn("ledger entries"), BarColumn(), MofNCompleteColumn(), transient=True
+        ) as bar:
+            task = bar.add_task("entries", total=None)
+            return await actions.rebuild_leaderboards(
+                svc,
+                on_start=lambda total: bar.update(task, total=total),
+                on_rows=lambda n: bar.advance(task, n),
+            )
+
+    done = _run(settings, job)
+    typer.echo(
+        f"rebuilt {done.boards} boards from {done.entries} ledger entries in "
+        f"{done.seconds:.1f} s; {done.removed} boards with nothing left removed"
+    )
+
+
+@app.command("check-leaderboards")
+def check_leaderboards_command() -> None:
+    """Compare every leaderboard with the ledger; print differences and exit 1 on any."""
+    settings = _settings()
+    differences = _run(settings, actions.check_leaderboards)
+    for d in differences:
+        typer.echo(f"{d.key}: member {d.member_id} has {d.found}, the ledger says {d.expected}")
+    if differences:
+        raise typer.Exit(code=1)
+    typer.echo("every leaderboard matches the ledger")
+
+
 @app.command("reevaluate-badges")
 def reevaluate_badges_command() -> None:
     """Check every member against every enabled badge: grant what is due, revoke what no

@@ -22,6 +22,19 @@ from server.actions.badges import (
     revoke_badge,
     update_badge,
 )
+from server.actions.boards import (
+    GLOBAL_COMMUNITY,
+    CommunityRank,
+    RankedPage,
+    Rebuilt,
+    board_changes,
+    check_leaderboards,
+    community_rank,
+    leaderboard,
+    leaderboard_around,
+    parse_board,
+    rebuild_leaderboards,
+)
 from server.actions.common import Recorded, Services, utcnow
 from server.actions.community import (
     ActivityPage,
@@ -41,7 +54,6 @@ from server.actions.points import (
     adjust_points,
     expire_points,
     expiring_points,
-    leaderboard,
     ledger_cursor,
     ledger_page,
     release_pending,
@@ -50,13 +62,17 @@ from server.actions.purchases import record_purchase, refund_purchase
 from server.actions.rules import earning_rules, update_earning_rule
 
 __all__ = [
+    "GLOBAL_COMMUNITY",
     "ActivityPage",
     "Adjusted",
+    "CommunityRank",
     "Decision",
     "Expiring",
     "Exported",
     "HostedAssertion",
     "LedgerPage",
+    "RankedPage",
+    "Rebuilt",
     "Recorded",
     "Services",
     "account",
@@ -68,6 +84,9 @@ __all__ = [
     "badge_image",
     "badge_progress",
     "badges_by_slug",
+    "board_changes",
+    "check_leaderboards",
+    "community_rank",
     "define_badge",
     "earning_rules",
     "expire_points",
@@ -75,6 +94,7 @@ __all__ = [
     "export_badge",
     "hosted_assertion",
     "leaderboard",
+    "leaderboard_around",
     "ledger_cursor",
     "ledger_page",
     "member",
@@ -82,6 +102,8 @@ __all__ = [
     "members_by_ids",
     "moderate_activity",
     "moderation_queue",
+    "parse_board",
+    "rebuild_leaderboards",
     "record_purchase",
     "record_share",
     "reevaluate_badges",

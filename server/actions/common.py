@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from badges import CAUSES, Grant, Metric, Outcome, evaluate, grants_of_activity
 from badges.images import ImageCache
-from leaderboards import Leaderboards
+from leaderboards import Leaderboards, TTLCache
 from server.auth import Principal, Role
 from server.events import Events
 from server.rewards import validation as v
@@ -60,6 +61,8 @@ class Services:
     public_url: str | None = None
     shop_name: str = "Laurel community"
     images: ImageCache = field(default_factory=ImageCache)
+    # Hot board pages, kept LAUREL_LEADERBOARD_CACHE_SECONDS at most (here: not kept).
+    board_cache: TTLCache[Any] = field(default_factory=lambda: TTLCache(0.0))
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @property
@@ -84,6 +87,7 @@ def services_for(settings: Settings, boards: Leaderboards | None) -> Services:
         max_page_size=settings.max_page_size,
         public_url=settings.public_url,
         shop_name=settings.shop_name,
+        board_cache=TTLCache(settings.leaderboard_cache_seconds),
     )
 
 

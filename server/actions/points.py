@@ -9,7 +9,6 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from badges import Metric
-from leaderboards import BoardPage
 from server.actions.common import (
     Services,
     award_badges,
@@ -23,7 +22,7 @@ from server.actions.common import (
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import ActivityKind
-from server.rewards.errors import Invalid, NotFound
+from server.rewards.errors import NotFound
 from server.rewards.expiry import expire_due, members_with_expired_points, open_lots
 from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post
 from server.rewards.members import Member
@@ -37,13 +36,11 @@ __all__ = [
     "adjust_points",
     "expire_points",
     "expiring_points",
-    "leaderboard",
     "ledger_cursor",
     "ledger_page",
     "release_pending",
 ]
 
-_MAX_OFFSET = 100_000
 EXPIRY_NOTICE = timedelta(days=30)
 
 
@@ -188,13 +185,3 @@ async def expire_points(svc: Services) -> tuple[int, int]:
         members += 1 if expired else 0
         points += expired
     return members, points
-
-
-async def leaderboard(svc: Services, *, first: int, offset: int) -> BoardPage:
-    """A page of the global all-time board."""
-    size = page_size(svc, "first", first)
-    if not 0 <= offset <= _MAX_OFFSET:
-        raise Invalid("offset", f"offset must be between 0 and {_MAX_OFFSET}.")
-    if svc.boards is None:
-        return BoardPage(total_members=0, rows=[])
-    return await svc.boards.page(first=size, offset=offset)

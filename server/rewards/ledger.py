@@ -83,6 +83,9 @@ class LedgerEntry(Model):
     available_at = fields.DatetimeField(null=True)
     # For an entry that makes points spendable: when they expire if not spent first.
     expires_at = fields.DatetimeField(null=True)
+    # When the points count for the period boards (an order's time, else when posted);
+    # null only in entries written before this column existed: then created_at.
+    occurred_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -103,6 +106,8 @@ class BoardUpdate(Model):
 
     id = fields.BigIntField(primary_key=True)
     member_id = fields.BigIntField()
+    # The ledger entry it comes from: a rebuild covers entries up to an id, not their rows.
+    entry_id = fields.BigIntField(null=True)
     community = fields.CharField(max_length=64, null=True)
     delta = fields.IntField()
     occurred_at = fields.DatetimeField()
@@ -186,10 +191,12 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
         source_entry_id=posting.source_entry_id,
         available_at=posting.available_at,
         expires_at=posting.expires_at if available > 0 else None,
+        occurred_at=posting.occurred_at or now,
     )
     if posting.lifetime_delta:
         await BoardUpdate.create(
             member_id=posting.member_id,
+            entry_id=entry.id,
             community=community,
             delta=posting.lifetime_delta,
             occurred_at=posting.occurred_at or now,

@@ -75,7 +75,7 @@ async def test_a_purchase_while_redis_is_down_reaches_the_board_once(
 
     # Flushing again, or applying the very same rows again, changes nothing.
     assert await flush_outbox(svc.boards) == 0
-    assert await svc.boards.apply(pending) == 0
+    assert await svc.boards.apply(pending) == set()  # no board changed
     assert await _board(svc) == [BoardRow(rank=1, score=123, member_id=ada.id)]
     assert await BoardUpdate.all().count() == 0
 
@@ -98,7 +98,8 @@ async def test_rows_applied_before_a_crash_are_not_counted_again(
     rows = await BoardUpdate.all().order_by("id")
     assert await _outbox_on_healthz(client) == 2
 
-    assert await svc.boards.apply(rows) == 2  # ... and the process is killed here
+    changed = await svc.boards.apply(rows)  # ... and the process is killed here
+    assert "laurel:events:board:global:ALL_TIME" in changed
     assert await _outbox_on_healthz(client) == 2
 
     assert await flush_outbox(svc.boards) == 2  # the next process moves them again

@@ -1,0 +1,210 @@
+"""Rebuild every board from the ledger, and check the live boards against it.
+
+The rebuild streams ledger entries in id order (a batch at a time), sums them
+per board and member in chunks of bounded size, writes the sums into temporary
+keys, then swaps each board in with RENAME: a reader sees the old board or the
+new one, never a half-built one. While it runs, the outbox is not applied (a
+lock key in Redis), and afterwards the outbox rows of the entries it covered
+are dropped, so nothing is counted twice and later rows apply on top.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import cast
+
+from redis.asyncio import Redis
+from tortoise.expressions import Q
+
+from leaderboards.boards import Leaderboards
+from leaderboards.windows import boards_of
+from server.rewards.ledger import BoardUpdate, LedgerEntry
+from server.rewards.members import Member
+
+__all__ = ["Difference", "RebuildBusy", "Rebuilt", "check", "lock_key", "rebuild"]
+
+_TEMP = ":rebuild"
+_LOCK_SECONDS = 3600
+# Sums held in memory before they are written out: bounds memory whatever the ledger's size.
+_CHUNK_PAIRS = 200_000
+
+
+class RebuildBusy(Exception):
+    """Another rebuild holds the lock."""
+
+
+@dataclass(slots=True)
+class Rebuilt:
+    entries: int = 0
+    boards: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    key: str
+    member_id: int
+    expected: int
+    found: int
+
+
+def lock_key(boards: Leaderboards) -> str:
+    return f"{boards.prefix}:rebuild-lock"
+
+
+async def _last_entry_id() -> int:
+    last = await LedgerEntry.all().order_by("-id").first()
+    return 0 if last is None else last.id
+
+
+async def _entries(up_to: int, batch: int) -> AsyncIterator[list[tuple[int, int, int, datetime]]]:
+    """(id, member, lifetime delta, when) of every entry that moved earned points, by id."""
+    after = 0
+    while True:
+        rows = (
+            await LedgerEntry.filter(Q(id__gt=after) & Q(id__lte=up_to) & ~Q(lifetime_delta=0))
+            .order_by("id")
+            .limit(batch)
+            .values_list("id", "member_id", "lifetime_delta", "occurred_at", "created_at")
+        )
+        if not rows:
+            return
+        yield [(int(i), int(m), int(d), (o or c).astimezone(UTC)) for i, m, d, o, c in rows]
+        after = int(rows[-1][0])
+
+
+async def _sums(
+    boards: Leaderboards,
+    up_to: int,
+    *,
+    now: datetime,
+    batch: int,
+    on_rows: Callable[[int], None] | None,
+) -> AsyncIterator[tuple[dict[str, dict[int, int]], dict[str, datetime | None]]]:
+    """Chunks of per-board, per-member sums (boards already expired are skipped)."""
+    communities = dict(await Member.all().values_list("id", "community"))
+    sums: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    expiry: dict[str, datetime | None] = {}
+    pairs = 0
+    async for rows in _entries(up_to, batch):
+        for _, member_id, delta, at in rows:
+            for target in boards_of(boards.prefix, communities.get(member_id), at):
+                if target.expires_at is not None and target.expires_at <= now:
+                    continue
+                expiry[target.key] = target.expires_at
+                board = sums[target.key]
+                pairs += member_id not in board
+                board[member_id] += delta
+        if on_rows is not None:
+            on_rows(len(rows))
+        if pairs >= _CHUNK_PAIRS:
+            yield sums, expiry
+            sums, pairs = defaultdict(lambda: defaultdict(int)), 0
+    yield sums, expiry
+
+
+async def rebuild(
+    boards: Leaderboards,
+    *,
+    now: datetime,
+    batch: int = 5_000,
+    settle: float = 1.0,
+    on_start: Callable[[int], None] | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> Rebuilt:
+    """Rebuild the global and community boards from the ledger and swap them in."""
+    redis = boards.redis
+    if not await redis.set(lock_key(boards), "1", nx=True, ex=_LOCK_SECONDS):
+        raise RebuildBusy("A rebuild is already running (or died less than an hour ago).")
+    started = asyncio.get_running_loop().time()
+    try:
+        # Transactions already writing entries finish within this pause; their ids are covered.
+        await asyncio.sleep(settle)
+        up_to = await _last_entry_id()
+        if on_start is not None:
+            on_start(await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count())
+        done = Rebuilt()
+        built: dict[str, datetime | None] = {}
+        await _clear_temp(redis, boards.prefix)
+        async for sums, expiry in _sums(boards, up_to, now=now, batch=batch, on_rows=on_rows):
+            async with redis.pipeline(transaction=False) as pipe:
+                for key, members in sums.items():
+                    for member_id, score in members.items():
+                        if score:
+                            pipe.zincrby(key + _TEMP, score, member_id)
+                await pipe.execute()
+            built.update(expiry)
+        done.entries = await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count()
+        done.boards, done.removed = await _swap(redis, boards.prefix, built)
+        await BoardUpdate.filter(Q(entry_id__lte=up_to) | Q(entry_id__isnull=True)).delete()
+        done.seconds = asyncio.get_running_loop().time() - started
+        return done
+    finally:
+        await redis.delete(lock_key(boards))
+
+
+async def _live_keys(redis: Redis, prefix: str) -> set[str]:
+    """Global and community board keys (contest boards are rebuilt by their contest)."""
+    found: set[str] = set()
+    async for key in redis.scan_iter(match=f"{prefix}:lb:{{*}}", count=1000):
+        name = str(key)
+        if name.endswith("}") and ":lb:{contest:" not in name:
+            found.add(name)
+    return found
+
+
+async def _clear_temp(redis: Redis, prefix: str) -> None:
+    async for key in redis.scan_iter(match=f"{prefix}:lb:*{_TEMP}", count=1000):
+        await redis.delete(key)
+
+
+async def _swap(redis: Redis, prefix: str, built: dict[str, datetime | None]) -> tuple[int, int]:
+    """RENAME each rebuilt board over the live one; delete live boards with nothing left."""
+    live = await _live_keys(redis, prefix)
+    swapped = removed = 0
+    async with redis.pipeline(transaction=False) as pipe:
+        for key, expires_at in built.items():
+            temp = key + _TEMP
+            if not await redis.exists(temp):
+                continue  # every sum was 0: the board is empty
+            pipe.rename(temp, key)
+            if expires_at is not None:
+                pipe.expireat(key, int(expires_at.timestamp()))
+            swapped += 1
+        stale = []
+        for key in sorted(live):
+            if key not in built or not await redis.exists(key + _TEMP):
+                stale.append(key)
+        for key in stale:
+            pipe.delete(key)
+        removed = len(stale)
+        await pipe.execute()
+    return swapped, removed
+
+
+async def check(boards: Leaderboards, *, now: datetime, batch: int = 5_000) -> list[Difference]:
+    """Every difference between the live boards and the ledger (scores of 0 are absent)."""
+    up_to = await _last_entry_id()
+    expected: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    async for sums, _ in _sums(boards, up_to, now=now, batch=batch, on_rows=None):
+        for key, members in sums.items():
+            for member_id, score in members.items():
+                expected[key][member_id] += score
+    found: list[Difference] = []
+    for key in sorted(set(expected) | await _live_keys(boards.redis, boards.prefix)):
+        pairs = cast(
+            "list[tuple[str, float]]", await boards.redis.zrange(key, 0, -1, withscores=True)
+        )
+        live = {int(member): int(score) for member, score in pairs}
+        want = {m: s for m, s in expected.get(key, {}).items() if s}
+        for member_id in sorted(set(want) | {m for m, s in live.items() if s}):
+            if want.get(member_id, 0) != live.get(member_id, 0):
+                found.append(
+                    Difference(key, member_id, want.get(member_id, 0), live.get(member_id, 0))
+                )
+    return found

@@ -1,0 +1,196 @@
+"""Leaderboards: pages, a member's neighbourhood, community ranks and live changes.
+
+Boards are derived data in Redis; members come from SQL. A hot top page is
+kept for ``Services.board_cache`` seconds at most (never older).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from leaderboards import (
+    Board,
+    BoardPage,
+    BoardRow,
+    Leaderboards,
+    Standing,
+    Window,
+    flush_outbox,
+    listen,
+    title_for,
+)
+from leaderboards.rebuild import Difference, RebuildBusy, Rebuilt, check, rebuild
+from server.actions.common import Services, page_size
+from server.rewards import validation as v
+from server.rewards.errors import Conflict, Invalid, NotFound
+from server.rewards.members import Member
+
+__all__ = [
+    "GLOBAL_COMMUNITY",
+    "CommunityRank",
+    "RankedPage",
+    "Rebuilt",
+    "board_changes",
+    "check_leaderboards",
+    "community_rank",
+    "leaderboard",
+    "leaderboard_around",
+    "parse_board",
+    "rebuild_leaderboards",
+]
+
+_MAX_OFFSET = 100_000
+_MAX_RADIUS = 25
+# The community name shown for members who belong to none (their rank is on the global board).
+GLOBAL_COMMUNITY = "global"
+# At most this many pushes a second per subscription: changes in between are coalesced.
+_PUSHES_PER_SECOND = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPage:
+    """A board page with its members read from SQL (a member deleted since is left out)."""
+
+    total_members: int
+    rows: list[tuple[BoardRow, Member]]
+
+
+def parse_board(window: str, community: str | None, contest_id: str | None) -> Board:
+    if contest_id is not None:
+        # Contests have their boards in Redis already; the contest records come later.
+        raise NotFound(f"No contest with id {contest_id!r}.")
+    return Board(window=Window(window), community=v.optional_slug("community", community))
+
+
+async def _with_members(page: BoardPage) -> RankedPage:
+    from server.actions.members import members_by_ids
+
+    found = await members_by_ids(row.member_id for row in page.rows)
+    rows = [(row, found[row.member_id]) for row in page.rows if row.member_id in found]
+    return RankedPage(total_members=page.total_members, rows=rows)
+
+
+async def leaderboard(svc: Services, board: Board, *, first: int, offset: int) -> RankedPage:
+    """A page of a board, best first, competition-ranked."""
+    size = page_size(svc, "first", first)
+    if not 0 <= offset <= _MAX_OFFSET:
+        raise Invalid("offset", f"offset must be between 0 and {_MAX_OFFSET}.")
+    if svc.boards is None:
+        return RankedPage(total_members=0, rows=[])
+    now = svc.clock()
+    key = (svc.boards.key(board, now), size, offset)
+    cached = svc.board_cache.get(key)
+    if isinstance(cached, RankedPage):
+        return cached
+    page = await _with_members(await svc.boards.page(board, first=size, offset=offset, at=now))
+    svc.board_cache.put(key, page)
+    return page
+
+
+async def leaderboard_around(
+    svc: Services, board: Board, *, member_id: str, radius: int
+) -> RankedPage:
+    """The member's row with up to ``radius`` rows above and below (empty without a score)."""
+    if not 0 <= radius <= _MAX_RADIUS:
+        raise Invalid("radius", f"radius must be between 0 and {_MAX_RADIUS}.")
+    pk = v.parse_id("memberId", member_id)
+    if pk is None or not await Member.exists(id=pk):
+        raise NotFound(f"No member with id {member_id!r}.")
+    if svc.boards is None:
+        return RankedPage(total_members=0, rows=[])
+    return await _with_members(await svc.boards.around(board, pk, radius=radius, at=svc.clock()))
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRank:
+    community: str
+    standing: Standing
+
+    @property
+    def title(self) -> str:
+        return title_for(self.standing.position, self.standing.total_members)
+
+
+async def community_rank(svc: Services, member: Member, window: Window) -> CommunityRank:
+    """Where the member stands in their own community (the global board without one)."""
+    board = Board(window=window, community=member.community)
+    name = member.community or GLOBAL_COMMUNITY
+    if svc.boards is None:
+        return CommunityRank(name, Standing(position=None, score=0, total_members=0))
+    return CommunityRank(name, await svc.boards.standing(board, member.id, at=svc.clock()))
+
+
+def board_changes(svc: Services, board: Board, *, first: int) -> AsyncIterator[RankedPage]:
+    """The top page now, then again whenever it changes, a few times a second at most.
+
+    Changes come through Redis pub/sub, so a change made by any worker counts;
+    a burst of changes in between two pushes becomes one push.
+    """
+    size = page_size(svc, "first", first)
+    if svc.boards is None:
+        raise RuntimeError("live leaderboards need the Redis client")
+    return _changes(svc, svc.boards, board, size)
+
+
+async def _changes(
+    svc: Services, boards: Leaderboards, board: Board, size: int
+) -> AsyncIterator[RankedPage]:
+    last: list[tuple[int, int, int]] | None = None
+    pending = asyncio.Event()
+    pending.set()  # the first page goes out at once
+
+    async def watch() -> None:
+        async for _ in listen(boards.redis, boards.channel(board)):
+            pending.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        while True:
+            await pending.wait()
+            pending.clear()
+            page = await _with_members(
+                await boards.page(board, first=size, offset=0, at=svc.clock())
+            )
+            shape = [(r.rank, r.score, r.member_id) for r, _ in page.rows] + [
+                (page.total_members, 0, 0)
+            ]
+            if shape != last:
+                last = shape
+                yield page
+            await asyncio.sleep(1 / _PUSHES_PER_SECOND)
+    finally:
+        watcher.cancel()
+
+
+def _boards(svc: Services) -> Leaderboards:
+    if svc.boards is None:
+        raise RuntimeError("leaderboards need the Redis client")
+    return svc.boards
+
+
+async def rebuild_leaderboards(
+    svc: Services,
+    *,
+    settle: float = 1.0,
+    on_start: Callable[[int], None] | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> Rebuilt:
+    """Rebuild every global and community board from the ledger and swap them in."""
+    try:
+        done = await rebuild(
+            _boards(svc), now=svc.clock(), settle=settle, on_start=on_start, on_rows=on_rows
+        )
+    except RebuildBusy as exc:
+        raise Conflict(str(exc)) from None
+    svc.board_cache.clear()
+    await svc.events.points_committed()  # what waited during the rebuild
+    return done
+
+
+async def check_leaderboards(svc: Services) -> list[Difference]:
+    """Apply what waits in the outbox, then compare every board with the ledger."""
+    boards = _boards(svc)
+    await flush_outbox(boards)
+    return await check(boards, now=svc.clock())
