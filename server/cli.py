@@ -57,24 +57,49 @@ def _fail(message: str) -> NoReturn:
 
 
 @contextlib.asynccontextmanager
-async def _services(
-    settings: Settings, *, with_redis: bool = True
-) -> AsyncIterator[actions.Services]:
-    """ORM (and, when configured, Redis) for a one-shot command."""
-    redis = connect(settings.redis_url) if with_redis and settings.redis_url else None
-    boards = Leaderboards(redis) if redis is not None else None
+async def _redis_url(settings: Settings, *, start: bool) -> AsyncIterator[str | None]:
+    """The configured Redis; else the embedded Valkey of a running server on this data dir;
+    else, with ``start``, a private one for the command (its data persists in DATA_DIR)."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    running = EmbeddedValkey.running_url(settings.data_dir)
+    if running is not None or not start:
+        yield running
+        return
+    embedded = EmbeddedValkey(settings.data_dir)
+    url = await asyncio.to_thread(embedded.start)
     try:
-        async with orm(settings.resolved_database_url):
-            yield services_for(settings, boards)
+        yield url
     finally:
-        if redis is not None:
-            await redis.aclose()
+        await asyncio.to_thread(embedded.stop)
 
 
-def _run(settings: Settings, job: Callable[[actions.Services], Awaitable[T]]) -> T:
+@contextlib.asynccontextmanager
+async def _services(
+    settings: Settings, *, with_redis: bool = True, start_redis: bool = False
+) -> AsyncIterator[actions.Services]:
+    """ORM and Redis (when configured or running) for a one-shot command."""
+    async with _redis_url(settings, start=start_redis) as url:
+        redis = connect(url) if with_redis and url else None
+        boards = Leaderboards(redis) if redis is not None else None
+        try:
+            async with orm(settings.resolved_database_url):
+                yield services_for(settings, boards)
+        finally:
+            if redis is not None:
+                await redis.aclose()
+
+
+def _run(
+    settings: Settings,
+    job: Callable[[actions.Services], Awaitable[T]],
+    *,
+    needs_redis: bool = False,
+) -> T:
     async def go() -> T:
         await apply_migrations(settings.resolved_database_url)
-        async with _services(settings) as svc:
+        async with _services(settings, start_redis=needs_redis) as svc:
             return await job(svc)
 
     try:
@@ -170,7 +195,7 @@ def rebuild_leaderboards_command() -> None:
                 on_rows=lambda n: bar.advance(task, n),
             )
 
-    done = _run(settings, job)
+    done = _run(settings, job, needs_redis=True)
     typer.echo(
         f"rebuilt {done.boards} boards from {done.entries} ledger entries in "
         f"{done.seconds:.1f} s; {done.removed} boards with nothing left removed"
@@ -181,7 +206,7 @@ def rebuild_leaderboards_command() -> None:
 def check_leaderboards_command() -> None:
     """Compare every leaderboard with the ledger; print differences and exit 1 on any."""
     settings = _settings()
-    differences = _run(settings, actions.check_leaderboards)
+    differences = _run(settings, actions.check_leaderboards, needs_redis=True)
     for d in differences:
         typer.echo(f"{d.key}: member {d.member_id} has {d.found}, the ledger says {d.expected}")
     if differences:

@@ -28,6 +28,8 @@ COMMANDS = [
     "check-consistency",
     "reevaluate-badges",
     "badge-sheet",
+    "rebuild-leaderboards",
+    "check-leaderboards",
 ]
 Result = subprocess.CompletedProcess[str]
 
@@ -199,3 +201,18 @@ def test_badge_sheet_draws_every_default_badge(tmp_path: Path) -> None:
     bad = laurel(tmp_path, "badge-sheet", "/proc/no/such/dir/x.png")
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: cannot write")
+
+
+def test_rebuild_then_check_leaderboards(seeded: tuple[Path, Result]) -> None:
+    data_dir, _ = seeded
+    check = laurel(data_dir, "check-leaderboards")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.strip() == "every leaderboard matches the ledger"
+    rebuilt = laurel(data_dir, "rebuild-leaderboards")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    found = re.search(r"rebuilt (\d+) boards from (\d+) ledger entries", rebuilt.stdout)
+    assert found is not None, rebuilt.stdout
+    assert int(found.group(1)) >= 10  # global and community boards, five windows each
+    assert int(found.group(2)) > 0
+    again = laurel(data_dir, "check-leaderboards")
+    assert again.returncode == 0, again.stdout + again.stderr

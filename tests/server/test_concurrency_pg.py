@@ -8,17 +8,11 @@ Run with ``-s`` (or ``-rA``) to see the summary the tests print.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, cast
 
 import httpx
@@ -32,13 +26,13 @@ from server.rewards.members import Member
 from server.rewards.staff import StaffRole
 from tests.conftest import Backend, on_postgres
 from tests.helpers import ADJUST, UPSERT
+from tests.servers import serving
 
 pytestmark = [
     pytest.mark.postgres_only,
     pytest.mark.skipif(not on_postgres(), reason="needs PostgreSQL: SQLite serializes writes"),
 ]
 
-REPO = Path(__file__).resolve().parents[2]
 WORKERS = 4
 REQUESTS = 400
 IN_FLIGHT = 40
@@ -46,67 +40,11 @@ MEMBERS = 5
 OPENING_CREDIT = 300
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(database: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m server serve --workers 4` on the test database; yields its base URL."""
-    data = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "LAUREL_DATABASE_URL": database.database_url,
-        "LAUREL_REDIS_URL": database.redis_url,
-        "LAUREL_JWT_SECRET": "concurrency-test-secret-" + "y" * 32,
-        "LAUREL_DATA_DIR": str(data),
-        "LAUREL_HOST": "127.0.0.1",
-        "LAUREL_PORT": str(port),
-        "LAUREL_LOG_LEVEL": "warning",
-    }
-    log_path = data / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--workers", str(WORKERS)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not become healthy:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    with serving(database, tmp_path_factory.mktemp("server"), workers=WORKERS) as base:
         yield base
-    finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group (uvicorn and its workers), then SIGKILL."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 @dataclass(frozen=True)
