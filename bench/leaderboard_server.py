@@ -22,9 +22,9 @@ from tortoise.transactions import in_transaction
 
 from leaderboards import EmbeddedValkey, Leaderboards, connect, flush_outbox
 from server.actions import Services, members_by_ids
+from server.actions.common import services_for
 from server.app import create_app
 from server.db import apply_migrations, orm
-from server.events import Events
 from server.rewards.ledger import EntryKind, Posting, post
 from server.rewards.members import Member, new_referral_code
 from server.settings import Settings
@@ -62,14 +62,15 @@ async def _seed(members: int, svc: Services) -> None:
 
 
 async def main(data_dir: Path, port: int, members: int) -> None:
-    settings = Settings(data_dir=data_dir, jwt_secret="b" * 40)
+    settings = Settings(data_dir=data_dir, jwt_secret="b" * 40)  # LAUREL_* from the environment
     valkey = EmbeddedValkey(data_dir)
     redis = connect(valkey.start())
     try:
         await apply_migrations(settings.resolved_database_url)
         async with orm(settings.resolved_database_url):
             boards = Leaderboards(redis)
-            svc = Services(events=Events(boards), boards=boards)
+            # The product's own services: a cache of LAUREL_LEADERBOARD_CACHE_SECONDS (default 1).
+            svc = services_for(settings, boards)
             await _seed(members, svc)
 
             async def plain(request: Request) -> Response:

@@ -14,10 +14,12 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import cast
 
 from redis.asyncio import Redis
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
 from leaderboards.boards import Leaderboards
@@ -31,6 +33,30 @@ _TEMP = ":rebuild"
 _LOCK_SECONDS = 3600
 # Sums held in memory before they are written out: bounds memory whatever the ledger's size.
 _CHUNK_PAIRS = 200_000
+
+
+# Adds many (member, points) pairs to one board in one call: far fewer round trips and
+# commands than one ZINCRBY each.
+# One argument "score member score member ...": one string to encode, not thousands; the
+# members of one chunk are distinct, so a plain ZADD of many pairs at once does.
+_ADD_SCRIPT = """
+local args, n = {}, 0
+for score, member in string.gmatch(ARGV[1], '(%-?%d+) (%d+)') do
+  args[#args + 1] = score
+  args[#args + 1] = member
+  if #args >= 2000 then
+    redis.call('ZADD', KEYS[1], unpack(args))
+    n = n + #args / 2
+    args = {}
+  end
+end
+if #args > 0 then
+  redis.call('ZADD', KEYS[1], unpack(args))
+  n = n + #args / 2
+end
+return n
+"""
+_PAIRS_PER_CALL = 20_000
 
 
 class RebuildBusy(Exception):
@@ -62,20 +88,48 @@ async def _last_entry_id() -> int:
     return 0 if last is None else last.id
 
 
-async def _entries(up_to: int, batch: int) -> AsyncIterator[list[tuple[int, int, int, datetime]]]:
-    """(id, member, lifetime delta, when) of every entry that moved earned points, by id."""
+async def _entries(up_to: int, batch: int) -> AsyncIterator[list[tuple[int, int, date]]]:
+    """(member, lifetime delta, UTC day) of every entry that moved earned points, by id.
+
+    Plain SQL: the ORM would build a datetime per row where a day is all a board needs.
+    """
+    conn = connections.get("default")
+    sql = _ENTRIES_SQL.replace("?", "${}").format(1, 2, 3) if _numbered(conn) else _ENTRIES_SQL
+    days: dict[object, date] = {}
     after = 0
     while True:
-        rows = (
-            await LedgerEntry.filter(Q(id__gt=after) & Q(id__lte=up_to) & ~Q(lifetime_delta=0))
-            .order_by("id")
-            .limit(batch)
-            .values_list("id", "member_id", "lifetime_delta", "occurred_at", "created_at")
-        )
+        _, rows = await conn.execute_query(sql, [after, up_to, batch])
         if not rows:
             return
-        yield [(int(i), int(m), int(d), (o or c).astimezone(UTC)) for i, m, d, o, c in rows]
+        out = []
+        for row in rows:
+            when = row[3]
+            day = days.get(when)
+            if day is None:
+                day = days[when] = _utc_day(when)
+            out.append((int(row[1]), int(row[2]), day))
+        yield out
         after = int(rows[-1][0])
+        if len(days) > 100_000:
+            days.clear()
+
+
+_ENTRIES_SQL = (
+    "SELECT id, member_id, lifetime_delta, COALESCE(occurred_at, created_at) "
+    "FROM ledger_entries WHERE id > ? AND id <= ? AND lifetime_delta <> 0 ORDER BY id LIMIT ?"
+)
+
+
+def _numbered(conn: BaseDBAsyncClient) -> bool:
+    """PostgreSQL's driver takes $1, $2... where SQLite takes ?."""
+    return conn.capabilities.dialect != "sqlite"
+
+
+def _utc_day(when: object) -> date:
+    """The UTC day of a stored moment: a datetime (PostgreSQL) or its ISO text (SQLite)."""
+    if isinstance(when, datetime):
+        return when.astimezone(UTC).date()
+    return datetime.fromisoformat(str(when)).astimezone(UTC).date()
 
 
 async def _sums(
@@ -90,14 +144,20 @@ async def _sums(
     communities = dict(await Member.all().values_list("id", "community"))
     sums: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     expiry: dict[str, datetime | None] = {}
+    live: dict[tuple[str | None, date], list[str]] = {}
     pairs = 0
     async for rows in _entries(up_to, batch):
-        for _, member_id, delta, at in rows:
-            for target in boards_of(boards.prefix, communities.get(member_id), at):
-                if target.expires_at is not None and target.expires_at <= now:
-                    continue
-                expiry[target.key] = target.expires_at
-                board = sums[target.key]
+        for member_id, delta, day in rows:
+            community = communities.get(member_id)
+            keys = live.get((community, day))
+            if keys is None:
+                keys = live[(community, day)] = []
+                for target in boards_of(boards.prefix, community, _midnight(day)):
+                    if target.expires_at is None or target.expires_at > now:
+                        keys.append(target.key)
+                        expiry[target.key] = target.expires_at
+            for key in keys:
+                board = sums[key]
                 pairs += member_id not in board
                 board[member_id] += delta
         if on_rows is not None:
@@ -106,6 +166,10 @@ async def _sums(
             yield sums, expiry
             sums, pairs = defaultdict(lambda: defaultdict(int)), 0
     yield sums, expiry
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 async def rebuild(
@@ -131,14 +195,24 @@ async def rebuild(
         done = Rebuilt()
         built: dict[str, datetime | None] = {}
         await _clear_temp(redis, boards.prefix)
+        add = redis.register_script(_ADD_SCRIPT)
+        chunks: dict[str, list[str]] = defaultdict(list)
+        n = 0
         async for sums, expiry in _sums(boards, up_to, now=now, batch=batch, on_rows=on_rows):
             async with redis.pipeline(transaction=False) as pipe:
                 for key, members in sums.items():
-                    for member_id, score in members.items():
-                        if score:
-                            pipe.zincrby(key + _TEMP, score, member_id)
+                    pairs = [f"{s} {m}" for m, s in members.items() if s]
+                    if not pairs:
+                        continue
+                    chunk = f"{key}{_TEMP}:{n}"  # same hash tag as the board
+                    chunks[key].append(chunk)
+                    for i in range(0, len(pairs), _PAIRS_PER_CALL):
+                        packed = " ".join(pairs[i : i + _PAIRS_PER_CALL])
+                        await add(keys=[chunk], args=[packed], client=pipe)
                 await pipe.execute()
             built.update(expiry)
+            n += 1
+        await _merge(redis, chunks)
         done.entries = await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count()
         done.boards, done.removed = await _swap(redis, boards.prefix, built)
         await BoardUpdate.filter(Q(entry_id__lte=up_to) | Q(entry_id__isnull=True)).delete()
@@ -146,6 +220,18 @@ async def rebuild(
         return done
     finally:
         await redis.delete(lock_key(boards))
+
+
+async def _merge(redis: Redis, chunks: dict[str, list[str]]) -> None:
+    """Sum each board's chunks into its temporary key (ZUNIONSTORE adds scores)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for key, parts in chunks.items():
+            if len(parts) == 1:
+                pipe.rename(parts[0], key + _TEMP)
+            else:
+                pipe.zunionstore(key + _TEMP, parts, aggregate="SUM")
+                pipe.delete(*parts)
+        await pipe.execute()
 
 
 async def _live_keys(redis: Redis, prefix: str) -> set[str]:
@@ -159,7 +245,7 @@ async def _live_keys(redis: Redis, prefix: str) -> set[str]:
 
 
 async def _clear_temp(redis: Redis, prefix: str) -> None:
-    async for key in redis.scan_iter(match=f"{prefix}:lb:*{_TEMP}", count=1000):
+    async for key in redis.scan_iter(match=f"{prefix}:lb:*{_TEMP}*", count=1000):
         await redis.delete(key)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 __all__ = [
     "GRACE",
@@ -97,8 +98,15 @@ class Target:
     channel: str
 
 
-def boards_of(prefix: str, community: str | None, at: datetime) -> list[Target]:
+def boards_of(prefix: str, community: str | None, at: datetime) -> tuple[Target, ...]:
     """Every board that points earned at ``at`` by a member of ``community`` go to."""
+    return _boards_of_day(prefix, community, at.astimezone(UTC).date())
+
+
+@lru_cache(maxsize=8192)
+def _boards_of_day(prefix: str, community: str | None, day: date) -> tuple[Target, ...]:
+    """The same for every moment of a UTC day: computed once per day and community."""
+    at = _midnight(day)
     scopes = [None] if community is None else [None, community]
     out: list[Target] = []
     for scope in scopes:
@@ -112,4 +120,4 @@ def boards_of(prefix: str, community: str | None, at: datetime) -> list[Target]:
                     channel=channel_of(prefix, board),
                 )
             )
-    return out
+    return tuple(out)
