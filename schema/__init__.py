@@ -26,6 +26,7 @@ from schema.errors import (
 )
 from schema.leaderboards import LeaderboardQueries, LeaderboardSubscriptions
 from schema.members import MemberMutations, MemberQueries
+from schema.prizes import PrizeMutations, PrizeQueries
 from schema.rules import RuleMutations, RuleQueries
 
 __all__ = ["SCHEMA_FILE", "build_schema", "print_schema"]
@@ -37,10 +38,19 @@ MAX_ALIASES = 30
 MAX_TOKENS = 2_000
 
 Query = merge_types(
-    "Query", (MemberQueries, LeaderboardQueries, ActivityQueries, RuleQueries, BadgeQueries)
+    "Query",
+    (
+        MemberQueries,
+        LeaderboardQueries,
+        ActivityQueries,
+        RuleQueries,
+        BadgeQueries,
+        PrizeQueries,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (MemberMutations, ActivityMutations, RuleMutations, BadgeMutations)
+    "Mutation",
+    (MemberMutations, ActivityMutations, RuleMutations, BadgeMutations, PrizeMutations),
 )
 Subscription = merge_types("Subscription", (LeaderboardSubscriptions, BadgeSubscriptions))
 
@@ -80,7 +90,6 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        # Contract error types not yet returned by any field stay in the schema.
         types=[InsufficientPointsError, OutOfStockError],
         extensions=[
             _Limits,

@@ -91,6 +91,7 @@ def as_error(exc: domain.RewardsError) -> Error:
         domain.PermissionDenied: PermissionDeniedError,
         domain.Conflict: ConflictError,
         domain.LimitReached: LimitReachedError,
+        domain.OutOfStock: OutOfStockError,
     }
     return kinds[type(exc)](message=exc.message)
 

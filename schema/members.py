@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from schema.activities import ActivityConnection
     from schema.badges import BadgeProgress, MemberBadge
     from schema.leaderboards import CommunityRank
+    from schema.prizes import Redemption, Tier, TierProgress
 
 __all__ = ["Account", "LedgerEntry", "Member", "MemberMutations", "MemberQueries"]
 
@@ -51,6 +52,15 @@ class Member:
         from schema.badges import member_badge
 
         return [member_badge(g) for g in await info.context.loaders.badges.load(self.row.id)]
+
+    @strawberry.field
+    async def tier(self, info: Info) -> Annotated[Tier, strawberry.lazy("schema.prizes")]:
+        from schema.prizes import tier_of
+
+        standing = await actions.tier_standing(info.context.services, self.row.id)
+        if standing.tier is None:
+            raise LookupError("no tiers are defined")
+        return tier_of(standing.tier)
 
     @strawberry.field(
         description="Standing in the member's own community, ALL_TIME unless asked otherwise."
@@ -149,6 +159,27 @@ class Account:
     def owed_points(self) -> int:
         return self.row.debt_points
 
+    @strawberry.field
+    async def tier_progress(
+        self, info: Info
+    ) -> Annotated[TierProgress, strawberry.lazy("schema.prizes")]:
+        from schema.prizes import TierProgress
+
+        return TierProgress(row=await actions.tier_standing(info.context.services, self.row.id))
+
+    @strawberry.field(
+        description="Prizes redeemed, newest first; codes in full only for the member."
+    )
+    async def redemptions(
+        self, info: Info
+    ) -> list[Annotated[Redemption, strawberry.lazy("schema.prizes")]]:
+        from schema.prizes import Redemption
+
+        own = info.context.principal.member_id == self.row.id
+        return [
+            Redemption(row=r, owner_view=own) for r in await actions.redemptions_of(self.row.id)
+        ]
+
     @strawberry.field(description="Give it to friends: they enter it at sign-up.")
     def referral_code(self) -> str:
         return self.row.referral_code
@@ -229,6 +260,9 @@ class AdjustPointsInput:
     member_id: strawberry.ID
     amount: int
     reason: str
+    qualifying: bool = strawberry.field(
+        default=False, description="Count it toward tiers, like points earned."
+    )
 
 
 @strawberry.type
@@ -299,6 +333,7 @@ class MemberMutations:
                 member_id=input.member_id,
                 amount=input.amount,
                 reason=input.reason,
+                qualifying=input.qualifying,
             )
         except RewardsError as exc:
             return cast(AdjustPointsResult, as_error(exc))

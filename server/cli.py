@@ -214,6 +214,32 @@ def check_leaderboards_command() -> None:
     typer.echo("every leaderboard matches the ledger")
 
 
+@app.command("load-codes")
+def load_codes_command(
+    prize_id: Annotated[str, typer.Argument(help="The prize's id")],
+    path: Annotated[Path, typer.Argument(help="A text file with one code per line")],
+) -> None:
+    """Add pre-loaded codes (gift cards, shop discount codes) to a prize's pool; codes
+    already there are skipped. The prize then hands out only pool codes."""
+    settings = _settings()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {path}: {exc}")
+
+    async def job(svc: actions.Services) -> tuple[int, int]:
+        with Progress(
+            TextColumn("codes"), BarColumn(), MofNCompleteColumn(), transient=True
+        ) as bar:
+            task = bar.add_task("codes", total=sum(1 for line in lines if line.strip()))
+            return await actions.load_codes(
+                prize_id, lines, on_batch=lambda n: bar.advance(task, n)
+            )
+
+    added, known = _run(settings, job)
+    typer.echo(f"added {added} codes; {known} were already there")
+
+
 @app.command("reevaluate-badges")
 def reevaluate_badges_command() -> None:
     """Check every member against every enabled badge: grant what is due, revoke what no

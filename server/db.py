@@ -11,6 +11,7 @@ from tortoise.migrations.api import migrate
 
 from badges.catalog import ensure_badges
 from server.rewards.rules import ensure_rules
+from server.rewards.tiers import ensure_tiers
 
 __all__ = ["MIGRATIONS_CONFIG", "MODEL_MODULES", "apply_migrations", "orm", "tortoise_config"]
 
@@ -20,6 +21,8 @@ MODEL_MODULES = [
     "server.rewards.ledger",
     "server.rewards.staff",
     "server.rewards.rules",
+    "server.rewards.tiers",
+    "server.rewards.prizes",
     "badges.models",
 ]
 
@@ -58,6 +61,7 @@ async def apply_migrations(database_url: str) -> None:
     async with orm(database_url):
         await ensure_rules()
         await ensure_badges()
+        await ensure_tiers()
 
 
 @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ import re
 import secrets
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     points_expire_days: int = Field(default=365, ge=0, le=3650)
     shop_domains: str = ""
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    tier_window: Literal["rolling", "calendar"] = "rolling"
     leaderboard_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     public_url: str | None = None
     shop_name: str = Field(default="Laurel community", min_length=1, max_length=100)

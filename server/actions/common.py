@@ -22,6 +22,7 @@ from server.rewards.expiry import expire_due
 from server.rewards.members import Member
 from server.rewards.pending import release_due
 from server.rewards.referrals import settle_referrals
+from server.rewards.tiers import TierWindow
 from server.settings import Settings
 
 __all__ = [
@@ -60,6 +61,7 @@ class Services:
     # Base of the absolute URLs in Open Badges documents; None: the request's own.
     public_url: str | None = None
     shop_name: str = "Laurel community"
+    tier_window: TierWindow = TierWindow.ROLLING
     images: ImageCache = field(default_factory=ImageCache)
     # Hot board pages, kept LAUREL_LEADERBOARD_CACHE_SECONDS at most (here: not kept).
     board_cache: TTLCache[Any] = field(default_factory=lambda: TTLCache(0.0))
@@ -87,6 +89,7 @@ def services_for(settings: Settings, boards: Leaderboards | None) -> Services:
         max_page_size=settings.max_page_size,
         public_url=settings.public_url,
         shop_name=settings.shop_name,
+        tier_window=TierWindow(settings.tier_window),
         board_cache=TTLCache(settings.leaderboard_cache_seconds),
     )
 
@@ -174,6 +177,10 @@ async def fresh(svc: Services, found: Member) -> Member:
     )
     if changed:  # a share that waited is counted from now on
         await award_badges(svc, found.id, [ActivityKind.SOCIAL_SHARE])
+    else:  # points may have left the tier window since the last look
+        from server.actions.tiers import track_tier
+
+        await track_tier(svc, found.id)
     for referrer in sorted(paid):
         await award_badges(svc, referrer, [ActivityKind.REFERRAL])
     await found.refresh_from_db()
@@ -193,8 +200,8 @@ async def award_badges(
     metrics: Iterable[Metric] = (),
     activity_id: int | None = None,
 ) -> list[Grant]:
-    """After a committed change: grant and revoke the badges it can affect, then tell
-    the member's subscribers. Returns the levels granted."""
+    """After a committed change: grant and revoke the badges it can affect, tell the
+    member's subscribers, and record a tier change it made. Returns the levels granted."""
     todo = set(metrics)
     for kind in kinds:
         todo |= CAUSES[kind]
@@ -204,6 +211,9 @@ async def award_badges(
         member_id, todo, now=svc.clock(), keep_for=svc.keep_for, activity_id=activity_id
     )
     await announce_badges(svc, member_id, outcome)
+    from server.actions.tiers import track_tier  # tiers use these services: import late
+
+    await track_tier(svc, member_id)
     return outcome.granted
 
 

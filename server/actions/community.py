@@ -26,6 +26,7 @@ from server.actions.common import (
     require,
     scoped_key,
 )
+from server.actions.tiers import earning_tier, multiplier_of
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus, PurchasedProduct
@@ -37,6 +38,7 @@ from server.rewards.members import Member
 from server.rewards.pending import release_credit, remaining_pending
 from server.rewards.referrals import settle_referrals
 from server.rewards.rules import EarningRule, rule_for
+from server.rewards.tiers import apply_multiplier
 
 __all__ = [
     "ActivityPage",
@@ -136,7 +138,8 @@ async def _ingest(
         raise Conflict(f"{kind.value.replace('_', ' ').lower()} earns no points at the moment.")
     now = svc.clock()
     moderated = rule.needs_moderation
-    points = rule.points
+    tier = await earning_tier(svc, member.id)
+    points = apply_multiplier(rule.points, tier)
     # Without a moderator, a rule's pending period delays spending (not earning).
     wait = None if moderated or not rule.pending_days else now + timedelta(days=rule.pending_days)
     try:
@@ -175,6 +178,7 @@ async def _ingest(
                         expires_at=now + svc.keep_for
                         if svc.keep_for and not moderated and not wait
                         else None,
+                        multiplier=multiplier_of(tier),
                     ),
                     community=member.community,
                     now=now,

@@ -101,8 +101,10 @@ async def adjust_points(
     member_id: str,
     amount: int,
     reason: str,
+    qualifying: bool = False,
 ) -> Adjusted:
-    """ADMIN: a manual credit or debit, counted as earned (a correction of earning)."""
+    """ADMIN: a manual credit or debit, counted as earned (a correction of earning); it
+    counts toward tiers only when flagged ``qualifying``."""
     require(principal, Role.ADMIN)
     key = scoped_key("adjust", principal, idempotency_key)
     amount = v.points_amount("amount", amount, allow_negative=True)
@@ -111,7 +113,12 @@ async def adjust_points(
     target = None if pk is None else await Member.get_or_none(id=pk)
     if target is None:
         raise NotFound(f"No member with id {member_id!r}.")
-    request_hash = v.fingerprint(member=target.id, amount=amount, reason=reason)
+    request_hash = v.fingerprint(
+        member=target.id,
+        amount=amount,
+        reason=reason,
+        **({"qualifying": True} if qualifying else {}),
+    )
     replay = await _adjust_replay(key, request_hash)
     if replay is not None:
         return replay
@@ -127,6 +134,7 @@ async def adjust_points(
                     kind=EntryKind.ADJUST,
                     amount=amount,
                     lifetime_delta=amount,
+                    qualifying=qualifying,
                     reason=reason,
                     actor=principal.actor,
                     idempotency_key=key,

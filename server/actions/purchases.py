@@ -18,6 +18,7 @@ from server.actions.common import (
     same_request,
     scoped_key,
 )
+from server.actions.tiers import earning_tier, multiplier_of
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import (
@@ -34,6 +35,7 @@ from server.rewards.members import Member
 from server.rewards.pending import remaining_pending
 from server.rewards.referrals import settle_referrals
 from server.rewards.rules import rule_for
+from server.rewards.tiers import apply_multiplier
 
 __all__ = ["purchase_points", "record_purchase", "refund_purchase"]
 
@@ -92,7 +94,8 @@ async def record_purchase(
     rule = await rule_for(ActivityKind.PURCHASE)
     rate = rule.points_per_currency_unit
     points = purchase_points(svc.points_per_currency_unit if rate is None else rate, amount_cents)
-    points = points if rule.active else 0
+    tier = await earning_tier(svc, buyer.id)
+    points = apply_multiplier(points, tier) if rule.active else 0
     window = svc.return_window if rule.pending_days is None else timedelta(days=rule.pending_days)
     available_at = occurred + window
     pending = points if available_at > now else 0
@@ -132,6 +135,7 @@ async def record_purchase(
                         available_at=available_at if pending else None,
                         expires_at=now + svc.keep_for if svc.keep_for and not pending else None,
                         occurred_at=occurred,
+                        multiplier=multiplier_of(tier),
                     ),
                     community=buyer.community,
                     now=now,

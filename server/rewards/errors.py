@@ -8,6 +8,7 @@ __all__ = [
     "Invalid",
     "LimitReached",
     "NotFound",
+    "OutOfStock",
     "PermissionDenied",
     "RewardsError",
 ]
@@ -52,3 +53,7 @@ class Conflict(RewardsError):
 
 class LimitReached(RewardsError):
     """A cap was reached."""
+
+
+class OutOfStock(RewardsError):
+    """A prize has no stock (or no pool code) left."""

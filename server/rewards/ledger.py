@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from tortoise import fields
@@ -52,6 +53,7 @@ class EntryKind(StrEnum):
     REVERSAL = "REVERSAL"
     SETTLE = "SETTLE"
     EXPIRE = "EXPIRE"
+    RETURN = "RETURN"  # points of a cancelled redemption, given back
 
 
 class LedgerEntry(Model):
@@ -83,6 +85,10 @@ class LedgerEntry(Model):
     available_at = fields.DatetimeField(null=True)
     # For an entry that makes points spendable: when they expire if not spent first.
     expires_at = fields.DatetimeField(null=True)
+    # Counts toward tiers: earning and its reversals; an admin adjustment only when flagged.
+    qualifying = fields.BooleanField(default=False, db_default=False)
+    # The tier multiplier applied when these points were earned (null: none, x1).
+    multiplier = fields.DecimalField(max_digits=6, decimal_places=3, null=True)
     # When the points count for the period boards (an order's time, else when posted);
     # null only in entries written before this column existed: then created_at.
     occurred_at = fields.DatetimeField(null=True)
@@ -136,6 +142,9 @@ class Posting:
     available_at: datetime | None = None
     expires_at: datetime | None = None
     occurred_at: datetime | None = None
+    # None: earning and reversals qualify for tiers, adjustments do not.
+    qualifying: bool | None = None
+    multiplier: Decimal | None = None
 
     @property
     def available_delta(self) -> int:
@@ -192,6 +201,8 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
         available_at=posting.available_at,
         expires_at=posting.expires_at if available > 0 else None,
         occurred_at=posting.occurred_at or now,
+        qualifying=_qualifies(posting),
+        multiplier=posting.multiplier,
     )
     if posting.lifetime_delta:
         await BoardUpdate.create(
@@ -205,6 +216,12 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
     if available > 0 and (posting.expires_at is None or posting.expires_at > now):
         await _settle_debt(entry, available, community=community, now=now)
     return entry
+
+
+def _qualifies(posting: Posting) -> bool:
+    if posting.qualifying is not None:
+        return posting.qualifying
+    return posting.kind is not EntryKind.ADJUST and posting.lifetime_delta != 0
 
 
 async def _keep_earliest(member_id: int, column: str, moment: datetime) -> None:

@@ -32,6 +32,8 @@ class Member(Model):
     points_balance = fields.IntField(default=0)
     pending_points = fields.IntField(default=0)
     lifetime_points = fields.IntField(default=0)
+    # The tier last seen for this member (kept to record changes; reads compute it afresh).
+    tier_id = fields.IntField(null=True)
     # Points owed after a reversal the balance could not cover.
     debt_points = fields.IntField(default=0, db_default=0)
     # Earliest moment a pending credit becomes spendable; lets reads release

@@ -1,0 +1,216 @@
+"""Tiers as data: qualifying points in a window decide a member's tier.
+
+Qualifying points are points earned (ledger entries flagged ``qualifying``:
+activities, referrals, badge bonuses, and admin adjustments only when flagged),
+net of their reversals, inside the tier window:
+
+* ``rolling`` (default): the last 365 days. The tier follows those points, so a
+  tier is lost when old points leave the window; ``windowEndsAt`` is when the
+  oldest of them leave, and ``pointsToKeep`` what must be earned by then.
+* ``calendar``: a tier reached in a calendar year is held through the next one;
+  ``windowEndsAt`` is the end of this year, and ``pointsToKeep`` what must still
+  be earned this year to hold the tier next year too.
+
+Tiers are computed from the ledger on read, so no nightly job is needed for
+reads to be right; a change seen is recorded once in ``TierChange``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+
+from server.rewards.errors import Invalid
+
+__all__ = [
+    "DEFAULT_TIERS",
+    "ROLLING_DAYS",
+    "Standing",
+    "Tier",
+    "TierChange",
+    "TierValues",
+    "TierWindow",
+    "apply_multiplier",
+    "ensure_tiers",
+    "standing_of",
+    "tiers",
+    "validate_tiers",
+]
+
+ROLLING_DAYS = 365
+
+
+class TierWindow(StrEnum):
+    ROLLING = "rolling"
+    CALENDAR = "calendar"
+
+
+class Tier(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=40, unique=True)
+    threshold = fields.IntField(unique=True)
+    multiplier = fields.DecimalField(max_digits=6, decimal_places=3)
+    # Points granted once per window on reaching this tier (0: none).
+    entry_bonus = fields.IntField(default=0)
+    updated_by = fields.CharField(max_length=128, default="defaults")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "tiers"
+
+
+class TierChange(Model):
+    """History: a member's tier as first seen different, with the points behind it."""
+
+    id = fields.BigIntField(primary_key=True)
+    member_id = fields.BigIntField(db_index=True)
+    from_tier_id = fields.IntField(null=True)
+    to_tier_id = fields.IntField()
+    qualifying_points = fields.IntField()
+    bonus_points = fields.IntField(default=0)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "tier_changes"
+
+
+@dataclass(frozen=True, slots=True)
+class TierValues:
+    name: str
+    threshold: int
+    multiplier: Decimal
+    entry_bonus: int = 0
+
+
+DEFAULT_TIERS: tuple[TierValues, ...] = (
+    TierValues("Bronze", 0, Decimal("1.0")),
+    TierValues("Silver", 500, Decimal("1.1")),
+    TierValues("Gold", 2_000, Decimal("1.25")),
+    TierValues("Platinum", 5_000, Decimal("1.5")),
+)
+
+
+def validate_tiers(values: Sequence[TierValues]) -> Sequence[TierValues]:
+    """The lowest tier starts at 0; thresholds rise; multipliers 1 to 10 and never fall."""
+    if not values or values[0].threshold != 0:
+        raise Invalid("threshold", "The lowest tier must start at 0 qualifying points.")
+    names = [v.name.strip() for v in values]
+    if any(not 1 <= len(n) <= 40 for n in names) or len(set(names)) != len(names):
+        raise Invalid("name", "Tier names must be 1 to 40 characters and distinct.")
+    for lower, higher in itertools.pairwise(values):
+        if higher.threshold <= lower.threshold:
+            raise Invalid("threshold", "Each tier's threshold must be above the one below.")
+        if higher.multiplier < lower.multiplier:
+            raise Invalid("multiplier", "A higher tier cannot earn less than a lower one.")
+    for v in values:
+        if not Decimal(1) <= v.multiplier <= Decimal(10):
+            raise Invalid("multiplier", "multiplier must be between 1 and 10.")
+        if not 0 <= v.entry_bonus <= 100_000:
+            raise Invalid("entryBonus", "entryBonus must be between 0 and 100,000.")
+        if v.threshold > 10_000_000:
+            raise Invalid("threshold", "threshold must be at most 10,000,000.")
+    return values
+
+
+async def ensure_tiers() -> None:
+    """Seed the default tiers when there are none (tiers already there are kept)."""
+    if await Tier.exists():
+        return
+    for v in validate_tiers(DEFAULT_TIERS):
+        with contextlib.suppress(IntegrityError):  # seeded concurrently by another process
+            await Tier.create(
+                name=v.name,
+                threshold=v.threshold,
+                multiplier=v.multiplier,
+                entry_bonus=v.entry_bonus,
+            )
+
+
+async def tiers() -> list[Tier]:
+    """Lowest first. Empty only before seeding: every member then earns x1."""
+    return await Tier.all().order_by("threshold")
+
+
+def apply_multiplier(points: int, tier: Tier | None) -> int:
+    """Points earned at a tier, rounded down."""
+    if tier is None or points <= 0:
+        return points
+    return int((Decimal(points) * tier.multiplier).to_integral_value(rounding=ROUND_FLOOR))
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    tier: Tier | None
+    next: Tier | None
+    qualifying_points: int
+    points_to_next: int
+    points_to_keep: int
+    window_ends_at: datetime
+
+
+def _tier_for(ladder: Sequence[Tier], points: int) -> Tier | None:
+    reached = [t for t in ladder if t.threshold <= points]
+    return reached[-1] if reached else None
+
+
+async def _qualifying(member_id: int, since: datetime, until: datetime) -> int:
+    from server.rewards.ledger import LedgerEntry
+
+    deltas = await LedgerEntry.filter(
+        member_id=member_id, qualifying=True, occurred_at__gte=since, occurred_at__lt=until
+    ).values_list("lifetime_delta", flat=True)
+    return sum(int(str(d)) for d in deltas)
+
+
+def _year_start(year: int) -> datetime:
+    return datetime(year, 1, 1, tzinfo=UTC)
+
+
+async def standing_of(member_id: int, now: datetime, window: TierWindow) -> Standing:
+    ladder = await tiers()
+    if window is TierWindow.CALENDAR:
+        this_year = await _qualifying(member_id, _year_start(now.year), now + timedelta(seconds=1))
+        last_year = await _qualifying(member_id, _year_start(now.year - 1), _year_start(now.year))
+        points = this_year
+        held = max(
+            (t for t in (_tier_for(ladder, this_year), _tier_for(ladder, last_year)) if t),
+            key=lambda t: t.threshold,
+            default=None,
+        )
+        ends = _year_start(now.year + 1)
+        keep = 0 if held is None else max(0, held.threshold - this_year)
+    else:
+        since = now - timedelta(days=ROLLING_DAYS)
+        points = await _qualifying(member_id, since, now + timedelta(seconds=1))
+        held = _tier_for(ladder, points)
+        ends, leaving = await _next_drop(member_id, since, now)
+        keep = 0 if held is None else max(0, held.threshold - (points - leaving))
+    above = [t for t in ladder if held is None or t.threshold > held.threshold]
+    following = above[0] if above else None
+    to_next = 0 if following is None else max(0, following.threshold - points)
+    return Standing(held, following, points, to_next, keep, ends)
+
+
+async def _next_drop(member_id: int, since: datetime, now: datetime) -> tuple[datetime, int]:
+    """When the oldest qualifying points in the rolling window leave it, and how many."""
+    from server.rewards.ledger import LedgerEntry
+
+    oldest = (
+        await LedgerEntry.filter(member_id=member_id, qualifying=True, occurred_at__gte=since)
+        .order_by("occurred_at")
+        .first()
+    )
+    if oldest is None or oldest.occurred_at is None:
+        return now + timedelta(days=ROLLING_DAYS), 0
+    leaves = oldest.occurred_at + timedelta(days=ROLLING_DAYS)
+    leaving = await _qualifying(member_id, since, oldest.occurred_at + timedelta(seconds=1))
+    return leaves, leaving
