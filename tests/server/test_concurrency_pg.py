@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal, cast
 
 import httpx
@@ -20,13 +21,14 @@ import pytest
 
 from badges import ALL_METRICS, BadgeAward, ensure_badges, evaluate
 from server.actions import Services
-from server.auth import create_api_key
+from server.auth import create_api_key, issue_member_token
 from server.rewards.ledger import LedgerEntry, find_mismatches
 from server.rewards.members import Member
+from server.rewards.prizes import Prize, Redemption
 from server.rewards.staff import StaffRole
 from tests.conftest import Backend, on_postgres
 from tests.helpers import ADJUST, UPSERT
-from tests.servers import serving
+from tests.servers import SECRET, serving
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -306,3 +308,95 @@ async def test_concurrent_evaluations_grant_each_badge_level_once(
     assert all(not e.granted for e in evaluations)
     assert racer.lifetime_points == 2_200 + 125
     assert await find_mismatches() == []
+
+
+REDEEM = """
+mutation($input: RedeemPrizeInput!) {
+  redeemPrize(input: $input) {
+    __typename
+    ... on PrizeRedeemed { duplicate redemption { id code } }
+    ... on Error { message }
+  }
+}"""
+
+
+async def test_concurrent_redemptions_never_oversell(server: str, svc: Services) -> None:
+    """200 redeemPrize calls from 50 members at once for a prize with stock 10, over 4
+    worker processes; then the same key sent 50 times at once."""
+    key = await create_api_key(StaffRole.ADMIN, "prize race")
+    limits = httpx.Limits(max_connections=IN_FLIGHT)
+    async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as http:
+        admin = Api(http, key)
+        members: list[tuple[str, str]] = []
+        for i in range(50):
+            saved = await admin(UPSERT, {"input": {"externalId": f"r{i}", "displayName": f"R{i}"}})
+            member_id = saved["upsertMember"]["member"]["id"]
+            await admin.adjust(member_id, f"open-r{i}", 500)
+            token = await issue_member_token(f"r{i}", SECRET, ttl=timedelta(hours=1))
+            members.append((member_id, token))
+        created = await admin(
+            "mutation($i: CreatePrizeInput!) "
+            "{ createPrize(input: $i) { ... on PrizeSaved { prize { id } } } }",
+            {"i": {"name": "Limited print", "cost": 100, "stock": 10}},
+        )
+        prize_id = created["createPrize"]["prize"]["id"]
+
+        async def redeem(token: str, idem: str) -> dict[str, Any]:
+            response = await http.post(
+                "/graphql",
+                json={
+                    "query": REDEEM,
+                    "variables": {"input": {"idempotencyKey": idem, "prizeId": prize_id}},
+                },
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            result: dict[str, Any] = response.json()["data"]["redeemPrize"]
+            return result
+
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(redeem(token, f"try-{n}") for n in range(4) for _, token in members)
+        )
+        elapsed = time.monotonic() - started
+        kinds = Counter(r["__typename"] for r in results)
+        stock_after_race = (await Prize.get(id=int(prize_id))).stock_left
+        rich_id, rich_token = members[0][0], members[0][1]
+        await admin.adjust(rich_id, "top-up", 1_000)
+        await admin(
+            "mutation($i: UpdatePrizeInput!) { updatePrize(input: $i) { __typename } }",
+            {"i": {"prizeId": prize_id, "stock": 20}},
+        )
+        same = await asyncio.gather(*(redeem(rich_token, "the-same-key") for _ in range(50)))
+        await admin.outbox_drained()
+    redemptions = await Redemption.filter(prize_id=int(prize_id)).order_by("id")
+    first_ten = [r for r in redemptions if not r.idempotency_key.endswith(":the-same-key")]
+    prize = await Prize.get(id=int(prize_id))
+    rows = await Member.filter(external_id__startswith="r")
+    balances_ok = True
+    for m in rows:
+        entries = await LedgerEntry.filter(member_id=m.id)
+        spendable = sum(e.amount - e.pending_delta for e in entries)
+        balances_ok = balances_ok and m.points_balance == spendable >= 0
+    debits = await LedgerEntry.filter(idempotency_key__endswith=":the-same-key").count()
+    identical = {(r["__typename"], r["redemption"]["id"], r["redemption"]["code"]) for r in same}
+    print(
+        f"\nredeemPrize over HTTP, {WORKERS} workers: 200 calls from 50 members "
+        f"in {elapsed:.1f} s: "
+        f"{dict(kinds)}; redemptions {len(first_ten)}, stock left {stock_after_race}, "
+        f"distinct codes {len({r.code for r in first_ten})}, "
+        f"balance == ledger >= 0 for all 50: {balances_ok}"
+    )
+    print(
+        f"the same key 50 times at once: {debits} debit, {len(identical)} distinct answer(s), "
+        f"duplicates {sum(1 for r in same if r['duplicate'])}"
+    )
+    assert kinds == Counter({"PrizeRedeemed": 10, "OutOfStockError": 190})
+    assert len(first_ten) == 10
+    assert len({r.code for r in first_ten}) == 10
+    assert stock_after_race == 0
+    assert prize.stock_left == 10 - 1  # stock raised to 20, then one more redemption
+    assert balances_ok
+    assert await find_mismatches() == []
+    assert debits == 1
+    assert len(identical) == 1
+    assert sum(1 for r in same if not r["duplicate"]) == 1
