@@ -30,6 +30,7 @@ COMMANDS = [
     "badge-sheet",
     "rebuild-leaderboards",
     "check-leaderboards",
+    "load-codes",
 ]
 Result = subprocess.CompletedProcess[str]
 
@@ -216,3 +217,39 @@ def test_rebuild_then_check_leaderboards(seeded: tuple[Path, Result]) -> None:
     assert int(found.group(2)) > 0
     again = laurel(data_dir, "check-leaderboards")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_load_codes_fills_a_prize_pool(seeded: tuple[Path, Result], tmp_path: Path) -> None:
+    data_dir, _ = seeded
+    script = (
+        "import asyncio\n"
+        "from server.actions import PrizeFields, create_prize\n"
+        "from server.auth import Principal, Role\n"
+        "from server.db import orm\n"
+        "from server.settings import load_settings\n"
+        "async def main():\n"
+        "    async with orm(load_settings().resolved_database_url):\n"
+        "        p = await create_prize(Principal(Role.ADMIN, name='t'), "
+        "PrizeFields(name='Gift card', cost=10))\n"
+        "        print(p.id)\n"
+        "asyncio.run(main())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")}
+    env["LAUREL_DATA_DIR"] = str(data_dir)
+    made = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    prize_id = made.stdout.strip()
+    codes = tmp_path / "codes.txt"
+    codes.write_text("GC-1\nGC-2\n\nGC-2\n")
+    first = laurel(data_dir, "load-codes", prize_id, str(codes))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().endswith("added 2 codes; 1 were already there")
+    again = laurel(data_dir, "load-codes", prize_id, str(codes))
+    assert again.stdout.strip().endswith("added 0 codes; 3 were already there")
+    missing = laurel(data_dir, "load-codes", "999999", str(codes))
+    assert missing.returncode == 2
+    assert "No prize" in missing.stderr
+    unreadable = laurel(data_dir, "load-codes", prize_id, str(tmp_path / "nope.txt"))
+    assert unreadable.returncode == 2
+    assert unreadable.stderr.startswith("error: cannot read")
