@@ -27,6 +27,7 @@ __all__ = [
     "Outcome",
     "Progress",
     "evaluate",
+    "grant",
     "grants_of_activity",
     "held_badges",
     "progress",
@@ -212,6 +213,28 @@ async def _revoke(
             now=now,
         )
     return True
+
+
+async def grant(
+    member_id: int, slug: str, *, now: datetime, keep_for: timedelta | None
+) -> Grant | None:
+    """Give the next level of a badge as a prize (a contest's); None when every level is
+    held already, or the badge does not exist or is disabled."""
+    badge = await BadgeDefinition.get_or_none(slug=slug, enabled=True)
+    if badge is None:
+        return None
+    async with in_transaction():
+        member = await lock_member(member_id)
+        rows = {r.level: r for r in await BadgeAward.filter(member_id=member_id, badge_id=badge.id)}
+        for level in range(1, len(badge.thresholds) + 1):
+            row = rows.get(level)
+            if row is not None and row.held:
+                continue
+            if row is not None and row.revoked_by != AUTOMATIC:
+                return None  # a moderator took it away: a prize does not give it back
+            award = await _grant(member, badge, level, row, now, keep_for, None)
+            return None if award is None else Grant(award, badge)
+    return None
 
 
 async def revoke(member_id: int, slug: str, *, actor: str, reason: str, now: datetime) -> Outcome:

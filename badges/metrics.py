@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 
 from badges.catalog import Metric
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus, Refund
+from server.rewards.contests import Placement
 from server.rewards.members import Member
 
 __all__ = ["ALL_METRICS", "CAUSES", "longest_streak", "metric_values"]
@@ -109,8 +110,8 @@ async def _streak(member_id: int) -> int:
 
 
 async def _contests_won(member_id: int) -> int:
-    """Contests with this member ranked first. Contests are not built yet: none is won."""
-    return 0
+    """Finalized contests with this member ranked first (ties included)."""
+    return await Placement.filter(member_id=member_id, rank=1).count()
 
 
 _COMPUTE: dict[Metric, Callable[[int], Awaitable[int]]] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -25,6 +25,7 @@ __all__ = [
     "BoardPage",
     "BoardRow",
     "BoardsUnavailable",
+    "ContestUpdate",
     "Leaderboards",
     "Standing",
     "UpdateRow",
@@ -33,6 +34,8 @@ __all__ = [
 
 
 _GLOBAL = Board()
+# A contest's board stays in Redis this long after the contest ends; results live in SQL.
+CONTEST_GRACE = timedelta(days=30)
 
 
 class BoardsUnavailable(Exception):
@@ -93,6 +96,17 @@ class UpdateRow(Protocol):
     community: str | None
     delta: int
     occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContestUpdate:
+    """The part of an outbox row that goes to one contest's board."""
+
+    id: int
+    contest_id: int
+    ends_at: datetime
+    member_id: int
+    delta: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +222,43 @@ class Leaderboards:
                     calls.append(target.channel)
             results = await pipe.execute()
         return {channel for channel, applied in zip(calls, results, strict=True) if int(applied)}
+
+    async def apply_contests(self, updates: Sequence[ContestUpdate]) -> set[str]:
+        """Like ``apply``, for contest boards (kept a while after the contest ends)."""
+        if not updates:
+            return set()
+        calls: list[str] = []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for update in updates:
+                board = Board(contest_id=update.contest_id)
+                key = self.key(board, update.ends_at)
+                expire_at = int((update.ends_at + CONTEST_GRACE).timestamp())
+                await self._apply_once(
+                    keys=[key, f"{key}:applied:{update.id}"],
+                    args=[update.delta, update.member_id, _MARKER_TTL_SECONDS, expire_at],
+                    client=pipe,
+                )
+                calls.append(self.channel(board))
+            results = await pipe.execute()
+        return {channel for channel, applied in zip(calls, results, strict=True) if int(applied)}
+
+    async def replace_board(
+        self, board: Board, scores: dict[int, int], *, expires_at: datetime | None
+    ) -> None:
+        """Swap in a whole board at once (a contest recomputed from SQL)."""
+        key = self.key(board, datetime.now(UTC))
+        temp = key + ":replace"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(temp)
+            if scores:
+                pipe.zadd(temp, {str(m): s for m, s in scores.items()})
+                pipe.rename(temp, key)
+                if expires_at is not None:
+                    pipe.expireat(key, int(expires_at.timestamp()))
+            else:
+                pipe.delete(key)
+            pipe.publish(self.channel(board), "changed")
+            await pipe.execute()
 
     async def announce(self, channels: set[str]) -> None:
         """Tell every worker which boards changed (for live subscriptions)."""

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from schema.activities import ActivityMutations, ActivityQueries
 from schema.badges import BadgeMutations, BadgeQueries, BadgeSubscriptions
+from schema.contests import ContestMutations, ContestQueries
 from schema.errors import (
     InsufficientPointsError,
     OutOfStockError,
@@ -46,11 +47,19 @@ Query = merge_types(
         RuleQueries,
         BadgeQueries,
         PrizeQueries,
+        ContestQueries,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (MemberMutations, ActivityMutations, RuleMutations, BadgeMutations, PrizeMutations),
+    (
+        MemberMutations,
+        ActivityMutations,
+        RuleMutations,
+        BadgeMutations,
+        PrizeMutations,
+        ContestMutations,
+    ),
 )
 Subscription = merge_types("Subscription", (LeaderboardSubscriptions, BadgeSubscriptions))
 

@@ -37,9 +37,9 @@ class BoardInput:
     )
 
 
-def _board(board: BoardInput | None) -> Board:
+async def _board(board: BoardInput | None) -> Board:
     given = board or BoardInput()
-    return actions.parse_board(given.window.value, given.community, given.contest_id)
+    return await actions.parse_board(given.window.value, given.community, given.contest_id)
 
 
 @strawberry.type
@@ -110,7 +110,7 @@ class LeaderboardQueries:
     ) -> LeaderboardPage:
         try:
             page = await actions.leaderboard(
-                info.context.services, _board(board), first=first, offset=offset
+                info.context.services, await _board(board), first=first, offset=offset
             )
         except (RewardsError, BoardsUnavailable) as exc:
             raise query_error(exc) from None
@@ -125,7 +125,7 @@ class LeaderboardQueries:
     ) -> LeaderboardPage:
         try:
             page = await actions.leaderboard_around(
-                info.context.services, _board(board), member_id=member_id, radius=radius
+                info.context.services, await _board(board), member_id=member_id, radius=radius
             )
         except (RewardsError, BoardsUnavailable) as exc:
             raise query_error(exc) from None
@@ -139,7 +139,7 @@ class LeaderboardSubscriptions:
         self, info: Info, board: BoardInput | None = None, first: int = 10
     ) -> AsyncGenerator[LeaderboardPage, None]:
         try:
-            pages = actions.board_changes(info.context.services, _board(board), first=first)
+            pages = actions.board_changes(info.context.services, await _board(board), first=first)
         except RewardsError as exc:
             raise GraphQLError(exc.message, extensions={"code": "BAD_USER_INPUT"}) from None
         async for page in pages:

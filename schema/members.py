@@ -27,6 +27,7 @@ from server.rewards.members import Member as MemberRow
 if TYPE_CHECKING:
     from schema.activities import ActivityConnection
     from schema.badges import BadgeProgress, MemberBadge
+    from schema.contests import ContestPlacement
     from schema.leaderboards import CommunityRank
     from schema.prizes import Redemption, Tier, TierProgress
 
@@ -52,6 +53,14 @@ class Member:
         from schema.badges import member_badge
 
         return [member_badge(g) for g in await info.context.loaders.badges.load(self.row.id)]
+
+    @strawberry.field(description="Finished contests, newest first, with rank and prize.")
+    async def contest_results(
+        self,
+    ) -> list[Annotated[ContestPlacement, strawberry.lazy("schema.contests")]]:
+        from schema.contests import ContestPlacement
+
+        return [ContestPlacement(row=p) for p in await actions.placements_of_member(self.row.id)]
 
     @strawberry.field
     async def tier(self, info: Info) -> Annotated[Tier, strawberry.lazy("schema.prizes")]:

@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "server.rewards.rules",
     "server.rewards.tiers",
     "server.rewards.prizes",
+    "server.rewards.contests",
     "badges.models",
 ]
 

@@ -24,6 +24,7 @@ from leaderboards import (
 from leaderboards.rebuild import Difference, RebuildBusy, Rebuilt, check, rebuild
 from server.actions.common import Services, page_size
 from server.rewards import validation as v
+from server.rewards.contests import Contest
 from server.rewards.errors import Conflict, Invalid, NotFound
 from server.rewards.members import Member
 
@@ -57,10 +58,12 @@ class RankedPage:
     rows: list[tuple[BoardRow, Member]]
 
 
-def parse_board(window: str, community: str | None, contest_id: str | None) -> Board:
+async def parse_board(window: str, community: str | None, contest_id: str | None) -> Board:
     if contest_id is not None:
-        # Contests have their boards in Redis already; the contest records come later.
-        raise NotFound(f"No contest with id {contest_id!r}.")
+        pk = v.parse_id("contestId", contest_id)
+        if pk is None or not await Contest.exists(id=pk):
+            raise NotFound(f"No contest with id {contest_id!r}.")
+        return Board(contest_id=pk)
     return Board(window=Window(window), community=v.optional_slug("community", community))
 
 

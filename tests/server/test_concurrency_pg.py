@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 import httpx
@@ -22,12 +22,13 @@ import pytest
 from badges import ALL_METRICS, BadgeAward, ensure_badges, evaluate
 from server.actions import Services
 from server.auth import create_api_key, issue_member_token
+from server.rewards.contests import Contest, Placement
 from server.rewards.ledger import LedgerEntry, find_mismatches
 from server.rewards.members import Member
 from server.rewards.prizes import Prize, Redemption
 from server.rewards.staff import StaffRole
 from tests.conftest import Backend, on_postgres
-from tests.helpers import ADJUST, UPSERT
+from tests.helpers import ADJUST, PURCHASE, UPSERT
 from tests.servers import SECRET, serving
 
 pytestmark = [
@@ -400,3 +401,55 @@ async def test_concurrent_redemptions_never_oversell(server: str, svc: Services)
     assert debits == 1
     assert len(identical) == 1
     assert sum(1 for r in same if not r["duplicate"]) == 1
+
+
+async def test_concurrent_finalize_over_four_workers_awards_once(
+    server: str, svc: Services
+) -> None:
+    """20 finalizeContest calls at once over 4 worker processes: one finalization."""
+    now = datetime.now(UTC)
+    contest = await Contest.create(
+        name="Order rush",
+        starts_at=now - timedelta(hours=2),
+        ends_at=now - timedelta(seconds=1),
+        activity_kinds=["PURCHASE"],
+        prizes=[{"fromRank": 1, "toRank": 3, "points": 100, "badgeSlug": None}],
+        published_at=now - timedelta(hours=3),
+        created_by="test",
+    )
+    service = await create_api_key(StaffRole.SERVICE, "orders")
+    moderator = await create_api_key(StaffRole.MODERATOR, "contests")
+    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+        shop = Api(http, service)
+        for i in range(5):
+            await shop(UPSERT, {"input": {"externalId": f"f{i}", "displayName": f"F{i}"}})
+            order = {
+                "idempotencyKey": f"fo{i}",
+                "memberExternalId": f"f{i}",
+                "orderId": f"FO-{i}",
+                "amountCents": 1_000 * (i + 1),
+                "occurredAt": (now - timedelta(hours=1)).isoformat(),
+            }
+            await shop(PURCHASE, {"input": order})
+        finalize = "mutation($id: ID!) { finalizeContest(id: $id) { __typename } }"
+        results = await asyncio.gather(
+            *(
+                http.post(
+                    "/graphql",
+                    json={"query": finalize, "variables": {"id": str(contest.id)}},
+                    headers={"Authorization": f"Bearer {moderator}"},
+                )
+                for _ in range(20)
+            )
+        )
+    kinds = Counter(r.json()["data"]["finalizeContest"]["__typename"] for r in results)
+    placements = await Placement.filter(contest_id=contest.id).order_by("rank")
+    prizes = await LedgerEntry.filter(idempotency_key__startswith=f"contest:{contest.id}:").count()
+    print(
+        f"\n20 concurrent finalizeContest over {WORKERS} workers: {dict(kinds)}; "
+        f"placements {[(p.rank, p.score) for p in placements]}, prize entries {prizes}"
+    )
+    assert kinds == Counter({"ContestSaved": 20})
+    assert [p.rank for p in placements] == [1, 2, 3, 4, 5]
+    assert prizes == 3
+    assert await find_mismatches() == []
