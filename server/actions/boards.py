@@ -21,10 +21,11 @@ from leaderboards import (
     listen,
     title_for,
 )
+from leaderboards.boards import CONTEST_GRACE
 from leaderboards.rebuild import Difference, RebuildBusy, Rebuilt, check, rebuild
 from server.actions.common import Services, page_size
 from server.rewards import validation as v
-from server.rewards.contests import Contest
+from server.rewards.contests import Contest, contest_scores
 from server.rewards.errors import Conflict, Invalid, NotFound
 from server.rewards.members import Member
 
@@ -187,6 +188,14 @@ async def rebuild_leaderboards(
         )
     except RebuildBusy as exc:
         raise Conflict(str(exc)) from None
+    # Contest boards: each recomputed from SQL and swapped in whole (finalized ones read SQL).
+    for contest in await Contest.filter(published_at__isnull=False, finalized_at__isnull=True):
+        await _boards(svc).replace_board(
+            Board(contest_id=contest.id),
+            await contest_scores(contest),
+            expires_at=contest.ends_at + CONTEST_GRACE,
+        )
+        done.boards += 1
     svc.board_cache.clear()
     await svc.events.points_committed()  # what waited during the rebuild
     return done

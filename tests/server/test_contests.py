@@ -401,3 +401,25 @@ async def test_every_contest_mutation_needs_a_moderator(
         for query, variables in calls:
             data = await gql(query, variables, auth=keys[who] if who else None)
             assert next(iter(data.values()))["__typename"] == "PermissionDeniedError", (who, query)
+
+
+async def test_a_contest_board_rebuilds_from_sql(svc: Services, clock: Clock, gql: GraphQL) -> None:
+    clock.now = START + timedelta(days=1)
+    contest = await actions.create_contest(
+        svc,
+        MODERATOR,
+        actions.ContestFields(
+            name="Shares",
+            starts_at=START,
+            ends_at=END,
+            activity_kinds=[actions_kind("SOCIAL_SHARE")],
+        ),
+    )
+    await actions.publish_contest(svc, MODERATOR, str(contest.id))
+    ivy = await _member(svc, "ivy")
+    await _shares(svc, ivy, 2, "z")
+    assert svc.boards is not None
+    await svc.boards.redis.flushdb()  # Redis lost everything
+    assert await _board(gql, str(contest.id)) == []
+    await actions.rebuild_leaderboards(svc, settle=0)
+    assert await _board(gql, str(contest.id)) == [(1, 10, "ivy")]
