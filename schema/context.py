@@ -21,6 +21,8 @@ class Context:
     services: Services
     request: Request | WebSocket | None = None
     loaders: Loaders = field(default_factory=Loaders)
+    # graphql-transport-ws: the connection_init payload (browsers send credentials here).
+    connection_params: dict[str, object] | None = None
 
 
 Info = _Info[Context, None]

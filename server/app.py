@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.applications import Starlette
@@ -24,7 +24,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 from tortoise import connections
 
 from leaderboards import EmbeddedValkey, Leaderboards, connect
@@ -41,14 +43,16 @@ from server.settings import Settings
 __all__ = ["app_from_environment", "create_app"]
 
 _log = logging.getLogger("laurel.app")
+_ACK = cast(UnsetType, UNSET)  # a plain connection_ack, no payload
 
 
 class _GraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our typed context and orjson responses."""
 
-    def __init__(self, services: Services | None, **kwargs: Any) -> None:
+    def __init__(self, services: Services | None, secret: str, **kwargs: Any) -> None:
         super().__init__(build_schema(), **kwargs)
         self.services = services
+        self.secret = secret
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if self.services is None:
@@ -58,6 +62,19 @@ class _GraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Browsers cannot set headers on a WebSocket: they may send ``Authorization``
+        in the connection_init payload instead. Wrong credentials close the socket."""
+        params = context.connection_params or {}
+        raw = params.get("Authorization", params.get("authorization"))
+        if raw is None:
+            return _ACK
+        try:
+            context.principal = await authenticate(str(raw), self.secret)
+        except AuthError:
+            raise ConnectionRejectionError({"message": "invalid credentials"}) from None
+        return _ACK
 
 
 class _Authenticated:
@@ -123,7 +140,7 @@ def create_app(
 ) -> Starlette:
     """The app. With ``services`` given, the caller owns ORM and Redis (tests)."""
     secret = jwt_secret or settings.resolved_jwt_secret()
-    graphql = _GraphQL(services, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+    graphql = _GraphQL(services, secret, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
     endpoint = _Authenticated(graphql, secret)
 
     async def healthz(request: Request) -> Response:

@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from leaderboards import Leaderboards
 from leaderboards import connect as redis_connect
@@ -112,3 +113,33 @@ async def test_only_a_shopper_may_subscribe(server: str, catalog: Services) -> N
     assert answer["type"] == "next"
     assert answer["payload"]["data"] is None
     assert "shopper" in answer["payload"]["errors"][0]["message"]
+
+
+async def test_a_browser_signs_in_through_the_connection_payload(
+    server: str, catalog: Services
+) -> None:
+    await actions.upsert_member(catalog, SHOP, external_id="bea", display_name="Bea")
+    token = await member_token("bea")
+    async with connect(server, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+        await asyncio.sleep(0.3)  # subscribed as Bea: no error comes back
+        await actions.record_purchase(
+            catalog,
+            SHOP,
+            idempotency_key="b1",
+            member_external_id="bea",
+            order_id="B1",
+            amount_cents=500,
+        )
+        pushed = await _next(ws)
+        assert pushed["payload"]["data"]["badgeAwarded"]["badge"]["slug"] == "first-purchase"
+    async with connect(server, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        bad = {"type": "connection_init", "payload": {"Authorization": "Bearer nonsense"}}
+        await ws.send(json.dumps(bad))
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4403
