@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check bench schema migrations clean
+.PHONY: run test check bench schema migrations screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/laurel serve --seed-demo
+	$(BIN)/laurel serve --seed-demo --demo
 
 check: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,6 +38,10 @@ bench: $(STAMP)
 # Rewrite schema/schema.graphql from the code (then commit it).
 schema: $(STAMP)
 	$(BIN)/python -m schema.check --write
+
+# Screenshots of the community page and the moderator console (1280 and 375 px).
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.e2e.screenshots
 
 # Generate a migration after changing models (then commit it).
 migrations: $(STAMP)

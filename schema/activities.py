@@ -111,6 +111,13 @@ class Activity:
     def order_id(self) -> str | None:
         return self.row.target if self.row.kind is ActivityKindRow.PURCHASE else None
 
+    @strawberry.field(description="For purchases: the products in the order (reviewable).")
+    def product_ids(self) -> list[str] | None:
+        if self.row.kind is not ActivityKindRow.PURCHASE:
+            return None
+        found = self.row.payload.get("productIds") or []
+        return [str(p) for p in found] if isinstance(found, list) else []
+
     @strawberry.field(
         description="Why a rule sent this to a moderator (e.g. self-referral signs); staff only."
     )

@@ -13,13 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from importlib.resources import files
 from typing import Any, cast
 
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -38,6 +37,7 @@ from server.actions import Services
 from server.actions.common import services_for
 from server.auth import AuthError, Principal, authenticate
 from server.db import orm
+from server.pages import page_routes
 from server.settings import Settings
 
 __all__ = ["app_from_environment", "create_app"]
@@ -104,10 +104,6 @@ class _Authenticated:
         await self.inner(scope, receive, send)
 
 
-def _page(name: str) -> str:
-    return files("frontend_stub").joinpath(name).read_text(encoding="utf-8")
-
-
 @contextlib.asynccontextmanager
 async def _resources(settings: Settings) -> AsyncIterator[Services]:
     """ORM, Redis client and the outbox replay task of one process."""
@@ -159,9 +155,6 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if database else 503)
 
-    async def index(request: Request) -> Response:
-        return HTMLResponse(_page("index.html"))
-
     def svc() -> Services:
         if graphql.services is None:
             raise RuntimeError("the app's lifespan has not started")
@@ -200,7 +193,7 @@ def create_app(
             Route("/openbadges/issuer", issuer),
             Route("/openbadges/badges/{slug}/{level:int}", badge_class),
             Route("/openbadges/assertions/{token}", assertion),
-            Route("/", index),
+            *page_routes(demo=settings.demo, secret=secret),
         ],
         lifespan=lifespan,
     )

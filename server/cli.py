@@ -294,8 +294,16 @@ def serve(
     seed: Annotated[
         bool, typer.Option("--seed-demo", help="Seed the demo community first")
     ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Dev only: demo sign-in for the pages (hands out tokens and keys)"
+        ),
+    ] = False,
 ) -> None:
     """Migrate, then serve the API (and start an embedded Valkey when LAUREL_REDIS_URL is unset)."""
+    if demo:
+        os.environ["LAUREL_DEMO"] = "1"  # the workers read their settings from the environment
     settings = _settings()
     if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         _fail("--workers above 1 needs PostgreSQL (LAUREL_DATABASE_URL): SQLite has one writer")

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from server.actions import (
+    PrizeFields,
     Services,
     adjust_points,
+    create_prize,
     record_purchase,
     record_share,
     submit_review,
@@ -23,6 +25,8 @@ from server.auth import Principal, Role
 from server.rewards.activities import Activity, PurchasedProduct
 from server.rewards.errors import RewardsError
 from server.rewards.members import Member
+from server.rewards.prizes import Prize, PrizeKind
+from server.rewards.tiers import Tier
 
 __all__ = ["DemoSummary", "seed_demo"]
 
@@ -129,6 +133,7 @@ async def seed_demo(svc: Services) -> DemoSummary:
         reason="Welcome to the demo community",
     )
     await _community(svc, shop)
+    await _prizes(admin)
     return DemoSummary(members=_MEMBERS, purchases_new=new, purchases_seen=seen)
 
 
@@ -160,3 +165,29 @@ async def _community(svc: Services, shop: Principal) -> None:
                 url=f"https://shop.example.com/products/{page}",
                 member_external_id=f"demo-{n + 1:03d}",
             )
+
+
+_PRIZES = (
+    ("10% off your next order", "A discount code for the shop.", 150, None, None),
+    ("Canvas tote bag", "Our sturdy tote, shipped to you.", 400, 25, None),
+    ("Gift card 25.00", "For members of the Gold tier and above.", 1_500, 10, "Gold"),
+)
+
+
+async def _prizes(admin: Principal) -> None:
+    """A small prize catalog (kept as it is when already there)."""
+    for name, description, cost, stock, tier in _PRIZES:
+        if await Prize.exists(name=name):
+            continue
+        needed = None if tier is None else await Tier.get_or_none(name=tier)
+        await create_prize(
+            admin,
+            PrizeFields(
+                name=name,
+                description=description,
+                cost=cost,
+                stock=stock,
+                min_tier_id=None if needed is None else str(needed.id),
+                kind=PrizeKind.GIFT_CARD if tier else PrizeKind.DISCOUNT_CODE,
+            ),
+        )

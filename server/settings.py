@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     shop_name: str = Field(default="Laurel community", min_length=1, max_length=100)
     log_level: str = "info"
+    # Dev only: /demo endpoints hand out shopper tokens and moderator keys to anyone.
+    demo: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,83 @@
+// The two ways a page talks to Laurel: GraphQL over HTTP, and subscriptions over
+// graphql-transport-ws. Nothing else; every query lives next to the code that uses it.
+
+export async function gql(query, variables = {}, token = null) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch("/graphql", {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (response.status === 401) throw new Error("Your sign-in has expired or is not valid.");
+  if (body.errors?.length) throw new Error(body.errors[0].message);
+  if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+  return body.data;
+}
+
+// A union result is either the success type or an Error with a message (and a field
+// for ValidationError): turn the second into plain words for the form.
+export function problem(result, success) {
+  if (!result || result.__typename === success) return null;
+  return { message: result.message || "Something went wrong.", field: result.field || null };
+}
+
+// One subscription on its own socket. Credentials go in the connection_init payload
+// (browsers cannot set headers on a WebSocket). Returns a function that stops it.
+export function subscribe(query, variables, token, onData, onError = () => {}) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  let socket;
+  let stopped = false;
+  let retry = 500;
+  const open = () => {
+    socket = new WebSocket(`${scheme}://${location.host}/graphql`, "graphql-transport-ws");
+    socket.addEventListener("open", () => {
+      const payload = token ? { Authorization: `Bearer ${token}` } : {};
+      socket.send(JSON.stringify({ type: "connection_init", payload }));
+    });
+    socket.addEventListener("message", async (event) => {
+      const text = typeof event.data === "string" ? event.data : await event.data.text();
+      const message = JSON.parse(text);
+      if (message.type === "connection_ack") {
+        retry = 500;
+        socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables } }));
+      } else if (message.type === "next") {
+        if (message.payload.errors?.length) onError(new Error(message.payload.errors[0].message));
+        else onData(message.payload.data);
+      } else if (message.type === "ping") {
+        socket.send(JSON.stringify({ type: "pong" }));
+      }
+    });
+    socket.addEventListener("close", () => {
+      if (!stopped) setTimeout(open, (retry = Math.min(retry * 2, 10000)));
+    });
+  };
+  open();
+  return () => {
+    stopped = true;
+    socket?.close();
+  };
+}
+
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value == null) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "class") node.className = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children.flat().filter((c) => c != null).map((c) => (c instanceof Node ? c : String(c))));
+  return node;
+}
+
+export function toast(text) {
+  const box = document.getElementById("toasts");
+  const item = el("div", { class: "toast", role: "status" }, text);
+  box.append(item);
+  setTimeout(() => item.remove(), 6000);
+}
+
+export const number = new Intl.NumberFormat("en");
+export const date = new Intl.DateTimeFormat("en", { dateStyle: "medium" });

@@ -1,0 +1,254 @@
+// The community page: everyone sees the leaderboard, badges and prizes; a signed-in
+// shopper also sees their points, tier, badge progress, history, and can act.
+import { date, el, gql, number, problem, subscribe, toast } from "/static/api.js";
+
+const state = { token: sessionStorage.getItem("laurel.token"), me: null, window: "ALL_TIME", community: null, stop: null };
+const $ = (id) => document.getElementById(id);
+const key = () => `${Date.now().toString(36)}-${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+
+const WINDOWS = [["ALL_TIME", "All time"], ["YEAR", "This year"], ["MONTH", "This month"], ["WEEK", "This week"], ["DAY", "Today"]];
+const BOARD_FIELDS = "totalMembers entries { rank score member { id displayName } }";
+
+const ME = `query Me {
+  viewer {
+    pointsBalance pendingPoints referralCode
+    member { id displayName tier { name } communityRank { community position title } }
+    tierProgress { current { name } next { name threshold } qualifyingPoints pointsToNext pointsToKeep windowEndsAt }
+    badgeProgress { badge { slug name description levels } level value nextThreshold nextLevelName remaining percent }
+    activities(first: 15) { edges { node { kind status points occurredAt orderId productIds review { productId } share { url } } } }
+    redemptions { code status cost createdAt prize { name } }
+  }
+}`;
+
+async function signIn(token) {
+  $("signin-error").textContent = "";
+  try {
+    const data = await gql(ME, {}, token);
+    if (!data.viewer) throw new Error("That token is not a shopper's.");
+    state.token = token;
+    sessionStorage.setItem("laurel.token", token);
+    showMe(data.viewer);
+    state.stopBadges?.();
+    state.stopBadges = subscribe("subscription { badgeAwarded { level levelName badge { name } } }", {}, token, (d) => {
+      const b = d.badgeAwarded;
+      toast(`New badge: ${b.badge.name}${b.levelName ? ` (${b.levelName})` : ""}!`);
+      refreshMe();
+    });
+  } catch (error) {
+    $("signin-error").textContent = `Could not sign in: ${error.message}`;
+  }
+}
+
+async function refreshMe() {
+  if (!state.token) return;
+  const data = await gql(ME, {}, state.token);
+  if (data.viewer) showMe(data.viewer);
+}
+
+function showMe(viewer) {
+  state.me = viewer;
+  state.community = viewer.member.communityRank.community === "global" ? null : viewer.member.communityRank.community;
+  $("signin").hidden = true;
+  $("who").hidden = false;
+  $("who-name").textContent = `Signed in as ${viewer.member.displayName}`;
+  for (const id of ["me", "act", "history"]) $(id).hidden = false;
+  $("around").hidden = false;
+  $("balance").textContent = number.format(viewer.pointsBalance);
+  $("pending").textContent = number.format(viewer.pendingPoints);
+  const t = viewer.tierProgress;
+  $("tier").textContent = t.current.name;
+  const percent = t.next ? Math.min(100, Math.round((t.qualifyingPoints / t.next.threshold) * 100)) : 100;
+  $("tier-bar").setAttribute("aria-valuenow", String(percent));
+  $("tier-bar").firstElementChild.style.width = `${percent}%`;
+  $("tier-text").textContent = [
+    t.next ? `${number.format(t.pointsToNext)} more points to ${t.next.name}.` : "You are at the top tier.",
+    t.pointsToKeep ? `Earn ${number.format(t.pointsToKeep)} by ${date.format(new Date(t.windowEndsAt))} to keep ${t.current.name}.` : "",
+  ].join(" ");
+  $("referral").textContent = viewer.referralCode;
+  showShelf(viewer.badgeProgress);
+  showHistory(viewer);
+  showReviewProducts(viewer);
+  loadBoard();
+  loadPrizes();
+}
+
+function signOut() {
+  sessionStorage.removeItem("laurel.token");
+  location.reload();
+}
+
+// Badges: everyone sees the catalog; a shopper sees held levels in colour, the rest greyed with progress.
+async function loadShelf() {
+  if (state.token) return;
+  const { badges } = await gql("query { badges { slug name description levels imageUrl } }");
+  showShelf(badges.map((badge) => ({ badge, level: 0, value: null })));
+}
+
+function showShelf(items) {
+  $("shelf").replaceChildren(...items.map(({ badge, level, value, remaining, nextLevelName, nextThreshold }) => {
+    const shown = Math.max(1, level);
+    const img = el("img", { src: `/badges/${badge.slug}/${shown}.png?size=128`, alt: "", width: 96, height: 96 });
+    const hint = value == null ? badge.description
+      : nextThreshold == null ? "Every level earned"
+      : `${number.format(remaining)} more to ${nextLevelName || badge.name}`;
+    return el("div", { class: level ? "badge" : "badge locked", title: badge.description },
+      img, el("div", {}, el("strong", {}, badge.name)), el("div", { class: "muted" }, level ? `Level ${level} · ${hint}` : hint));
+  }));
+}
+
+// Leaderboard: window and scope tabs, live through leaderboardChanged, "around me".
+function tabs() {
+  $("windows").replaceChildren(...WINDOWS.map(([value, label]) =>
+    el("button", { type: "button", "aria-pressed": String(state.window === value), onclick: () => { state.window = value; tabs(); loadBoard(); } }, label)));
+  const scopes = [["global", "Everyone"]];
+  if (state.community) scopes.push([state.community, `My community (${state.community})`]);
+  const current = state.scope || "global";
+  $("scopes").replaceChildren(...scopes.map(([value, label]) =>
+    el("button", { type: "button", "aria-pressed": String(current === value), onclick: () => { state.scope = value; tabs(); loadBoard(); } }, label)));
+}
+
+function board() {
+  const scope = state.scope && state.scope !== "global" ? state.scope : null;
+  return { window: state.window, community: scope };
+}
+
+function showBoard(page) {
+  const myId = state.me?.member.id;
+  $("board").replaceChildren(...page.entries.map(({ rank, score, member }) =>
+    el("tr", { class: member.id === myId ? "me" : null, "aria-current": member.id === myId ? "true" : null },
+      el("td", {}, rank), el("td", {}, member.displayName), el("td", { class: "num" }, number.format(score)))));
+  $("board-status").textContent = page.totalMembers ? `${number.format(page.totalMembers)} members with points` : "No points earned in this period yet.";
+}
+
+function loadBoard() {
+  tabs();
+  $("board-status").textContent = "Loading…";
+  state.stop?.();
+  state.stop = subscribe(`subscription Live($board: BoardInput) { leaderboardChanged(board: $board, first: 10) { ${BOARD_FIELDS} } }`,
+    { board: board() }, null, (data) => showBoard(data.leaderboardChanged),
+    (error) => { $("board-status").textContent = error.message; });
+}
+
+async function around() {
+  const data = await gql(`query Around($id: ID!, $board: BoardInput) { leaderboardAround(memberId: $id, board: $board, radius: 3) { ${BOARD_FIELDS} } }`,
+    { id: state.me.member.id, board: board() });
+  if (!data.leaderboardAround.entries.length) { $("board-status").textContent = "You have no points on this board yet."; return; }
+  state.stop?.();
+  showBoard(data.leaderboardAround);
+  $("board-status").textContent = "Around you. Pick a period to see the top again.";
+}
+
+// Prizes: anyone sees the catalog; a shopper redeems after confirming, then sees the code.
+async function loadPrizes() {
+  const { prizes } = await gql("query { prizes(first: 20) { edges { node { id name description cost stockLeft minTier { name threshold } } } } }");
+  const items = prizes.edges.map(({ node }) => node);
+  if (!items.length) { $("prizes").replaceChildren(el("p", { class: "muted" }, "No prizes right now.")); return; }
+  const myTier = state.me?.tierProgress.current.name;
+  $("prizes").replaceChildren(...items.map((p) => {
+    const soldOut = p.stockLeft === 0;
+    const locked = p.minTier && state.me && state.me.tierProgress.qualifyingPoints < p.minTier.threshold && myTier !== p.minTier.name;
+    const note = [`${number.format(p.cost)} points`, p.stockLeft == null ? "" : `${p.stockLeft} left`, p.minTier ? `${p.minTier.name} tier` : ""].filter(Boolean).join(" · ");
+    const button = el("button", { type: "button", class: "primary", disabled: !state.token || soldOut || locked, onclick: () => redeem(p) },
+      soldOut ? "Sold out" : locked ? `Needs ${p.minTier.name}` : state.token ? "Redeem" : "Sign in to redeem");
+    return el("div", { class: "prize" }, el("div", {}, el("strong", {}, p.name), el("div", { class: "muted" }, note)), button);
+  }));
+}
+
+async function redeem(prize) {
+  $("confirm-text").textContent = `Spend ${number.format(prize.cost)} points on ${prize.name}?`;
+  $("confirm").showModal();
+  const answer = await new Promise((resolve) => $("confirm").addEventListener("close", () => resolve($("confirm").returnValue), { once: true }));
+  if (answer !== "yes") return;
+  const data = await gql(`mutation Redeem($input: RedeemPrizeInput!) { redeemPrize(input: $input) {
+      __typename ... on PrizeRedeemed { redemption { code prize { name } } account { pointsBalance } }
+      ... on InsufficientPointsError { message balance required } ... on Error { message } } }`,
+    { input: { idempotencyKey: key(), prizeId: prize.id } }, state.token);
+  const result = data.redeemPrize;
+  const issue = problem(result, "PrizeRedeemed");
+  if (issue) { $("redeemed").replaceChildren(el("p", { class: "error" }, issue.message)); return; }
+  $("redeemed").replaceChildren(el("p", {}, `${result.redemption.prize.name} is yours. Your code: `, el("span", { class: "code", id: "new-code" }, result.redemption.code)));
+  await refreshMe();
+}
+
+// Earning forms: errors from union results appear next to their field.
+function showReviewProducts(viewer) {
+  const bought = new Set();
+  const reviewed = new Set();
+  for (const { node } of viewer.activities.edges) {
+    for (const id of node.productIds || []) bought.add(id);
+    if (node.review) reviewed.add(node.review.productId);
+  }
+  const open = [...bought].filter((id) => !reviewed.has(id));
+  $("review-product").replaceChildren(...(open.length ? open.map((id) => el("option", { value: id }, id)) : [el("option", { value: "" }, "Nothing to review yet")]));
+}
+
+function fieldErrors(prefix, issue, fields) {
+  for (const name of fields) $(`${prefix}-${name}-error`).textContent = "";
+  if (!issue) return;
+  const target = { productId: "product", text: "text", url: "url", platform: "url" }[issue.field] || fields[fields.length - 1];
+  $(`${prefix}-${target}-error`).textContent = issue.message;
+}
+
+async function submitReview(event) {
+  event.preventDefault();
+  const data = await gql(`mutation Review($input: SubmitReviewInput!) { submitReview(input: $input) {
+      __typename ... on ActivityRecorded { pointsAwarded } ... on ValidationError { field message } ... on Error { message } } }`,
+    { input: { idempotencyKey: key(), productId: $("review-product").value, rating: Number($("review-rating").value), text: $("review-text").value, hasPhoto: $("review-photo").checked } },
+    state.token);
+  const issue = problem(data.submitReview, "ActivityRecorded");
+  fieldErrors("review", issue, ["product", "text"]);
+  $("review-result").textContent = issue ? "" : `Thanks! ${data.submitReview.pointsAwarded} points wait for a moderator.`;
+  if (!issue) { $("review-text").value = ""; await refreshMe(); }
+}
+
+async function submitShare(event) {
+  event.preventDefault();
+  const data = await gql(`mutation Share($input: RecordShareInput!) { recordShare(input: $input) {
+      __typename ... on ActivityRecorded { pointsAwarded } ... on ValidationError { field message } ... on Error { message } } }`,
+    { input: { idempotencyKey: key(), platform: $("share-platform").value, url: $("share-url").value } }, state.token);
+  const issue = problem(data.recordShare, "ActivityRecorded");
+  fieldErrors("share", issue, ["url"]);
+  $("share-result").textContent = issue ? "" : `Shared: ${data.recordShare.pointsAwarded} points.`;
+  if (!issue) await refreshMe();
+}
+
+function showHistory(viewer) {
+  const label = { REVIEW: "Review", PHOTO_REVIEW: "Photo review", SOCIAL_SHARE: "Share", REFERRAL: "Referral", PURCHASE: "Order" };
+  const rows = viewer.activities.edges.map(({ node }) => el("li", {},
+    `${label[node.kind]} ${node.orderId || node.review?.productId || node.share?.url || ""} · ${node.status.toLowerCase()} · ${number.format(node.points)} points · ${date.format(new Date(node.occurredAt))}`));
+  $("activities").replaceChildren(...(rows.length ? rows : [el("li", { class: "muted" }, "Nothing yet.")]));
+  const redeemed = viewer.redemptions.map((r) => el("li", {}, `${r.prize.name} · `, el("span", { class: "code" }, r.code), ` · ${r.status.toLowerCase()}`));
+  $("redemptions").replaceChildren(...(redeemed.length ? redeemed : [el("li", { class: "muted" }, "No prizes redeemed yet.")]));
+}
+
+async function demoMembers() {
+  const response = await fetch("/demo/members");
+  if (!response.ok) return;
+  const members = await response.json();
+  $("demo-pick").hidden = false;
+  $("demo-member").append(...members.map((m) => el("option", { value: m.externalId }, m.displayName)));
+  $("demo-member").addEventListener("change", async () => {
+    const chosen = $("demo-member").value;
+    if (!chosen) return;
+    const answer = await fetch("/demo/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ externalId: chosen }) });
+    const { token } = await answer.json();
+    $("token").value = token;
+    signIn(token);
+  });
+}
+
+$("signin").addEventListener("submit", (event) => { event.preventDefault(); signIn($("token").value.trim()); });
+$("signout").addEventListener("click", signOut);
+$("around").addEventListener("click", () => around().catch((e) => { $("board-status").textContent = e.message; }));
+$("review-form").addEventListener("submit", (e) => submitReview(e).catch((err) => { $("review-result").textContent = err.message; }));
+$("share-form").addEventListener("submit", (e) => submitShare(e).catch((err) => { $("share-result").textContent = err.message; }));
+$("copy-referral").addEventListener("click", async () => {
+  await navigator.clipboard?.writeText($("referral").textContent).catch(() => {});
+  toast("Referral code copied.");
+});
+
+loadBoard();
+loadShelf().catch((e) => { $("shelf").textContent = e.message; });
+loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
+demoMembers().catch(() => {});
+if (state.token) signIn(state.token);

@@ -1,0 +1,78 @@
+"""The static pages (community page, moderator console) and, with `laurel serve --demo`,
+the dev-only endpoints that hand out demo credentials."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib.resources import files
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from server.auth import create_api_key, issue_member_token
+from server.rewards.members import Member
+from server.rewards.staff import StaffRole
+
+__all__ = ["page_routes"]
+
+_TYPES = {".css": "text/css", ".js": "text/javascript"}
+
+
+def _read(name: str) -> str:
+    return files("frontend_stub").joinpath(name).read_text(encoding="utf-8")
+
+
+async def _static(request: Request) -> Response:
+    name = request.path_params["name"]
+    kind = _TYPES.get(name[name.rfind(".") :] if "." in name else "")
+    if kind is None or "/" in name or name.startswith("."):
+        return Response("not found", status_code=404)
+    try:
+        body = _read(name)
+    except FileNotFoundError:
+        return Response("not found", status_code=404)
+    return Response(body, media_type=kind, headers={"Cache-Control": "no-cache"})
+
+
+def page_routes(*, demo: bool, secret: str) -> list[Route]:
+    async def index(request: Request) -> Response:
+        return HTMLResponse(_read("index.html"))
+
+    async def moderate(request: Request) -> Response:
+        return HTMLResponse(_read("moderate.html"))
+
+    routes = [
+        Route("/", index),
+        Route("/moderate", moderate),
+        Route("/static/{name}", _static),
+    ]
+    if not demo:
+        return routes
+
+    async def members(request: Request) -> Response:
+        rows = await Member.all().order_by("-lifetime_points", "id").limit(50)
+        body = [{"externalId": m.external_id, "displayName": m.display_name} for m in rows]
+        return JSONResponse(body)
+
+    async def token(request: Request) -> Response:
+        try:
+            asked = (await request.json())["externalId"]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": 'send {"externalId": ...}'}, status_code=400)
+        if not await Member.exists(external_id=str(asked)):
+            return JSONResponse({"error": "no such demo member"}, status_code=404)
+        made = await issue_member_token(str(asked), secret, ttl=timedelta(hours=8))
+        return JSONResponse({"token": made})
+
+    async def moderator_key(request: Request) -> Response:
+        if request.method == "HEAD":
+            return Response(status_code=200)
+        return JSONResponse({"key": await create_api_key(StaffRole.MODERATOR, "demo console")})
+
+    return [
+        *routes,
+        Route("/demo/members", members),
+        Route("/demo/token", token, methods=["POST"]),
+        Route("/demo/moderator-key", moderator_key, methods=["POST", "HEAD"]),
+    ]

@@ -1,0 +1,81 @@
+"""A real `laurel serve --demo --seed-demo` on a free port with the embedded defaults, and
+Debian's Chromium driven by Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import REPO, free_port, stop
+
+pytestmark = pytest.mark.embedded_only
+
+CHROMIUM = os.environ.get("LAUREL_TEST_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-background-networking"]
+
+
+def chromium_missing() -> bool:
+    return not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM))
+
+
+@contextlib.contextmanager
+def demo_site(data: Path) -> Iterator[str]:
+    """`laurel serve --seed-demo --demo` on ``data``, the embedded defaults; yields its URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")}
+    env.update(LAUREL_DATA_DIR=str(data), LAUREL_PORT=str(port), LAUREL_LOG_LEVEL="warning")
+    with (data / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--seed-demo", "--demo"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{(data / 'serve.log').read_text()}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the demo site did not start within 120 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with demo_site(tmp_path_factory.mktemp("site")) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[object]:
+    if chromium_missing():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM} (.ci/run installs it with apt)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
