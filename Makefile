@@ -29,7 +29,8 @@ check: $(STAMP)
 # pass's output follows the embedded one's.
 PG_LOG := .pytest-postgres.log
 test: check
-	@if [ -n "$$LAUREL_TEST_DATABASE_URL" ] && [ -n "$$LAUREL_TEST_REDIS_URL" ]; then \
+	@mkdir -p .pytest-tmp; \
+	if [ -n "$$LAUREL_TEST_DATABASE_URL" ] && [ -n "$$LAUREL_TEST_REDIS_URL" ]; then \
 	  LAUREL_TEST_BACKEND=postgres $(BIN)/python -m pytest -rP -m "not embedded_only" \
 	    --basetemp=.pytest-tmp/postgres --durations=5 >$(PG_LOG) 2>&1 & pg=$$!; \
 	else pg=; echo "LAUREL_TEST_DATABASE_URL / LAUREL_TEST_REDIS_URL unset: PostgreSQL run skipped"; fi; \
