@@ -70,7 +70,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[object]:
     if chromium_missing():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM} (.ci/run installs it with apt)")
+        message = f"Chromium is not installed at {CHROMIUM}: apt-get install chromium"
+        if os.environ.get("LAUREL_TEST_REQUIRE_BROWSER"):
+            pytest.fail(message)  # CI installs it: a missing browser is a failure there
+        pytest.skip(message)
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
