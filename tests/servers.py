@@ -55,21 +55,30 @@ def serving(backend: Backend, data: Path, *, workers: int = 1) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not become healthy:\n{log_path.read_text()}")
-            time.sleep(0.2)
+        problem = wait_healthy(process, base, log_path, seconds=60)
+        if problem:
+            pytest.fail(problem)
         yield base
     finally:
         stop(process)
+
+
+def wait_healthy(
+    process: subprocess.Popen[bytes], base: str, log_path: Path, *, seconds: float
+) -> str | None:
+    """None once /healthz answers 200; else what went wrong, with the server's log."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            return f"the server exited with {process.returncode}:\n{log_path.read_text()}"
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return None
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            return f"the server did not become healthy:\n{log_path.read_text()}"
+        time.sleep(0.2)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

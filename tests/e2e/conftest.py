@@ -8,14 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.servers import REPO, free_port, stop
+from tests.servers import REPO, free_port, stop, wait_healthy
 
 pytestmark = pytest.mark.embedded_only
 
@@ -44,18 +42,9 @@ def demo_site(data: Path) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{(data / 'serve.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the demo site did not start within 120 s")
-            time.sleep(0.3)
+        problem = wait_healthy(process, base, data / "serve.log", seconds=120)
+        if problem:
+            raise RuntimeError(problem)
         yield base
     finally:
         stop(process)
