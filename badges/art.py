@@ -19,9 +19,11 @@ __all__ = [
     "GLYPHS",
     "MAX_SIZE",
     "METALS",
+    "METAL_NAMES",
     "MIN_SIZE",
     "SHAPES",
     "contact_sheet",
+    "metal_index",
     "render",
     "render_png",
 ]
@@ -33,14 +35,20 @@ _SUPERSAMPLE = 3
 Point = tuple[float, float]
 # Metal of each level, lowest first; a badge with fewer levels ends on gold.
 METALS = ("#b0703a", "#aab4bf", "#e2b007", "#6fc7d1", "#9c7cf4")
+METAL_NAMES = ("Bronze", "Silver", "Gold", "Platinum", "Diamond")
 _WHITE = "#ffffff"
 _INK = "#1d1d28"
 
 
-def _metal(level: int, levels: int) -> str:
-    """Bronze, silver, gold for three levels; gold for a single one."""
+def metal_index(level: int, levels: int) -> int:
+    """Which metal a level shows: bronze, silver, gold for three levels; a badge with
+    fewer levels ends on gold, one with more goes on to platinum and diamond."""
     first = max(0, 3 - levels) if levels <= 3 else 0
-    return METALS[min(first + level - 1, len(METALS) - 1)]
+    return min(first + level - 1, len(METALS) - 1)
+
+
+def _metal(level: int, levels: int) -> str:
+    return METALS[metal_index(level, levels)]
 
 
 def _regular(sides: int, rotation: float = -90.0) -> Callable[[float], list[Point]]:

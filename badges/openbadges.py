@@ -14,19 +14,17 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin
 
+from badges.art import METAL_NAMES, metal_index
 from badges.models import BadgeAward, BadgeDefinition
 
-__all__ = ["CONTEXT", "assertion", "badge_class", "bake", "issuer", "revoked", "unbake"]
+__all__ = ["CONTEXT", "assertion", "badge_class", "bake", "issuer", "level_name", "revoked"]
 
 CONTEXT = "https://w3id.org/openbadges/v2"
-_LEVEL_NAMES = ("Bronze", "Silver", "Gold", "Platinum", "Diamond")
 
 
 def level_name(level: int, levels: int) -> str:
-    if levels == 1:
-        return ""
-    first = max(0, 3 - levels) if levels <= 3 else 0
-    return _LEVEL_NAMES[min(first + level - 1, len(_LEVEL_NAMES) - 1)]
+    """The metal of a level as drawn on the badge; empty for a single-level badge."""
+    return "" if levels == 1 else METAL_NAMES[metal_index(level, levels)]
 
 
 def issuer(base_url: str, name: str) -> dict[str, Any]:
@@ -99,10 +97,3 @@ def bake(png: bytes, text: str) -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG", pnginfo=info)
     return out.getvalue()
-
-
-def unbake(png: bytes) -> str | None:
-    """The ``openbadges`` text of a baked PNG, or None."""
-    image = Image.open(io.BytesIO(png))
-    text = getattr(image, "text", {}).get("openbadges")
-    return str(text) if text is not None else None
