@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from leaderboards.windows import Board, board_key, boards_of, channel_of
+from leaderboards.windows import Board, Target, board_key, boards_of, channel_of
 
 __all__ = [
     "BoardPage",
@@ -175,6 +175,11 @@ class Leaderboards:
     def channel(self, board: Board) -> str:
         return channel_of(self.prefix, board)
 
+    @property
+    def rebuild_lock(self) -> str:
+        """Held while a rebuild swaps boards in: the outbox waits meanwhile."""
+        return f"{self.prefix}:rebuild-lock"
+
     async def _call(self, script: AsyncScript, key: str, *args: str | int) -> list[Any]:
         try:
             raw: list[Any] = await script(keys=[key], args=list(args))
@@ -205,42 +210,45 @@ class Leaderboards:
     async def apply(self, updates: Sequence[UpdateRow]) -> set[str]:
         """Apply outbox rows to every board they concern, in one pipeline, each row at most
         once per board; return the channels of the boards that changed."""
-        if not updates:
-            return set()
-        calls: list[str] = []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for update in updates:
-                for target in boards_of(self.prefix, update.community, update.occurred_at):
-                    expire_at = (
-                        0 if target.expires_at is None else int(target.expires_at.timestamp())
-                    )
-                    await self._apply_once(
-                        keys=[target.key, f"{target.key}:applied:{update.id}"],
-                        args=[update.delta, update.member_id, _MARKER_TTL_SECONDS, expire_at],
-                        client=pipe,
-                    )
-                    calls.append(target.channel)
-            results = await pipe.execute()
-        return {channel for channel, applied in zip(calls, results, strict=True) if int(applied)}
+        return await self._apply_once_to(
+            [
+                (update.id, update.member_id, update.delta, target)
+                for update in updates
+                for target in boards_of(self.prefix, update.community, update.occurred_at)
+            ]
+        )
 
     async def apply_contests(self, updates: Sequence[ContestUpdate]) -> set[str]:
         """Like ``apply``, for contest boards (kept a while after the contest ends)."""
-        if not updates:
+        targets = []
+        for update in updates:
+            board = Board(contest_id=update.contest_id)
+            target = Target(
+                key=self.key(board, update.ends_at),
+                expires_at=update.ends_at + CONTEST_GRACE,
+                channel=self.channel(board),
+            )
+            targets.append((update.id, update.member_id, update.delta, target))
+        return await self._apply_once_to(targets)
+
+    async def _apply_once_to(self, targets: Sequence[tuple[int, int, int, Target]]) -> set[str]:
+        """(outbox row, member, delta, board) each applied at most once, in one pipeline."""
+        if not targets:
             return set()
-        calls: list[str] = []
         async with self.redis.pipeline(transaction=False) as pipe:
-            for update in updates:
-                board = Board(contest_id=update.contest_id)
-                key = self.key(board, update.ends_at)
-                expire_at = int((update.ends_at + CONTEST_GRACE).timestamp())
+            for row_id, member_id, delta, target in targets:
+                expire_at = 0 if target.expires_at is None else int(target.expires_at.timestamp())
                 await self._apply_once(
-                    keys=[key, f"{key}:applied:{update.id}"],
-                    args=[update.delta, update.member_id, _MARKER_TTL_SECONDS, expire_at],
+                    keys=[target.key, f"{target.key}:applied:{row_id}"],
+                    args=[delta, member_id, _MARKER_TTL_SECONDS, expire_at],
                     client=pipe,
                 )
-                calls.append(self.channel(board))
             results = await pipe.execute()
-        return {channel for channel, applied in zip(calls, results, strict=True) if int(applied)}
+        return {
+            t.channel
+            for (_, _, _, t), applied in zip(targets, results, strict=True)
+            if int(applied)
+        }
 
     async def replace_board(
         self, board: Board, scores: dict[int, int], *, expires_at: datetime | None

@@ -21,7 +21,7 @@ async def flush_outbox(boards: Leaderboards, *, batch: int = 500) -> int:
     nothing is applied.
     """
     moved = 0
-    if await boards.redis.exists(f"{boards.prefix}:rebuild-lock"):
+    if await boards.redis.exists(boards.rebuild_lock):
         return 0  # a rebuild is swapping boards in; the rows wait for it
     while True:
         rows = await BoardUpdate.all().order_by("id").limit(batch)

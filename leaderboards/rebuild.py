@@ -27,7 +27,7 @@ from leaderboards.windows import boards_of
 from server.rewards.ledger import BoardUpdate, LedgerEntry
 from server.rewards.members import Member
 
-__all__ = ["Difference", "RebuildBusy", "Rebuilt", "check", "lock_key", "rebuild"]
+__all__ = ["Difference", "RebuildBusy", "Rebuilt", "check", "rebuild"]
 
 _TEMP = ":rebuild"
 _LOCK_SECONDS = 3600
@@ -77,10 +77,6 @@ class Difference:
     member_id: int
     expected: int
     found: int
-
-
-def lock_key(boards: Leaderboards) -> str:
-    return f"{boards.prefix}:rebuild-lock"
 
 
 async def _last_entry_id() -> int:
@@ -183,7 +179,7 @@ async def rebuild(
 ) -> Rebuilt:
     """Rebuild the global and community boards from the ledger and swap them in."""
     redis = boards.redis
-    if not await redis.set(lock_key(boards), "1", nx=True, ex=_LOCK_SECONDS):
+    if not await redis.set(boards.rebuild_lock, "1", nx=True, ex=_LOCK_SECONDS):
         raise RebuildBusy("A rebuild is already running (or died less than an hour ago).")
     started = asyncio.get_running_loop().time()
     try:
@@ -219,7 +215,7 @@ async def rebuild(
         done.seconds = asyncio.get_running_loop().time() - started
         return done
     finally:
-        await redis.delete(lock_key(boards))
+        await redis.delete(boards.rebuild_lock)
 
 
 async def _merge(redis: Redis, chunks: dict[str, list[str]]) -> None:

@@ -16,7 +16,6 @@ from functools import lru_cache
 
 __all__ = [
     "GRACE",
-    "PERIOD_WINDOWS",
     "Board",
     "Target",
     "Window",
@@ -36,9 +35,6 @@ class Window(StrEnum):
     MONTH = "MONTH"
     WEEK = "WEEK"
     DAY = "DAY"
-
-
-PERIOD_WINDOWS = (Window.YEAR, Window.MONTH, Window.WEEK, Window.DAY)
 
 
 @dataclass(frozen=True, slots=True)

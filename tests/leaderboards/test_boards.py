@@ -294,10 +294,10 @@ async def test_rebuild_holds_back_the_outbox_and_keeps_later_rows(
     assert svc.boards is not None
     ana = await _member(svc, "ana")
     await _earn(svc, ana, 10)
-    await svc.boards.redis.set("laurel:rebuild-lock", "1")  # as while a rebuild runs
+    await svc.boards.redis.set(svc.boards.rebuild_lock, "1")  # as while a rebuild runs
     await _earn(svc, ana, 5)
     assert await BoardUpdate.all().count() == 1  # waits: not applied under the lock
-    await svc.boards.redis.delete("laurel:rebuild-lock")
+    await svc.boards.redis.delete(svc.boards.rebuild_lock)
     assert await flush_outbox(svc.boards) == 1
     page = await svc.boards.page(first=5, offset=0)
     assert [(r.member_id, r.score) for r in page.rows] == [(ana.id, 15)]
