@@ -3,7 +3,6 @@ recorded (with a one-time entry bonus) when first seen."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -34,7 +33,6 @@ __all__ = [
     "multiplier_of",
     "tier_ladder",
     "tier_standing",
-    "tier_standings",
     "track_tier",
     "update_tier",
 ]
@@ -56,14 +54,8 @@ async def tier_standing(svc: Services, member_id: int) -> Standing:
     return await standing_of(member_id, svc.clock(), svc.tier_window)
 
 
-async def tier_standings(svc: Services, member_ids: Sequence[int]) -> dict[int, Standing]:
-    return {m: await tier_standing(svc, m) for m in member_ids}
-
-
 async def earning_tier(svc: Services, member_id: int) -> Tier | None:
     """The tier whose multiplier an earning gets now; None without tiers (x1)."""
-    if not await Tier.exists():
-        return None
     return (await standing_of(member_id, svc.clock(), svc.tier_window)).tier
 
 
@@ -74,12 +66,10 @@ def multiplier_of(tier: Tier | None) -> Decimal | None:
 async def track_tier(svc: Services, member_id: int) -> TierChange | None:
     """Record a tier change first seen now, and pay the new tier's entry bonus once per
     window. Runs after earnings commit and on reads; concurrent callers record it once."""
-    if not await Tier.exists():
-        return None
     now = svc.clock()
     standing = await standing_of(member_id, now, svc.tier_window)
     current = standing.tier
-    if current is None:
+    if current is None:  # no tiers defined
         return None
     async with in_transaction():
         member = await lock_member(member_id)

@@ -176,7 +176,10 @@ def _year_start(year: int) -> datetime:
 
 
 async def standing_of(member_id: int, now: datetime, window: TierWindow) -> Standing:
+    """The member's tier now; ``tier`` is None only when no tiers are defined."""
     ladder = await tiers()
+    if not ladder:
+        return Standing(None, None, 0, 0, 0, now + timedelta(days=ROLLING_DAYS))
     if window is TierWindow.CALENDAR:
         this_year = await _qualifying(member_id, _year_start(now.year), now + timedelta(seconds=1))
         last_year = await _qualifying(member_id, _year_start(now.year - 1), _year_start(now.year))
