@@ -28,7 +28,13 @@ from badges import (
 from badges import catalog as _catalog
 from badges import openbadges as ob
 from badges.images import DEFAULT_SIZE, BadgeImage
-from server.actions.common import Services, announce_badges, award_badges, require
+from server.actions.common import (
+    Services,
+    announce_badges,
+    award_badges,
+    find_by_id,
+    require,
+)
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound, PermissionDenied
@@ -82,10 +88,7 @@ async def revoke_badge(
     do not give it back. Repeating it revokes nothing more."""
     require(principal, Role.MODERATOR, Role.ADMIN)
     why = v.clean_text("reason", reason, max_length=500)
-    pk = v.parse_id("memberId", member_id)
-    member = None if pk is None else await Member.get_or_none(id=pk)
-    if member is None:
-        raise NotFound(f"No member with id {member_id!r}.")
+    member = await find_by_id(Member, "memberId", member_id, "member")
     outcome = await revoke(
         member.id, slug.strip(), actor=principal.actor, reason=why, now=svc.clock()
     )

@@ -23,10 +23,10 @@ from leaderboards import (
 )
 from leaderboards.boards import CONTEST_GRACE
 from leaderboards.rebuild import Difference, RebuildBusy, Rebuilt, check, rebuild
-from server.actions.common import Services, page_size
+from server.actions.common import Services, find_by_id, page_size
 from server.rewards import validation as v
 from server.rewards.contests import Contest, contest_scores
-from server.rewards.errors import Conflict, Invalid, NotFound
+from server.rewards.errors import Conflict, Invalid
 from server.rewards.members import Member
 
 __all__ = [
@@ -61,10 +61,8 @@ class RankedPage:
 
 async def parse_board(window: str, community: str | None, contest_id: str | None) -> Board:
     if contest_id is not None:
-        pk = v.parse_id("contestId", contest_id)
-        if pk is None or not await Contest.exists(id=pk):
-            raise NotFound(f"No contest with id {contest_id!r}.")
-        return Board(contest_id=pk)
+        contest = await find_by_id(Contest, "contestId", contest_id, "contest")
+        return Board(contest_id=contest.id)
     return Board(window=Window(window), community=v.optional_slug("community", community))
 
 
@@ -99,12 +97,12 @@ async def leaderboard_around(
     """The member's row with up to ``radius`` rows above and below (empty without a score)."""
     if not 0 <= radius <= _MAX_RADIUS:
         raise Invalid("radius", f"radius must be between 0 and {_MAX_RADIUS}.")
-    pk = v.parse_id("memberId", member_id)
-    if pk is None or not await Member.exists(id=pk):
-        raise NotFound(f"No member with id {member_id!r}.")
+    member = await find_by_id(Member, "memberId", member_id, "member")
     if svc.boards is None:
         return RankedPage(total_members=0, rows=[])
-    return await _with_members(await svc.boards.around(board, pk, radius=radius, at=svc.clock()))
+    return await _with_members(
+        await svc.boards.around(board, member.id, radius=radius, at=svc.clock())
+    )
 
 
 @dataclass(frozen=True, slots=True)

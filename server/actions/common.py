@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+from tortoise.models import Model
 
 from badges import CAUSES, Grant, Metric, Outcome, evaluate, grants_of_activity
 from badges.images import ImageCache
@@ -17,7 +19,7 @@ from server.auth import Principal, Role
 from server.events import Events
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind
-from server.rewards.errors import Conflict, Invalid, PermissionDenied
+from server.rewards.errors import Conflict, Invalid, NotFound, PermissionDenied
 from server.rewards.expiry import expire_due
 from server.rewards.members import Member
 from server.rewards.pending import release_due
@@ -33,6 +35,7 @@ __all__ = [
     "award_badges",
     "decode_cursor",
     "encode_cursor",
+    "find_by_id",
     "fresh",
     "page_size",
     "require",
@@ -41,6 +44,9 @@ __all__ = [
     "services_for",
     "utcnow",
 ]
+
+
+M = TypeVar("M", bound=Model)
 
 
 def utcnow() -> datetime:
@@ -129,6 +135,15 @@ async def activity_replay(key: str, request_hash: str) -> Recorded | None:
         duplicate=True,
         badges=tuple(await grants_of_activity(activity.id)),
     )
+
+
+async def find_by_id(model: type[M], field: str, raw_id: str, noun: str) -> M:
+    """The row with the id a client gave in ``field``; ``NotFound`` when there is none."""
+    pk = v.parse_id(field, raw_id)
+    found = None if pk is None else await model.get_or_none(id=pk)
+    if found is None:
+        raise NotFound(f"No {noun} with id {raw_id!r}.")
+    return found
 
 
 def page_size(svc: Services, field: str, first: int) -> int:

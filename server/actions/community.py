@@ -22,6 +22,7 @@ from server.actions.common import (
     award_badges,
     decode_cursor,
     encode_cursor,
+    find_by_id,
     page_size,
     require,
     scoped_key,
@@ -314,10 +315,7 @@ async def moderate_activity(
         if reason is None or not reason.strip()
         else v.clean_text("reason", reason, max_length=500)
     )
-    pk = v.parse_id("activityId", activity_id)
-    activity = None if pk is None else await Activity.get_or_none(id=pk)
-    if activity is None:
-        raise NotFound(f"No activity with id {activity_id!r}.")
+    activity = await find_by_id(Activity, "activityId", activity_id, "activity")
     now = svc.clock()
     if decision is Decision.REVERSE:
         return await _reverse(svc, principal, activity, note, now)

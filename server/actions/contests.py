@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from badges import Metric, grant
 from leaderboards import Board
 from leaderboards.boards import CONTEST_GRACE
-from server.actions.common import Services, award_badges, require
+from server.actions.common import Services, award_badges, find_by_id, require
 from server.actions.tiers import tier_standing
 from server.auth import Principal, Role
 from server.rewards import validation as v
@@ -33,7 +33,7 @@ from server.rewards.contests import (
     validate_prizes,
     validate_window,
 )
-from server.rewards.errors import Conflict, Invalid, NotFound
+from server.rewards.errors import Conflict, Invalid
 from server.rewards.ledger import EntryKind, Posting, lock_member, post
 from server.rewards.members import Member
 from server.rewards.tiers import Tier
@@ -114,11 +114,7 @@ async def create_contest(svc: Services, principal: Principal, fields: ContestFie
 
 
 async def contest_by_id(contest_id: str) -> Contest:
-    pk = v.parse_id("id", contest_id)
-    found = None if pk is None else await Contest.get_or_none(id=pk)
-    if found is None:
-        raise NotFound(f"No contest with id {contest_id!r}.")
-    return found
+    return await find_by_id(Contest, "id", contest_id, "contest")
 
 
 async def update_contest(
@@ -176,11 +172,7 @@ async def _refresh_board(svc: Services, contest: Contest) -> None:
 
 
 async def _member(member_id: str) -> Member:
-    pk = v.parse_id("memberId", member_id)
-    found = None if pk is None else await Member.get_or_none(id=pk)
-    if found is None:
-        raise NotFound(f"No member with id {member_id!r}.")
-    return found
+    return await find_by_id(Member, "memberId", member_id, "member")
 
 
 async def disqualify(

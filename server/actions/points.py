@@ -14,6 +14,7 @@ from server.actions.common import (
     award_badges,
     decode_cursor,
     encode_cursor,
+    find_by_id,
     page_size,
     require,
     same_request,
@@ -22,7 +23,6 @@ from server.actions.common import (
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import ActivityKind
-from server.rewards.errors import NotFound
 from server.rewards.expiry import expire_due, members_with_expired_points, open_lots
 from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post
 from server.rewards.members import Member
@@ -109,10 +109,7 @@ async def adjust_points(
     key = scoped_key("adjust", principal, idempotency_key)
     amount = v.points_amount("amount", amount, allow_negative=True)
     reason = v.clean_text("reason", reason, max_length=500)
-    pk = v.parse_id("memberId", member_id)
-    target = None if pk is None else await Member.get_or_none(id=pk)
-    if target is None:
-        raise NotFound(f"No member with id {member_id!r}.")
+    target = await find_by_id(Member, "memberId", member_id, "member")
     request_hash = v.fingerprint(
         member=target.id,
         amount=amount,

@@ -19,6 +19,7 @@ from server.actions.common import (
     Services,
     decode_cursor,
     encode_cursor,
+    find_by_id,
     page_size,
     require,
     same_request,
@@ -31,7 +32,6 @@ from server.rewards.errors import (
     Conflict,
     Invalid,
     LimitReached,
-    NotFound,
     OutOfStock,
     PermissionDenied,
 )
@@ -132,11 +132,7 @@ async def create_prize(principal: Principal, fields: PrizeFields) -> Prize:
 
 
 async def _prize(prize_id: str) -> Prize:
-    pk = v.parse_id("prizeId", prize_id)
-    prize = None if pk is None else await Prize.get_or_none(id=pk)
-    if prize is None:
-        raise NotFound(f"No prize with id {prize_id!r}.")
-    return prize
+    return await find_by_id(Prize, "prizeId", prize_id, "prize")
 
 
 async def update_prize(principal: Principal, prize_id: str, fields: PrizeFields) -> Prize:
@@ -327,11 +323,7 @@ async def _redeem(
 
 
 async def _redemption(redemption_id: str) -> Redemption:
-    pk = v.parse_id("redemptionId", redemption_id)
-    found = None if pk is None else await Redemption.get_or_none(id=pk)
-    if found is None:
-        raise NotFound(f"No redemption with id {redemption_id!r}.")
-    return found
+    return await find_by_id(Redemption, "redemptionId", redemption_id, "redemption")
 
 
 async def cancel_redemption(
