@@ -7,7 +7,8 @@ nothing of GraphQL, HTTP or Redis.
 from PIL import Image
 
 from badges.art import contact_sheet, render
-from badges.catalog import DEFAULT_BADGES, Art, BadgeSpec, Metric, create_badge, ensure_badges
+from badges.catalog import create_badge, ensure_badges
+from badges.defaults import DEFAULT_BADGES
 from badges.granter import (
     Grant,
     Outcome,
@@ -21,6 +22,7 @@ from badges.granter import (
 )
 from badges.metrics import ALL_METRICS, CAUSES
 from badges.models import BadgeAssertion, BadgeAward, BadgeDefinition
+from badges.spec import Art, BadgeSpec, Metric
 
 __all__ = [
     "ALL_METRICS",

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from badges.catalog import Metric
 from badges.metrics import metric_values
 from badges.models import AUTOMATIC, BadgeAward, BadgeDefinition
+from badges.spec import Metric
 from server.rewards.errors import NotFound
 from server.rewards.ledger import EntryKind, Posting, lock_member, post, reversal
 from server.rewards.members import Member
@@ -237,10 +237,13 @@ async def grant(
     return None
 
 
-async def revoke(member_id: int, slug: str, *, actor: str, reason: str, now: datetime) -> Outcome:
+async def revoke(
+    member_id: int, slug: str, *, actor: str, reason: str, now: datetime
+) -> tuple[BadgeDefinition, Outcome]:
     """A moderator takes a badge away, every level held; rules never give it back.
 
-    A second call finds nothing held and returns an empty outcome.
+    Returns the badge and what was revoked; a second call finds nothing held and
+    returns an empty outcome.
     """
     badge = await BadgeDefinition.get_or_none(slug=slug)
     if badge is None:
@@ -254,7 +257,7 @@ async def revoke(member_id: int, slug: str, *, actor: str, reason: str, now: dat
         for row in rows:
             if row.held and await _revoke(row, badge, actor, reason, now):
                 outcome.revoked.append(Grant(row, badge))
-    return outcome
+    return badge, outcome
 
 
 async def held_badges(member_ids: Sequence[int]) -> dict[int, list[Grant]]:

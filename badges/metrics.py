@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from tortoise.expressions import Q
 
-from badges.catalog import Metric
+from badges.spec import Metric
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus, Refund
 from server.rewards.contests import Placement
 from server.rewards.members import Member

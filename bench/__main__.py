@@ -6,6 +6,10 @@ blank PNG. Target: under 50 ms each.
 leaderboard_http: GraphQL ``leaderboard(first: 10)`` over HTTP vs a plain Starlette
 JSON endpoint serving the same top 10 from the same Redis, same server process.
 Target: ratio >= 0.6.
+
+rich_board: GraphQL ``leaderboard(first: 100)`` with each member's tier, badges and
+community title vs the same page with display names only, same server process.
+Target: ratio >= 0.5.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import urllib.request
 
 import orjson
 
-from bench import around, badge_images, rebuild
+from bench import around, badge_images, rebuild, rich_board
 from bench.loadgen import http_request, requests_per_second
 
 ROUNDS = 3
@@ -97,6 +101,7 @@ def main() -> None:
             f"leaderboard_http ({label}): graphql {graphql:,.0f} req/s, plain {plain:,.0f} req/s, "
             f"ratio {ratio:.2f} (target >= 0.60) {verdict}"
         )
+    rich_board.run()
     around.run()
     rebuild.run()
 

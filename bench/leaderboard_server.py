@@ -21,8 +21,7 @@ from starlette.routing import Mount, Route
 from tortoise.transactions import in_transaction
 
 from leaderboards import EmbeddedValkey, Leaderboards, connect, flush_outbox
-from server.actions import Services, members_by_ids
-from server.actions.common import services_for
+from server.actions import Services, members_by_ids, services_for
 from server.app import create_app
 from server.db import apply_migrations, orm
 from server.rewards.ledger import EntryKind, Posting, post

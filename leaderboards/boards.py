@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
+from leaderboards.scripts import APPLY_ONCE_SCRIPT, AROUND_SCRIPT, PAGE_SCRIPT, STANDING_SCRIPT
 from leaderboards.windows import Board, Target, board_key, boards_of, channel_of
 
 __all__ = [
@@ -44,48 +45,6 @@ class BoardsUnavailable(Exception):
 
 # Markers that an outbox row was applied live long enough to outlast any retry.
 _MARKER_TTL_SECONDS = 7 * 24 * 3600
-
-# Members keep their true score, even at 0 or below (a period board can dip after a
-# refund); only scores above 0 are ranked, counted and listed.
-_PAGE_SCRIPT = """
-local total = redis.call('ZCOUNT', KEYS[1], '(0', '+inf')
-local offset = tonumber(ARGV[1])
-local count = math.min(tonumber(ARGV[2]), total - offset)
-if count <= 0 then return {total, 0, {}} end
-local rows = redis.call('ZREVRANGE', KEYS[1], offset, offset + count - 1, 'WITHSCORES')
-local first_rank = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') + 1
-return {total, first_rank, rows}
-"""
-
-_AROUND_SCRIPT = """
-local total = redis.call('ZCOUNT', KEYS[1], '(0', '+inf')
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) <= 0 then return {total, 0, 0, {}} end
-local at = redis.call('ZREVRANK', KEYS[1], ARGV[1])
-local radius = tonumber(ARGV[2])
-local start = math.max(0, at - radius)
-local stop = math.min(at + radius, total - 1)
-local rows = redis.call('ZREVRANGE', KEYS[1], start, stop, 'WITHSCORES')
-local first_rank = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') + 1
-return {total, first_rank, start, rows}
-"""
-
-_STANDING_SCRIPT = """
-local total = redis.call('ZCOUNT', KEYS[1], '(0', '+inf')
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) <= 0 then return {total, 0, score or '0'} end
-return {total, redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf') + 1, score}
-"""
-
-_APPLY_ONCE_SCRIPT = """
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
-  redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
-  local expire_at = tonumber(ARGV[4])
-  if expire_at > 0 then redis.call('EXPIREAT', KEYS[1], expire_at) end
-  return 1
-end
-return 0
-"""
 
 
 class UpdateRow(Protocol):
@@ -146,6 +105,11 @@ def _rows(flat: list[Any], start: int, first_rank: int) -> list[BoardRow]:
     return rows
 
 
+def _standing_of(raw: list[Any]) -> Standing:
+    total, position, score = int(raw[0]), int(raw[1]), int(float(raw[2]))
+    return Standing(position=position or None, score=max(0, score), total_members=total)
+
+
 def connect(url: str) -> Redis:
     """A client for ``url`` with short timeouts: a dead Redis must not stall requests."""
     client: Redis = Redis.from_url(
@@ -164,10 +128,10 @@ class Leaderboards:
     def __init__(self, redis: Redis, *, prefix: str = "laurel") -> None:
         self.redis = redis
         self.prefix = prefix
-        self._page = redis.register_script(_PAGE_SCRIPT)
-        self._around = redis.register_script(_AROUND_SCRIPT)
-        self._standing = redis.register_script(_STANDING_SCRIPT)
-        self._apply_once = redis.register_script(_APPLY_ONCE_SCRIPT)
+        self._page = redis.register_script(PAGE_SCRIPT)
+        self._around = redis.register_script(AROUND_SCRIPT)
+        self._standing = redis.register_script(STANDING_SCRIPT)
+        self._apply_once = redis.register_script(APPLY_ONCE_SCRIPT)
 
     def key(self, board: Board, at: datetime) -> str:
         return board_key(self.prefix, board, at)
@@ -203,9 +167,41 @@ class Leaderboards:
         return BoardPage(total_members=total, rows=_rows(flat, start, first_rank))
 
     async def standing(self, board: Board, member_id: int, *, at: datetime) -> Standing:
-        raw = await self._call(self._standing, self.key(board, at), member_id)
-        total, position, score = int(raw[0]), int(raw[1]), int(float(raw[2]))
-        return Standing(position=position or None, score=max(0, score), total_members=total)
+        """Where one member stands on one board."""
+        return (await self.standings([(board, member_id)], at=at))[0]
+
+    async def standings(
+        self, pairs: Sequence[tuple[Board, int]], *, at: datetime
+    ) -> list[Standing]:
+        """Where each (board, member) stands, in the order given, in one round trip."""
+        if not pairs:
+            return []
+        calls = [([self.key(board, at)], [member_id]) for board, member_id in pairs]
+        try:
+            raws = await self._each(self._standing, calls)
+        except (RedisError, OSError) as exc:
+            raise BoardsUnavailable("The leaderboard is unavailable right now.") from exc
+        return [_standing_of(raw) for raw in raws]
+
+    async def _each(
+        self, script: AsyncScript, calls: Sequence[tuple[list[str], list[int]]]
+    ) -> list[Any]:
+        """``script`` once per (keys, args) in one pipeline of EVALSHAs: one round trip
+        while Redis knows the script (a pipeline that registers it first asks, which is
+        another); when it does not (restarted, flushed), load it and send them again."""
+        for attempt in (1, 2):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for keys, args in calls:
+                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                results: list[Any] = await pipe.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(r, NoScriptError) for r in results):
+                script.sha = await self.redis.script_load(script.script)
+                continue
+            failed = next((r for r in results if isinstance(r, Exception)), None)
+            if failed is not None:
+                raise failed
+            break
+        return results
 
     async def apply(self, updates: Sequence[UpdateRow]) -> set[str]:
         """Apply outbox rows to every board they concern, in one pipeline, each row at most

@@ -1,4 +1,10 @@
-"""The GraphQL layer: thin, typed, no business rules. ``build_schema`` assembles it."""
+"""The GraphQL layer: thin, typed, no business rules. ``build_schema`` assembles it;
+``request_context`` builds each request's context with fresh DataLoaders.
+
+Type modules import one another one way (shared -> tiers, badges, ranks -> members ->
+activities, leaderboards -> contests -> prizes, accounts -> the mutation modules);
+the loaders sit on top. ``make check`` keeps the graph acyclic.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ from pathlib import Path
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
+from starlette.requests import Request
+from starlette.websockets import WebSocket
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -18,34 +26,54 @@ from strawberry.extensions.query_depth_limiter import create_validator as _depth
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from schema.activities import ActivityMutations, ActivityQueries
-from schema.badges import BadgeMutations, BadgeQueries, BadgeSubscriptions
-from schema.contests import ContestMutations, ContestQueries
-from schema.errors import (
-    InsufficientPointsError,
-    OutOfStockError,
-)
+from schema.accounts import AccountQueries
+from schema.activity_mutations import ActivityMutations, ModerationQueries
+from schema.badge_mutations import BadgeMutations
+from schema.badges import BadgeQueries, BadgeSubscriptions
+from schema.contest_mutations import ContestMutations
+from schema.contests import ContestQueries
+from schema.context import Context
+from schema.cost import QueryCost
+from schema.errors import InsufficientPointsError, OutOfStockError
 from schema.leaderboards import LeaderboardQueries, LeaderboardSubscriptions
-from schema.members import MemberMutations, MemberQueries
-from schema.prizes import PrizeMutations, PrizeQueries
+from schema.loaders import Loaders
+from schema.member_mutations import MemberMutations
+from schema.members import MemberQueries
+from schema.prize_mutations import PrizeMutations
+from schema.prizes import PrizeQueries
 from schema.rules import RuleMutations, RuleQueries
+from schema.tiers import TierMutations, TierQueries
+from server.actions import Services
+from server.auth import Principal
 
-__all__ = ["SCHEMA_FILE", "build_schema", "print_schema"]
+__all__ = [
+    "DEFAULT_MAX_QUERY_COST",
+    "SCHEMA_FILE",
+    "Context",
+    "build_schema",
+    "print_schema",
+    "request_context",
+]
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2_000
+# The costliest reference page (a board of 100 with tier, badges and community rank)
+# costs about 1,100; this leaves room without letting one document stall a worker.
+DEFAULT_MAX_QUERY_COST = 5_000
 
 Query = merge_types(
     "Query",
     (
+        AccountQueries,
         MemberQueries,
         LeaderboardQueries,
-        ActivityQueries,
+        ModerationQueries,
         RuleQueries,
         BadgeQueries,
+        TierQueries,
         PrizeQueries,
         ContestQueries,
     ),
@@ -58,6 +86,7 @@ Mutation = merge_types(
         RuleMutations,
         BadgeMutations,
         PrizeMutations,
+        TierMutations,
         ContestMutations,
     ),
 )
@@ -94,7 +123,10 @@ class _Schema(strawberry.Schema):
         super().process_errors([e for e in errors if _unexpected(e)], execution_context)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(
+    max_query_cost: int = DEFAULT_MAX_QUERY_COST, max_page_size: int = 100
+) -> strawberry.Schema:
+    """The schema with its guards: ``LAUREL_MAX_QUERY_COST`` and ``LAUREL_MAX_PAGE_SIZE``."""
     return _Schema(
         query=Query,
         mutation=Mutation,
@@ -106,6 +138,8 @@ def build_schema() -> strawberry.Schema:
             lambda: MaskErrors(should_mask_error=_unexpected),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
+            # After the validation cache: only a valid document is costed.
+            lambda: QueryCost(limit=max_query_cost, max_page_size=max_page_size),
         ],
     )
 
@@ -113,3 +147,14 @@ def build_schema() -> strawberry.Schema:
 def print_schema() -> str:
     """The SDL as committed in ``schema/schema.graphql``."""
     return str(build_schema()).rstrip() + "\n"
+
+
+def request_context(
+    principal: Principal,
+    services: Services,
+    request: Request | WebSocket | None = None,
+) -> Context:
+    """The context of one request (or one subscription connection)."""
+    return Context(
+        principal=principal, services=services, loaders=Loaders(services), request=request
+    )

@@ -7,11 +7,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from tortoise.context import TortoiseContext
-from tortoise.migrations.autodetector import MigrationAutodetector
-
 from schema import SCHEMA_FILE, print_schema
-from server.db import MIGRATIONS_CONFIG
+from server.db import unmigrated_changes
 
 __all__ = ["main"]
 
@@ -26,7 +23,7 @@ def main(argv: list[str]) -> int:
     if SCHEMA_FILE.read_text(encoding="utf-8") != printed:
         print(f"{SCHEMA_FILE} differs from the code: run `make schema` and commit it")
         status = 1
-    missing = asyncio.run(_unmigrated_changes())
+    missing = asyncio.run(unmigrated_changes())
     if missing:
         print("the models changed without a migration: run `make migrations` and commit it")
         print("  would create: " + ", ".join(missing))
@@ -34,15 +31,6 @@ def main(argv: list[str]) -> int:
     if status == 0:
         print("schema file and migrations match the code")
     return status
-
-
-async def _unmigrated_changes() -> list[str]:
-    """Migrations `tortoise makemigrations` would write; computed without writing them."""
-    async with TortoiseContext() as ctx:
-        await ctx.init(config=MIGRATIONS_CONFIG)
-        assert ctx.apps is not None
-        writers = await MigrationAutodetector(ctx.apps, MIGRATIONS_CONFIG["apps"]).changes()
-    return [f"{w.app_label}.{w.name}" for w in writers]
 
 
 if __name__ == "__main__":

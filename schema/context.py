@@ -1,16 +1,24 @@
-"""The per-request context: the caller, the use-case services and the DataLoaders."""
+"""The per-request context: the caller, the use-case services and the DataLoaders.
+
+``schema.request_context`` builds it; the loaders are typed here but built above
+every type module (they make nodes of several domains), so this module, which every
+type module imports, imports none of them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as _Info
 
-from schema.loaders import Loaders
 from server.actions import Services
 from server.auth import Principal
+
+if TYPE_CHECKING:
+    from schema.loaders import Loaders
 
 __all__ = ["Context", "Info"]
 
@@ -19,8 +27,8 @@ __all__ = ["Context", "Info"]
 class Context:
     principal: Principal
     services: Services
+    loaders: Loaders
     request: Request | WebSocket | None = None
-    loaders: Loaders = field(default_factory=Loaders)
     # graphql-transport-ws: the connection_init payload (browsers send credentials here).
     connection_params: dict[str, object] | None = None
 

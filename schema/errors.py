@@ -10,7 +10,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 
-from leaderboards import BoardsUnavailable
+from server.actions import BoardsUnavailable
 from server.rewards import errors as domain
 
 __all__ = [

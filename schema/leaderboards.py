@@ -1,5 +1,5 @@
-"""Leaderboards: pages and neighbourhoods of any board, community ranks, live changes.
-Members are batch-loaded from SQL with the request's DataLoader."""
+"""Leaderboards: pages and neighbourhoods of any board, and live changes. A page's
+members are primed into the request's DataLoader for the fields nested below them."""
 
 from __future__ import annotations
 
@@ -8,23 +8,19 @@ from collections.abc import AsyncGenerator
 import strawberry
 from graphql import GraphQLError
 
-from leaderboards import Board, BoardsUnavailable, Window
 from schema.context import Info
-from schema.errors import query_error
 from schema.members import Member
+from schema.runner import field
 from schema.windows import LeaderboardWindow
 from server import actions
 from server.rewards.errors import RewardsError
 
 __all__ = [
     "BoardInput",
-    "CommunityRank",
     "LeaderboardEntry",
     "LeaderboardPage",
     "LeaderboardQueries",
     "LeaderboardSubscriptions",
-    "LeaderboardWindow",
-    "ranked_page",
 ]
 
 
@@ -37,7 +33,7 @@ class BoardInput:
     )
 
 
-async def _board(board: BoardInput | None) -> Board:
+async def _board(board: BoardInput | None) -> actions.Board:
     given = board or BoardInput()
     return await actions.parse_board(given.window.value, given.community, given.contest_id)
 
@@ -54,82 +50,44 @@ class LeaderboardPage:
     total_members: int
     entries: list[LeaderboardEntry]
 
-
-def ranked_page(info: Info, page: actions.RankedPage) -> LeaderboardPage:
-    """The page, its members primed into the request's DataLoader for nested fields."""
-    info.context.loaders.member.prime_many({m.id: m for _, m in page.rows})
-    return LeaderboardPage(
-        total_members=page.total_members,
-        entries=[
-            LeaderboardEntry(rank=row.rank, score=row.score, member=Member.of(m))
-            for row, m in page.rows
-        ],
-    )
-
-
-@strawberry.type
-class CommunityRank:
-    community: str
-    position: int | None = strawberry.field(
-        description="Competition ranking: equal scores share a rank, the next rank skips "
-        "(1, 2, 2, 4). Null when the member has no score yet."
-    )
-    score: int
-    total_members: int
-    title: str = strawberry.field(
-        description="A title for the member's standing, e.g. Newcomer, Contributor, Expert, Legend."
-    )
-
     @classmethod
-    def of(cls, rank: actions.CommunityRank) -> CommunityRank:
+    def of(cls, info: Info, page: actions.RankedPage) -> LeaderboardPage:
+        """The page, its members primed into the request's DataLoader for nested fields."""
+        info.context.loaders.member.prime_many({m.id: m for _, m in page.rows})
         return cls(
-            community=rank.community,
-            position=rank.standing.position,
-            score=rank.standing.score,
-            total_members=rank.standing.total_members,
-            title=rank.title,
+            total_members=page.total_members,
+            entries=[
+                LeaderboardEntry(rank=row.rank, score=row.score, member=Member.of(m))
+                for row, m in page.rows
+            ],
         )
-
-
-async def community_rank(info: Info, member: Member, window: LeaderboardWindow) -> CommunityRank:
-    try:
-        rank = await actions.community_rank(info.context.services, member.row, Window(window.value))
-    except BoardsUnavailable as exc:
-        raise query_error(exc) from None
-    return CommunityRank.of(rank)
 
 
 @strawberry.type
 class LeaderboardQueries:
-    @strawberry.field(
+    @field(
         description="A board, best first: equal scores share a rank and the next rank skips "
         "(1, 2, 2, 4)."
     )
     async def leaderboard(
         self, info: Info, board: BoardInput | None = None, first: int = 10, offset: int = 0
     ) -> LeaderboardPage:
-        try:
-            page = await actions.leaderboard(
-                info.context.services, await _board(board), first=first, offset=offset
-            )
-        except (RewardsError, BoardsUnavailable) as exc:
-            raise query_error(exc) from None
-        return ranked_page(info, page)
+        page = await actions.leaderboard(
+            info.context.services, await _board(board), first=first, offset=offset
+        )
+        return LeaderboardPage.of(info, page)
 
-    @strawberry.field(
+    @field(
         description="The member's entry with up to radius entries above and below it; "
         "no entries when the member has no score on this board."
     )
     async def leaderboard_around(
         self, info: Info, member_id: strawberry.ID, board: BoardInput | None = None, radius: int = 2
     ) -> LeaderboardPage:
-        try:
-            page = await actions.leaderboard_around(
-                info.context.services, await _board(board), member_id=member_id, radius=radius
-            )
-        except (RewardsError, BoardsUnavailable) as exc:
-            raise query_error(exc) from None
-        return ranked_page(info, page)
+        page = await actions.leaderboard_around(
+            info.context.services, await _board(board), member_id=member_id, radius=radius
+        )
+        return LeaderboardPage.of(info, page)
 
 
 @strawberry.type
@@ -143,4 +101,5 @@ class LeaderboardSubscriptions:
         except RewardsError as exc:
             raise GraphQLError(exc.message, extensions={"code": "BAD_USER_INPUT"}) from None
         async for page in pages:
-            yield ranked_page(info, page)
+            info.context.loaders.clear()  # each push reads what is true now
+            yield LeaderboardPage.of(info, page)

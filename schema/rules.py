@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, cast
+from typing import Annotated
 
 import strawberry
 
 from schema.activities import ActivityKind
 from schema.context import Info
-from schema.errors import PermissionDeniedError, ValidationError, as_error
+from schema.errors import PermissionDeniedError, ValidationError
+from schema.runner import mutation
 from server import actions
 from server.rewards.activities import ActivityKind as ActivityKindRow
-from server.rewards.errors import RewardsError
 from server.rewards.rules import EarningRule as RuleRow
 
 __all__ = ["EarningRule", "RuleMutations", "RuleQueries"]
@@ -20,52 +20,42 @@ __all__ = ["EarningRule", "RuleMutations", "RuleQueries"]
 
 @strawberry.type(description="What one kind of activity earns, and its limits.")
 class EarningRule:
-    row: strawberry.Private[RuleRow]
-
-    @strawberry.field
-    def kind(self) -> ActivityKind:
-        return ActivityKind(self.row.kind.value)
-
-    @strawberry.field(description="Points per activity (reviews, shares, referrals).")
-    def points(self) -> int:
-        return self.row.points
-
-    @strawberry.field(
+    kind: ActivityKind
+    points: int = strawberry.field(description="Points per activity (reviews, shares, referrals).")
+    points_per_currency_unit: float | None = strawberry.field(
         description="Purchases: points per 1.00 of order value; null: the server's setting."
     )
-    def points_per_currency_unit(self) -> float | None:
-        rate = self.row.points_per_currency_unit
-        return None if rate is None else float(rate)
-
-    @strawberry.field(description="Most of this kind a member may record per UTC day.")
-    def daily_cap(self) -> int | None:
-        return self.row.daily_cap
-
-    @strawberry.field(description="Most of this kind a member may record per calendar month.")
-    def monthly_cap(self) -> int | None:
-        return self.row.monthly_cap
-
-    @strawberry.field(description="Most per member and target (product, page, friend).")
-    def target_cap(self) -> int | None:
-        return self.row.target_cap
-
-    @strawberry.field(
+    daily_cap: int | None = strawberry.field(
+        description="Most of this kind a member may record per UTC day."
+    )
+    monthly_cap: int | None = strawberry.field(
+        description="Most of this kind a member may record per calendar month."
+    )
+    target_cap: int | None = strawberry.field(
+        description="Most per member and target (product, page, friend)."
+    )
+    pending_days: int | None = strawberry.field(
         description="Days before points become spendable; null: the server's setting."
     )
-    def pending_days(self) -> int | None:
-        return self.row.pending_days
+    needs_moderation: bool
+    active: bool
+    updated_by: str
 
-    @strawberry.field
-    def needs_moderation(self) -> bool:
-        return self.row.needs_moderation
-
-    @strawberry.field
-    def active(self) -> bool:
-        return self.row.active
-
-    @strawberry.field
-    def updated_by(self) -> str:
-        return self.row.updated_by
+    @classmethod
+    def of(cls, row: RuleRow) -> EarningRule:
+        rate = row.points_per_currency_unit
+        return cls(
+            kind=ActivityKind(row.kind.value),
+            points=row.points,
+            points_per_currency_unit=None if rate is None else float(rate),
+            daily_cap=row.daily_cap,
+            monthly_cap=row.monthly_cap,
+            target_cap=row.target_cap,
+            pending_days=row.pending_days,
+            needs_moderation=row.needs_moderation,
+            active=row.active,
+            updated_by=row.updated_by,
+        )
 
 
 @strawberry.input(description="The whole rule of one kind; omitted caps mean no cap.")
@@ -96,31 +86,26 @@ EarningRuleResult = Annotated[
 class RuleQueries:
     @strawberry.field(description="What each kind of activity earns; anyone may read it.")
     async def earning_rules(self) -> list[EarningRule]:
-        return [EarningRule(row=r) for r in await actions.earning_rules()]
+        return [EarningRule.of(r) for r in await actions.earning_rules()]
 
 
 @strawberry.type
 class RuleMutations:
-    @strawberry.mutation(description="ADMIN: change what a kind of activity earns; logged.")
+    @mutation(description="ADMIN: change what a kind of activity earns; logged.")
     async def update_earning_rule(
-        self,
-        info: Info,
-        input: UpdateEarningRuleInput,
+        self, info: Info, input: UpdateEarningRuleInput
     ) -> EarningRuleResult:
         rate = input.points_per_currency_unit
-        try:
-            row = await actions.update_earning_rule(
-                info.context.principal,
-                kind=ActivityKindRow(input.kind.value),
-                points=input.points,
-                points_per_currency_unit=None if rate is None else Decimal(str(rate)),
-                daily_cap=input.daily_cap,
-                monthly_cap=input.monthly_cap,
-                target_cap=input.target_cap,
-                pending_days=input.pending_days,
-                needs_moderation=input.needs_moderation,
-                active=input.active,
-            )
-        except RewardsError as exc:
-            return cast(EarningRuleResult, as_error(exc))
-        return EarningRuleSaved(rule=EarningRule(row=row))
+        row = await actions.update_earning_rule(
+            info.context.principal,
+            kind=ActivityKindRow(input.kind.value),
+            points=input.points,
+            points_per_currency_unit=None if rate is None else Decimal(str(rate)),
+            daily_cap=input.daily_cap,
+            monthly_cap=input.monthly_cap,
+            target_cap=input.target_cap,
+            pending_days=input.pending_days,
+            needs_moderation=input.needs_moderation,
+            active=input.active,
+        )
+        return EarningRuleSaved(rule=EarningRule.of(row))

@@ -30,11 +30,9 @@ from tortoise import connections
 
 from leaderboards import EmbeddedValkey, Leaderboards, connect
 from leaderboards.outbox import outbox_depth
-from schema import build_schema
-from schema.context import Context
+from schema import Context, build_schema, request_context
 from server import badge_routes
-from server.actions import Services
-from server.actions.common import services_for
+from server.actions import Services, services_for
 from server.auth import AuthError, Principal, authenticate
 from server.db import orm
 from server.pages import page_routes
@@ -49,8 +47,10 @@ _ACK = cast(UnsetType, UNSET)  # a plain connection_ack, no payload
 class _GraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our typed context and orjson responses."""
 
-    def __init__(self, services: Services | None, secret: str, **kwargs: Any) -> None:
-        super().__init__(build_schema(), **kwargs)
+    def __init__(
+        self, services: Services | None, secret: str, settings: Settings, **kwargs: Any
+    ) -> None:
+        super().__init__(build_schema(settings.max_query_cost, settings.max_page_size), **kwargs)
         self.services = services
         self.secret = secret
 
@@ -58,7 +58,7 @@ class _GraphQL(GraphQL[Context, None]):
         if self.services is None:
             raise RuntimeError("the app's lifespan has not started")
         principal: Principal = request.scope["laurel.principal"]
-        return Context(principal=principal, services=self.services, request=request)
+        return request_context(principal, self.services, request)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -136,7 +136,12 @@ def create_app(
 ) -> Starlette:
     """The app. With ``services`` given, the caller owns ORM and Redis (tests)."""
     secret = jwt_secret or settings.resolved_jwt_secret()
-    graphql = _GraphQL(services, secret, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+    graphql = _GraphQL(
+        services,
+        secret,
+        settings,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+    )
     endpoint = _Authenticated(graphql, secret)
 
     async def healthz(request: Request) -> Response:

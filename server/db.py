@@ -7,13 +7,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate
+from tortoise.migrations.autodetector import MigrationAutodetector
 
 from badges.catalog import ensure_badges
 from server.rewards.rules import ensure_rules
 from server.rewards.tiers import ensure_tiers
 
-__all__ = ["MIGRATIONS_CONFIG", "MODEL_MODULES", "apply_migrations", "orm", "tortoise_config"]
+__all__ = [
+    "MIGRATIONS_CONFIG",
+    "MODEL_MODULES",
+    "apply_migrations",
+    "orm",
+    "tortoise_config",
+    "unmigrated_changes",
+]
 
 MODEL_MODULES = [
     "server.rewards.members",
@@ -73,3 +82,13 @@ async def orm(database_url: str) -> AsyncIterator[None]:
         yield
     finally:
         await Tortoise.close_connections()
+
+
+async def unmigrated_changes() -> list[str]:
+    """Migrations `tortoise makemigrations` would write; computed without writing them
+    (and without a database)."""
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=MIGRATIONS_CONFIG)
+        assert ctx.apps is not None
+        writers = await MigrationAutodetector(ctx.apps, MIGRATIONS_CONFIG["apps"]).changes()
+    return [f"{w.app_label}.{w.name}" for w in writers]

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     points_expire_days: int = Field(default=365, ge=0, le=3650)
     shop_domains: str = ""
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    # The static cost a GraphQL document may have (see schema/cost.py).
+    max_query_cost: int = Field(default=5_000, ge=100, le=1_000_000)
     tier_window: Literal["rolling", "calendar"] = "rolling"
     leaderboard_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     public_url: str | None = None

@@ -3,12 +3,18 @@
 GraphQL resolvers and the CLI only call these. Expected failures are raised
 as ``RewardsError`` subclasses and shown to callers as typed errors; every
 point-moving call is idempotent by key, scoped to the caller so that two
-shoppers' keys never collide.
+shoppers' keys never collide. A board read while Redis is down raises
+``BoardsUnavailable``; a ``Board`` is what ``parse_board`` makes of a client's
+window, community or contest, for the board reads. Batch reads (``..._by_ids``, ``tier_standings``,
+``community_ranks``, ``placements_of_members``) take a constant number of
+queries however many ids, for per-request DataLoaders.
 """
 
+from leaderboards import Board, BoardsUnavailable
 from server.actions.badges import (
     Exported,
     HostedAssertion,
+    Revoked,
     badge_awards,
     badge_catalog,
     badge_image,
@@ -30,39 +36,46 @@ from server.actions.boards import (
     board_changes,
     check_leaderboards,
     community_rank,
+    community_ranks,
     leaderboard,
     leaderboard_around,
     parse_board,
     rebuild_leaderboards,
 )
-from server.actions.common import Recorded, Services, utcnow
+from server.actions.common import Recorded
 from server.actions.community import (
     ActivityPage,
-    Decision,
     activities_page,
     activity_cursor,
-    moderate_activity,
-    moderation_queue,
     record_share,
     submit_review,
 )
-from server.actions.contests import (
+from server.actions.contest_lifecycle import (
     ContestFields,
-    Finalized,
     cancel_contest,
-    contest_by_id,
-    contest_status,
-    contests_list,
     create_contest,
     disqualify,
-    finalize_contest,
-    placements_of_contest,
-    placements_of_member,
     publish_contest,
     reinstate,
     update_contest,
 )
+from server.actions.contest_results import (
+    Finalized,
+    contest_board,
+    finalize_contest,
+    placements_of_contest,
+    placements_of_member,
+    placements_of_members,
+)
+from server.actions.contests import (
+    contest_by_id,
+    contest_status,
+    contests_by_ids,
+    contests_list,
+    visible_contest,
+)
 from server.actions.members import account, member, members_by_ids, upsert_member, viewer
+from server.actions.moderation import Decision, moderate_activity, moderation_queue
 from server.actions.points import (
     Adjusted,
     Expiring,
@@ -77,26 +90,33 @@ from server.actions.points import (
 from server.actions.prizes import (
     PrizeFields,
     PrizePage,
-    Redeemed,
     archive_prize,
-    cancel_redemption,
     create_prize,
-    fulfill_redemption,
     load_codes,
     prize_cursor,
+    prizes_by_ids,
     prizes_page,
-    redeem_prize,
-    redemptions_of,
     update_prize,
 )
 from server.actions.purchases import record_purchase, refund_purchase
+from server.actions.redemptions import (
+    Redeemed,
+    RedemptionView,
+    cancel_redemption,
+    fulfill_redemption,
+    redeem_prize,
+    redemptions_of,
+)
 from server.actions.rules import earning_rules, update_earning_rule
-from server.actions.tiers import tier_ladder, tier_standing, update_tier
+from server.actions.services import Services, services_for, utcnow
+from server.actions.tiers import tier_ladder, tier_standing, tier_standings, update_tier
 
 __all__ = [
     "GLOBAL_COMMUNITY",
     "ActivityPage",
     "Adjusted",
+    "Board",
+    "BoardsUnavailable",
     "CommunityRank",
     "ContestFields",
     "Decision",
@@ -111,6 +131,8 @@ __all__ = [
     "Rebuilt",
     "Recorded",
     "Redeemed",
+    "RedemptionView",
+    "Revoked",
     "Services",
     "account",
     "activities_page",
@@ -127,8 +149,11 @@ __all__ = [
     "cancel_redemption",
     "check_leaderboards",
     "community_rank",
+    "community_ranks",
+    "contest_board",
     "contest_by_id",
     "contest_status",
+    "contests_by_ids",
     "contests_list",
     "create_contest",
     "create_prize",
@@ -154,7 +179,9 @@ __all__ = [
     "parse_board",
     "placements_of_contest",
     "placements_of_member",
+    "placements_of_members",
     "prize_cursor",
+    "prizes_by_ids",
     "prizes_page",
     "publish_contest",
     "rebuild_leaderboards",
@@ -167,9 +194,11 @@ __all__ = [
     "reinstate",
     "release_pending",
     "revoke_badge",
+    "services_for",
     "submit_review",
     "tier_ladder",
     "tier_standing",
+    "tier_standings",
     "update_badge",
     "update_contest",
     "update_earning_rule",
@@ -178,4 +207,5 @@ __all__ = [
     "upsert_member",
     "utcnow",
     "viewer",
+    "visible_contest",
 ]

@@ -17,7 +17,6 @@ from badges import (
     BadgeDefinition,
     BadgeSpec,
     Grant,
-    Outcome,
     Progress,
     create_badge,
     evaluate,
@@ -28,13 +27,9 @@ from badges import (
 from badges import catalog as _catalog
 from badges import openbadges as ob
 from badges.images import DEFAULT_SIZE, BadgeImage
-from server.actions.common import (
-    Services,
-    announce_badges,
-    award_badges,
-    find_by_id,
-    require,
-)
+from server.actions.common import find_by_id, require
+from server.actions.effects import announce_badges
+from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound, PermissionDenied
@@ -43,7 +38,7 @@ from server.rewards.members import Member
 __all__ = [
     "Exported",
     "HostedAssertion",
-    "award_badges",
+    "Revoked",
     "badge_awards",
     "badge_catalog",
     "badge_image",
@@ -65,6 +60,7 @@ async def badge_catalog() -> list[BadgeDefinition]:
 
 
 async def badges_by_slug(slugs: Sequence[str]) -> dict[str, BadgeDefinition]:
+    """Badge definitions (disabled ones too) by slug in one query (for DataLoaders)."""
     return {b.slug: b for b in await BadgeDefinition.filter(slug__in=list(slugs))}
 
 
@@ -81,26 +77,40 @@ async def update_badge(principal: Principal, slug: str, changes: dict[str, Any])
     return await _catalog.update_badge(slug, changes, principal.actor)
 
 
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """What ``revoke_badge`` took away: the badge, and the levels revoked (none on a repeat)."""
+
+    badge: BadgeDefinition
+    revoked: list[Grant]
+
+    @property
+    def levels(self) -> list[int]:
+        return [g.level for g in self.revoked]
+
+
 async def revoke_badge(
     svc: Services, principal: Principal, *, member_id: str, slug: str, reason: str
-) -> Outcome:
+) -> Revoked:
     """MODERATOR: take a badge away with a reason; its bonuses are reversed and rules
     do not give it back. Repeating it revokes nothing more."""
     require(principal, Role.MODERATOR, Role.ADMIN)
     why = v.clean_text("reason", reason, max_length=500)
     member = await find_by_id(Member, "memberId", member_id, "member")
-    outcome = await revoke(
+    badge, outcome = await revoke(
         member.id, slug.strip(), actor=principal.actor, reason=why, now=svc.clock()
     )
     await announce_badges(svc, member.id, outcome)
-    return outcome
+    return Revoked(badge=badge, revoked=outcome.revoked)
 
 
 async def member_badges(member_ids: Sequence[int]) -> dict[int, list[Grant]]:
+    """Per member, the highest level held of each badge, in one query (for DataLoaders)."""
     return await held_badges(member_ids)
 
 
 async def badge_progress(member_id: int) -> list[Progress]:
+    """How far the member is towards the next level of every enabled badge."""
     return await progress(member_id)
 
 
@@ -135,6 +145,8 @@ async def badge_image(svc: Services, slug: str, level: int, size: int | None) ->
 
 @dataclass(frozen=True, slots=True)
 class Exported:
+    """An exported badge: the token of its hosted Open Badges assertion, and the grant."""
+
     token: str
     grant: Grant
 
@@ -167,6 +179,8 @@ async def export_badge(principal: Principal, slug: str) -> Exported:
 
 @dataclass(frozen=True, slots=True)
 class HostedAssertion:
+    """An assertion's public document, whether its grant was revoked, and what it asserts."""
+
     document: dict[str, Any]
     revoked: bool
     award: BadgeAward

@@ -7,7 +7,7 @@ kept for ``Services.board_cache`` seconds at most (never older).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from leaderboards import (
@@ -23,7 +23,9 @@ from leaderboards import (
 )
 from leaderboards.boards import CONTEST_GRACE
 from leaderboards.rebuild import Difference, RebuildBusy, Rebuilt, check, rebuild
-from server.actions.common import Services, find_by_id, page_size
+from server.actions.common import find_by_id, page_size
+from server.actions.members import members_by_ids
+from server.actions.services import Services
 from server.rewards import validation as v
 from server.rewards.contests import Contest, contest_scores
 from server.rewards.errors import Conflict, Invalid
@@ -35,12 +37,15 @@ __all__ = [
     "RankedPage",
     "Rebuilt",
     "board_changes",
+    "board_offset",
     "check_leaderboards",
     "community_rank",
+    "community_ranks",
     "leaderboard",
     "leaderboard_around",
     "parse_board",
     "rebuild_leaderboards",
+    "with_members",
 ]
 
 _MAX_OFFSET = 100_000
@@ -59,16 +64,33 @@ class RankedPage:
     rows: list[tuple[BoardRow, Member]]
 
 
+def _window(raw: str) -> Window:
+    try:
+        return Window(raw)
+    except ValueError:
+        names = ", ".join(w.value for w in Window)
+        raise Invalid("window", f"window must be one of {names}.") from None
+
+
 async def parse_board(window: str, community: str | None, contest_id: str | None) -> Board:
+    """The board a client names: a contest's (which must exist), else a window's, global or
+    of a community; ``Invalid`` for a window or community that cannot be one."""
     if contest_id is not None:
         contest = await find_by_id(Contest, "contestId", contest_id, "contest")
         return Board(contest_id=contest.id)
-    return Board(window=Window(window), community=v.optional_slug("community", community))
+    return Board(window=_window(window), community=v.optional_slug("community", community))
 
 
-async def _with_members(page: BoardPage) -> RankedPage:
-    from server.actions.members import members_by_ids
+def board_offset(offset: int) -> int:
+    """``offset`` when a board page may start there; else ``Invalid('offset')``."""
+    if not 0 <= offset <= _MAX_OFFSET:
+        raise Invalid("offset", f"offset must be between 0 and {_MAX_OFFSET}.")
+    return offset
 
+
+async def with_members(page: BoardPage) -> RankedPage:
+    """The page's rows with their members, read in one query; a row whose member is gone
+    is left out."""
     found = await members_by_ids(row.member_id for row in page.rows)
     rows = [(row, found[row.member_id]) for row in page.rows if row.member_id in found]
     return RankedPage(total_members=page.total_members, rows=rows)
@@ -77,8 +99,7 @@ async def _with_members(page: BoardPage) -> RankedPage:
 async def leaderboard(svc: Services, board: Board, *, first: int, offset: int) -> RankedPage:
     """A page of a board, best first, competition-ranked."""
     size = page_size(svc, "first", first)
-    if not 0 <= offset <= _MAX_OFFSET:
-        raise Invalid("offset", f"offset must be between 0 and {_MAX_OFFSET}.")
+    board_offset(offset)
     if svc.boards is None:
         return RankedPage(total_members=0, rows=[])
     now = svc.clock()
@@ -86,7 +107,7 @@ async def leaderboard(svc: Services, board: Board, *, first: int, offset: int) -
     cached = svc.board_cache.get(key)
     if isinstance(cached, RankedPage):
         return cached
-    page = await _with_members(await svc.boards.page(board, first=size, offset=offset, at=now))
+    page = await with_members(await svc.boards.page(board, first=size, offset=offset, at=now))
     svc.board_cache.put(key, page)
     return page
 
@@ -100,13 +121,15 @@ async def leaderboard_around(
     member = await find_by_id(Member, "memberId", member_id, "member")
     if svc.boards is None:
         return RankedPage(total_members=0, rows=[])
-    return await _with_members(
+    return await with_members(
         await svc.boards.around(board, member.id, radius=radius, at=svc.clock())
     )
 
 
 @dataclass(frozen=True, slots=True)
 class CommunityRank:
+    """A member's standing in their own community, with the title it earns."""
+
     community: str
     standing: Standing
 
@@ -115,13 +138,27 @@ class CommunityRank:
         return title_for(self.standing.position, self.standing.total_members)
 
 
-async def community_rank(svc: Services, member: Member, window: Window) -> CommunityRank:
-    """Where the member stands in their own community (the global board without one)."""
-    board = Board(window=window, community=member.community)
-    name = member.community or GLOBAL_COMMUNITY
+async def community_ranks(
+    svc: Services, members: Sequence[Member], window: str
+) -> dict[int, CommunityRank]:
+    """Where each member stands in their own community (the global board without one) for
+    a window (``ALL_TIME``, ``YEAR``, ...), by member id, in one Redis round trip."""
+    period = _window(window)
+    boards = [Board(window=period, community=m.community) for m in members]
     if svc.boards is None:
-        return CommunityRank(name, Standing(position=None, score=0, total_members=0))
-    return CommunityRank(name, await svc.boards.standing(board, member.id, at=svc.clock()))
+        standings = [Standing(position=None, score=0, total_members=0) for _ in members]
+    else:
+        pairs = [(board, m.id) for board, m in zip(boards, members, strict=True)]
+        standings = await svc.boards.standings(pairs, at=svc.clock())
+    return {
+        m.id: CommunityRank(m.community or GLOBAL_COMMUNITY, standing)
+        for m, standing in zip(members, standings, strict=True)
+    }
+
+
+async def community_rank(svc: Services, member: Member, window: str) -> CommunityRank:
+    """Where the member stands in their own community (the global board without one)."""
+    return (await community_ranks(svc, [member], window))[member.id]
 
 
 def board_changes(svc: Services, board: Board, *, first: int) -> AsyncIterator[RankedPage]:
@@ -152,7 +189,7 @@ async def _changes(
         while True:
             await pending.wait()
             pending.clear()
-            page = await _with_members(
+            page = await with_members(
                 await boards.page(board, first=size, offset=0, at=svc.clock())
             )
             shape = [(r.rank, r.score, r.member_id) for r, _ in page.rows] + [
@@ -167,6 +204,7 @@ async def _changes(
 
 
 def _boards(svc: Services) -> Leaderboards:
+    """The Redis boards; jobs that need them are not started without them."""
     if svc.boards is None:
         raise RuntimeError("leaderboards need the Redis client")
     return svc.boards

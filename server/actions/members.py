@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.actions.common import Services, fresh, require
+from server.actions.common import require
+from server.actions.effects import fresh
+from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus

@@ -10,8 +10,6 @@ from tortoise.transactions import in_transaction
 
 from badges import Metric
 from server.actions.common import (
-    Services,
-    award_badges,
     decode_cursor,
     encode_cursor,
     find_by_id,
@@ -20,6 +18,8 @@ from server.actions.common import (
     same_request,
     scoped_key,
 )
+from server.actions.effects import award_badges
+from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import ActivityKind
@@ -46,6 +46,8 @@ EXPIRY_NOTICE = timedelta(days=30)
 
 @dataclass(frozen=True, slots=True)
 class Adjusted:
+    """A manual adjustment's ledger entry and the member after it (or the first result)."""
+
     entry: LedgerEntry
     member: Member
     duplicate: bool
@@ -53,6 +55,8 @@ class Adjusted:
 
 @dataclass(frozen=True, slots=True)
 class LedgerPage:
+    """A page of a member's statement and whether more follow."""
+
     entries: list[LedgerEntry]
     has_next_page: bool
 
@@ -63,11 +67,14 @@ class LedgerPage:
 
 @dataclass(frozen=True, slots=True)
 class Expiring:
+    """Points that expire at one moment unless spent first."""
+
     points: int
     expires_at: datetime
 
 
 def ledger_cursor(entry: LedgerEntry) -> str:
+    """The cursor that continues a statement page after ``entry``."""
     return encode_cursor("ledger", entry.id)
 
 

@@ -1,8 +1,5 @@
-"""Prizes: the catalog (admins), redemption (shoppers), cancel and fulfil (staff).
-
-A redemption is one transaction: every check, the stock, the points and the
-code either all happen or none does, and the caller gets the typed error.
-"""
+"""The prize catalog: admins create, change and archive prizes and load code pools;
+everyone pages through what can be redeemed now. Redeeming is in ``redemptions``."""
 
 from __future__ import annotations
 
@@ -11,56 +8,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from server.actions.common import (
-    Services,
-    decode_cursor,
-    encode_cursor,
-    find_by_id,
-    page_size,
-    require,
-    same_request,
-    scoped_key,
-)
-from server.actions.tiers import tier_standing
+from server.actions.common import decode_cursor, encode_cursor, find_by_id, page_size, require
+from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
-from server.rewards.errors import (
-    Conflict,
-    Invalid,
-    LimitReached,
-    OutOfStock,
-    PermissionDenied,
-)
-from server.rewards.expiry import expire_due
-from server.rewards.ledger import EntryKind, Posting, lock_member, post
-from server.rewards.members import Member
+from server.rewards.errors import Invalid
 from server.rewards.prizes import (
     Prize,
     PrizeCode,
     PrizeKind,
     Redemption,
     RedemptionStatus,
-    new_code,
+    available_at,
 )
 from server.rewards.tiers import Tier
 
 __all__ = [
     "PrizeFields",
     "PrizePage",
-    "Redeemed",
     "archive_prize",
-    "cancel_redemption",
     "create_prize",
-    "fulfill_redemption",
     "load_codes",
+    "prize_by_id",
     "prize_cursor",
+    "prizes_by_ids",
     "prizes_page",
-    "redeem_prize",
-    "redemptions_of",
     "update_prize",
 ]
 
@@ -131,15 +106,22 @@ async def create_prize(principal: Principal, fields: PrizeFields) -> Prize:
     )
 
 
-async def _prize(prize_id: str) -> Prize:
+async def prize_by_id(prize_id: str) -> Prize:
+    """Any prize (archived ones too) by the id a client gave; ``NotFound`` if none."""
     return await find_by_id(Prize, "prizeId", prize_id, "prize")
+
+
+async def prizes_by_ids(ids: Iterable[int]) -> dict[int, Prize]:
+    """Prizes by primary key in one query (for DataLoaders, e.g. a redemption's prize)."""
+    wanted = list(set(ids))
+    return {p.id: p for p in await Prize.filter(id__in=wanted)} if wanted else {}
 
 
 async def update_prize(principal: Principal, prize_id: str, fields: PrizeFields) -> Prize:
     """ADMIN: change a prize. A new stock counts redemptions already made: it cannot go
     below them."""
     require(principal, Role.ADMIN)
-    prize = await _prize(prize_id)
+    prize = await prize_by_id(prize_id)
     columns = await _columns(fields, creating=False)
     _check_window(prize, columns)
     async with in_transaction():
@@ -164,7 +146,7 @@ async def update_prize(principal: Principal, prize_id: str, fields: PrizeFields)
 async def archive_prize(principal: Principal, prize_id: str) -> Prize:
     """ADMIN: take a prize out of the catalog; its redemptions stay."""
     require(principal, Role.ADMIN)
-    prize = await _prize(prize_id)
+    prize = await prize_by_id(prize_id)
     await Prize.filter(id=prize.id).update(archived=True, updated_by=principal.actor)
     await prize.refresh_from_db()
     return prize
@@ -172,6 +154,8 @@ async def archive_prize(principal: Principal, prize_id: str) -> Prize:
 
 @dataclass(frozen=True, slots=True)
 class PrizePage:
+    """A page of prizes and whether more follow; ``end_cursor`` continues after it."""
+
     prizes: list[Prize]
     has_next_page: bool
 
@@ -181,216 +165,18 @@ class PrizePage:
 
 
 def prize_cursor(prize: Prize) -> str:
+    """The cursor that continues a prize page after ``prize``."""
     return encode_cursor("prize", prize.id)
 
 
-def _available(prize: Prize, now: datetime) -> bool:
-    return (
-        not prize.archived
-        and (prize.available_from is None or prize.available_from <= now)
-        and (prize.available_until is None or now < prize.available_until)
-    )
-
-
 async def prizes_page(svc: Services, *, first: int, after: str | None) -> PrizePage:
-    """Prizes that can be redeemed now, cheapest first... by id, for stable cursors."""
+    """Prizes that can be redeemed now, by id (stable cursors), filtered in SQL."""
     size = page_size(svc, "first", first)
-    now = svc.clock()
-    query = Prize.filter(archived=False)
+    query = Prize.filter(available_at(svc.clock()))
     if after is not None:
         query = query.filter(id__gt=decode_cursor("prize", after))
-    found: list[Prize] = []
-    async for prize in query.order_by("id"):
-        if _available(prize, now):
-            found.append(prize)
-            if len(found) > size:
-                break
+    found = await query.order_by("id").limit(size + 1)
     return PrizePage(prizes=found[:size], has_next_page=len(found) > size)
-
-
-@dataclass(frozen=True, slots=True)
-class Redeemed:
-    redemption: Redemption
-    member: Member
-    duplicate: bool
-
-
-async def _replay(key: str, request_hash: str) -> Redeemed | None:
-    found = await Redemption.get_or_none(idempotency_key=key)
-    if found is None:
-        return None
-    same_request(found.request_hash, request_hash)
-    return Redeemed(found, await Member.get(id=found.member_id), duplicate=True)
-
-
-async def redeem_prize(
-    svc: Services, principal: Principal, *, idempotency_key: str, prize_id: str
-) -> Redeemed:
-    """SHOPPER: spend points on a prize; the code comes back at once."""
-    if principal.role is not Role.SHOPPER or principal.member_id is None:
-        raise PermissionDenied("Only a signed-in shopper can redeem a prize.")
-    key = scoped_key("redeem", principal, idempotency_key)
-    prize = await _prize(prize_id)
-    request_hash = v.fingerprint(prize=prize.id)
-    replay = await _replay(key, request_hash)
-    if replay is not None:
-        return replay
-    now = svc.clock()
-    if not _available(prize, now):
-        raise Conflict(f"{prize.name} cannot be redeemed now.")
-    member_id = principal.member_id
-    if prize.min_tier_id is not None:
-        await _check_tier(svc, member_id, prize.min_tier_id)
-    await expire_due(member_id, now)  # never spend points already expired
-    try:
-        async with in_transaction():
-            await lock_member(member_id)
-            redemption = await _redeem(svc, member_id, prize, key, request_hash, now)
-    except IntegrityError:
-        replay = await _replay(key, request_hash)
-        if replay is None:
-            raise
-        return replay
-    await svc.events.points_committed()
-    return Redeemed(redemption, await Member.get(id=member_id), duplicate=False)
-
-
-async def _check_tier(svc: Services, member_id: int, min_tier_id: int) -> None:
-    needed = await Tier.get_or_none(id=min_tier_id)
-    held = (await tier_standing(svc, member_id)).tier
-    if needed is not None and (held is None or held.threshold < needed.threshold):
-        raise PermissionDenied(f"This prize needs the {needed.name} tier.")
-
-
-async def _redeem(
-    svc: Services, member_id: int, prize: Prize, key: str, request_hash: str, now: datetime
-) -> Redemption:
-    """Inside the transaction, under the member's row lock; any failure rolls it all back."""
-    if prize.per_member_limit is not None:
-        taken = (
-            await Redemption.filter(member_id=member_id, prize_id=prize.id)
-            .exclude(status=RedemptionStatus.CANCELLED)
-            .count()
-        )
-        if taken >= prize.per_member_limit:
-            raise LimitReached(f"At most {prize.per_member_limit} of {prize.name} per member.")
-    if prize.stock_left is not None:
-        won = await Prize.filter(id=prize.id, stock_left__gt=0).update(
-            stock_left=F("stock_left") - 1
-        )
-        if won != 1:
-            raise OutOfStock(f"{prize.name} is out of stock.")
-    await post(
-        Posting(
-            member_id=member_id,
-            kind=EntryKind.SPEND,
-            amount=-prize.cost,
-            reason=f"Redeemed {prize.name}",
-            actor=f"member:{member_id}",
-            idempotency_key=f"spend:{key}",
-            request_hash=request_hash,
-        ),
-        community=None,
-        now=now,
-    )
-    pooled = None
-    if prize.uses_pool:
-        pooled = (
-            await PrizeCode.filter(prize_id=prize.id, redemption_id__isnull=True)
-            .select_for_update(skip_locked=True)
-            .order_by("id")
-            .first()
-        )
-        if pooled is None:
-            raise OutOfStock(f"{prize.name} has no codes left.")
-    redemption = await Redemption.create(
-        member_id=member_id,
-        prize_id=prize.id,
-        cost=prize.cost,
-        code=pooled.code if pooled else new_code(),
-        status=RedemptionStatus.RESERVED,
-        idempotency_key=key,
-        request_hash=request_hash,
-        created_at=now,
-    )
-    if pooled is not None:
-        claimed = await PrizeCode.filter(id=pooled.id, redemption_id__isnull=True).update(
-            redemption_id=redemption.id
-        )
-        if claimed != 1:  # SQLite has no row locks: another redemption took it first
-            raise Conflict("Please try again.")
-    return redemption
-
-
-async def _redemption(redemption_id: str) -> Redemption:
-    return await find_by_id(Redemption, "redemptionId", redemption_id, "redemption")
-
-
-async def cancel_redemption(
-    svc: Services, principal: Principal, *, redemption_id: str, reason: str | None
-) -> tuple[Redemption, bool]:
-    """ADMIN or SERVICE: give the points and the stock back, exactly once.
-
-    Returns the redemption and whether this call cancelled it (False: it already was).
-    """
-    require(principal, Role.ADMIN, Role.SERVICE)
-    found = await _redemption(redemption_id)
-    note = (
-        None if not reason or not reason.strip() else v.clean_text("reason", reason, max_length=500)
-    )
-    now = svc.clock()
-    async with in_transaction():
-        member = await lock_member(found.member_id)
-        won = await Redemption.filter(id=found.id, status=RedemptionStatus.RESERVED).update(
-            status=RedemptionStatus.CANCELLED,
-            decided_by=principal.actor,
-            decided_at=now,
-            cancel_reason=note,
-        )
-        if won != 1:
-            await found.refresh_from_db()
-            if found.status is RedemptionStatus.CANCELLED:
-                return found, False
-            raise Conflict("This redemption was fulfilled; it cannot be cancelled.")
-        await Prize.filter(id=found.prize_id, stock_left__isnull=False).update(
-            stock_left=F("stock_left") + 1
-        )
-        await post(
-            Posting(
-                member_id=member.id,
-                kind=EntryKind.RETURN,
-                amount=found.cost,
-                reason="Redemption cancelled" + (f": {note}" if note else ""),
-                actor=principal.actor,
-                idempotency_key=f"return:{found.id}",
-                request_hash="",
-                expires_at=now + svc.keep_for if svc.keep_for else None,
-            ),
-            community=member.community,
-            now=now,
-        )
-    await svc.events.points_committed()
-    await found.refresh_from_db()
-    return found, True
-
-
-async def fulfill_redemption(
-    svc: Services, principal: Principal, *, redemption_id: str
-) -> Redemption:
-    """ADMIN or SERVICE: the code was used (or the parcel sent). Repeating it is harmless."""
-    require(principal, Role.ADMIN, Role.SERVICE)
-    found = await _redemption(redemption_id)
-    won = await Redemption.filter(id=found.id, status=RedemptionStatus.RESERVED).update(
-        status=RedemptionStatus.FULFILLED, decided_by=principal.actor, decided_at=svc.clock()
-    )
-    await found.refresh_from_db()
-    if won != 1 and found.status is RedemptionStatus.CANCELLED:
-        raise Conflict("This redemption was cancelled; it cannot be fulfilled.")
-    return found
-
-
-async def redemptions_of(member_id: int) -> list[Redemption]:
-    return await Redemption.filter(member_id=member_id).prefetch_related("prize").order_by("-id")
 
 
 async def load_codes(
@@ -400,7 +186,7 @@ async def load_codes(
 
     A pool prize hands out only pool codes; a limited stock grows by the codes added.
     """
-    prize = await _prize(prize_id)
+    prize = await prize_by_id(prize_id)
     added = known = 0
     batch: list[str] = []
 

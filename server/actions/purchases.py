@@ -9,15 +9,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from server.actions.common import (
-    Recorded,
-    Services,
-    activity_replay,
-    award_badges,
-    require,
-    same_request,
-    scoped_key,
-)
+from server.actions.common import Recorded, activity_replay, require, same_request, scoped_key
+from server.actions.effects import award_badges
+from server.actions.services import Services
 from server.actions.tiers import earning_tier, multiplier_of
 from server.auth import Principal, Role
 from server.rewards import validation as v

@@ -14,6 +14,7 @@ __all__ = ["earning_rules", "update_earning_rule"]
 
 
 async def earning_rules() -> list[EarningRule]:
+    """Every kind's earning rule, in the order of the kinds (seeded if missing)."""
     await ensure_rules()
     rows = await EarningRule.all()
     order = list(ActivityKind)

@@ -1,29 +1,27 @@
-"""Tiers: the ladder, a member's standing, the multiplier at earning, and tier changes
-recorded (with a one-time entry bonus) when first seen."""
+"""Tiers: the ladder, members' standings, the multiplier at earning, and admin changes.
+
+Tier changes are recorded (with their entry bonus) after commits and on reads,
+by ``server.actions.effects.track_tier``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from tortoise.transactions import in_transaction
-
-from server.actions.common import Services, require
+from server.actions.common import require
+from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound
-from server.rewards.ledger import EntryKind, Posting, lock_member, post
-from server.rewards.members import Member
 from server.rewards.tiers import (
-    ROLLING_DAYS,
     Standing,
     Tier,
-    TierChange,
     TierValues,
-    TierWindow,
     ensure_tiers,
     standing_of,
+    standings_of,
     tiers,
     validate_tiers,
 )
@@ -33,7 +31,7 @@ __all__ = [
     "multiplier_of",
     "tier_ladder",
     "tier_standing",
-    "track_tier",
+    "tier_standings",
     "update_tier",
 ]
 
@@ -47,11 +45,15 @@ async def tier_ladder() -> list[Tier]:
     return found
 
 
+async def tier_standings(svc: Services, member_ids: Sequence[int]) -> dict[int, Standing]:
+    """Many members' tiers now, from the ledger, in a few queries however many (for
+    DataLoaders); every id asked for is in the answer."""
+    return await standings_of(await tier_ladder(), member_ids, svc.clock(), svc.tier_window)
+
+
 async def tier_standing(svc: Services, member_id: int) -> Standing:
     """The member's tier now, from the ledger (no job needs to have run)."""
-    if not await Tier.exists():
-        await ensure_tiers()
-    return await standing_of(member_id, svc.clock(), svc.tier_window)
+    return (await tier_standings(svc, [member_id]))[member_id]
 
 
 async def earning_tier(svc: Services, member_id: int) -> Tier | None:
@@ -60,62 +62,8 @@ async def earning_tier(svc: Services, member_id: int) -> Tier | None:
 
 
 def multiplier_of(tier: Tier | None) -> Decimal | None:
+    """The multiplier to record on a ledger entry earned at ``tier``; None for x1."""
     return None if tier is None else tier.multiplier
-
-
-async def track_tier(svc: Services, member_id: int) -> TierChange | None:
-    """Record a tier change first seen now, and pay the new tier's entry bonus once per
-    window. Runs after earnings commit and on reads; concurrent callers record it once."""
-    now = svc.clock()
-    standing = await standing_of(member_id, now, svc.tier_window)
-    current = standing.tier
-    if current is None:  # no tiers defined
-        return None
-    async with in_transaction():
-        member = await lock_member(member_id)
-        if member.tier_id == current.id:
-            return None
-        previous = None if member.tier_id is None else await Tier.get_or_none(id=member.tier_id)
-        await Member.filter(id=member_id).update(tier_id=current.id)
-        change = await TierChange.create(
-            member_id=member_id,
-            from_tier_id=member.tier_id,
-            to_tier_id=current.id,
-            qualifying_points=standing.qualifying_points,
-            created_at=now,
-        )
-        rising = previous is None or current.threshold > previous.threshold
-        if rising and current.entry_bonus > 0 and not await _bonus_paid(svc, member_id, current):
-            await post(
-                Posting(
-                    member_id=member_id,
-                    kind=EntryKind.EARN,
-                    amount=current.entry_bonus,
-                    lifetime_delta=current.entry_bonus,
-                    qualifying=False,  # a bonus for a tier must not lift the member further
-                    reason=f"Welcome to {current.name}",
-                    actor="tiers",
-                    idempotency_key=f"tier-bonus:{change.id}",
-                    request_hash="",
-                    expires_at=now + svc.keep_for if svc.keep_for else None,
-                ),
-                community=member.community,
-                now=now,
-            )
-            await TierChange.filter(id=change.id).update(bonus_points=current.entry_bonus)
-    await svc.events.points_committed()
-    return change
-
-
-async def _bonus_paid(svc: Services, member_id: int, tier: Tier) -> bool:
-    now = svc.clock()
-    if svc.tier_window is TierWindow.CALENDAR:
-        since = now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    else:
-        since = now - timedelta(days=ROLLING_DAYS)
-    return await TierChange.filter(
-        member_id=member_id, to_tier_id=tier.id, bonus_points__gt=0, created_at__gte=since
-    ).exists()
 
 
 async def update_tier(

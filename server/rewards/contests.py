@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from server.rewards.activities import ActivityKind
@@ -30,6 +31,7 @@ __all__ = [
     "competition_ranks",
     "contest_scores",
     "counts",
+    "status_filter",
     "status_of",
     "validate_prizes",
     "validate_window",
@@ -118,6 +120,24 @@ def status_of(contest: Contest, now: datetime) -> ContestStatus:
     if now < contest.ends_at:
         return ContestStatus.RUNNING
     return ContestStatus.ENDED
+
+
+def status_filter(status: ContestStatus, now: datetime) -> Q:
+    """The contests whose ``status_of`` is ``status`` at ``now``, as a query filter."""
+    if status is ContestStatus.CANCELLED:
+        return Q(cancelled_at__isnull=False)
+    live = Q(cancelled_at__isnull=True)
+    if status is ContestStatus.FINALIZED:
+        return live & Q(finalized_at__isnull=False)
+    live &= Q(finalized_at__isnull=True)
+    if status is ContestStatus.DRAFT:
+        return live & Q(published_at__isnull=True)
+    live &= Q(published_at__isnull=False)
+    if status is ContestStatus.SCHEDULED:
+        return live & Q(starts_at__gt=now)
+    if status is ContestStatus.RUNNING:
+        return live & Q(starts_at__lte=now, ends_at__gt=now)
+    return live & Q(starts_at__lte=now, ends_at__lte=now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,6 @@ from enum import StrEnum
 
 from tortoise import fields
 from tortoise.expressions import F
-from tortoise.functions import Sum
 from tortoise.models import Model
 
 from server.rewards.activities import Activity
@@ -36,9 +35,7 @@ __all__ = [
     "BoardUpdate",
     "EntryKind",
     "LedgerEntry",
-    "Mismatch",
     "Posting",
-    "find_mismatches",
     "lock_member",
     "post",
     "reversal",
@@ -298,44 +295,3 @@ async def lock_member(member_id: int) -> Member:
     A full-row SELECT: Tortoise drops FOR UPDATE from ``values_list`` queries.
     """
     return await Member.select_for_update().get(id=member_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    """A member whose cached columns differ from the sums of their ledger."""
-
-    member_id: int
-    cached: tuple[int, int, int, int]
-    ledger: tuple[int, int, int, int]
-
-
-async def find_mismatches() -> list[Mismatch]:
-    """Compare every member's (balance, pending, lifetime, debt) with the ledger sums.
-
-    Also reports a negative balance or pending amount as a mismatch with itself.
-    """
-    sums = await (
-        LedgerEntry.all()
-        .group_by("member_id")
-        .annotate(
-            total=Sum("amount"),
-            pending=Sum("pending_delta"),
-            life=Sum("lifetime_delta"),
-            debt=Sum("debt_delta"),
-        )
-        .values_list("member_id", "total", "pending", "life", "debt")
-    )
-    by_member = {
-        int(m): (int(t or 0) - int(p or 0), int(p or 0), int(lf or 0), int(d or 0))
-        for m, t, p, lf, d in sums
-    }
-    found: list[Mismatch] = []
-    rows = await Member.all().values_list(
-        "id", "points_balance", "pending_points", "lifetime_points", "debt_points"
-    )
-    for member_id, balance, pending, lifetime, debt in rows:
-        cached = (int(balance), int(pending), int(lifetime), int(debt))
-        expected = by_member.get(int(member_id), (0, 0, 0, 0))
-        if cached != expected or min(cached) < 0:
-            found.append(Mismatch(member_id=int(member_id), cached=cached, ledger=expected))
-    return found

@@ -9,9 +9,11 @@ Generated codes are unguessable (60 random bits) and readable: no 0, O, 1 or I.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "PrizeKind",
     "Redemption",
     "RedemptionStatus",
+    "available_at",
     "new_code",
 ]
 
@@ -62,6 +65,15 @@ class Prize(Model):
 
     class Meta:
         table = "prizes"
+
+
+def available_at(now: datetime) -> Q:
+    """The prizes that can be redeemed at ``now``: not archived, inside their window."""
+    return (
+        Q(archived=False)
+        & (Q(available_from__isnull=True) | Q(available_from__lte=now))
+        & (Q(available_until__isnull=True) | Q(available_until__gt=now))
+    )
 
 
 class PrizeCode(Model):

@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 
 from badges import CAUSES, DEFAULT_BADGES, Art, Metric
-from badges.art import GLYPHS, SHAPES
 from badges.catalog import validate
+from badges.glyphs import GLYPHS
 from badges.metrics import longest_streak
+from badges.shapes import SHAPES
 from server.rewards.activities import ActivityKind
 from server.rewards.errors import Invalid
 

@@ -12,8 +12,9 @@ from badges import DEFAULT_BADGES, BadgeAward, BadgeDefinition
 from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
+from server.rewards.consistency import find_mismatches
 from server.rewards.errors import NotFound, PermissionDenied
-from server.rewards.ledger import LedgerEntry, find_mismatches
+from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
 
 SHOP = Principal(role=Role.SERVICE, name="shop backend")

@@ -13,7 +13,8 @@ from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
 from server.events import Events
-from server.rewards.ledger import BoardUpdate, find_mismatches
+from server.rewards.consistency import find_mismatches
+from server.rewards.ledger import BoardUpdate
 from server.rewards.members import Member
 from tests.conftest import Clock, GraphQL
 from tests.helpers import ADJUST, BOARD, UPSERT

@@ -22,8 +22,9 @@ import pytest
 from badges import ALL_METRICS, BadgeAward, ensure_badges, evaluate
 from server.actions import Services
 from server.auth import create_api_key, issue_member_token
+from server.rewards.consistency import find_mismatches
 from server.rewards.contests import Contest, Placement
-from server.rewards.ledger import LedgerEntry, find_mismatches
+from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
 from server.rewards.prizes import Prize, Redemption
 from server.rewards.staff import StaffRole

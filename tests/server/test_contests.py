@@ -13,8 +13,9 @@ from badges import BadgeAward, ensure_badges
 from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
+from server.rewards.consistency import find_mismatches
 from server.rewards.contests import Placement
-from server.rewards.ledger import LedgerEntry, find_mismatches
+from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
 from tests.conftest import Clock, GraphQL
 

@@ -15,7 +15,7 @@ import pytest
 
 from server import actions
 from server.actions import Services
-from server.rewards.ledger import find_mismatches
+from server.rewards.consistency import find_mismatches
 from tests.conftest import Clock, GraphQL, member_token
 from tests.helpers import ADJUST, BOARD, PURCHASE, UPSERT, purchase_input
 

@@ -24,8 +24,9 @@ from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
 from server.rewards.activities import Activity, ActivityStatus
+from server.rewards.consistency import find_mismatches
 from server.rewards.errors import Conflict, InsufficientPoints
-from server.rewards.ledger import EntryKind, LedgerEntry, find_mismatches
+from server.rewards.ledger import EntryKind, LedgerEntry
 from server.rewards.members import Member
 from server.rewards.pending import release_due
 from tests.conftest import Clock

@@ -58,6 +58,7 @@ from tortoise.contrib.test import truncate_all_models
 from server import actions
 from server.actions import Decision, Services
 from server.auth import Principal, Role
+from server.rewards.consistency import find_mismatches
 from server.rewards.errors import (
     Conflict,
     InsufficientPoints,
@@ -67,7 +68,7 @@ from server.rewards.errors import (
     RewardsError,
 )
 from server.rewards.expiry import open_lots
-from server.rewards.ledger import LedgerEntry, find_mismatches
+from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
 from server.rewards.pending import remaining_pending
 from tests.conftest import Clock, on_postgres

@@ -13,8 +13,9 @@ import pytest
 from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
+from server.rewards.consistency import find_mismatches
 from server.rewards.errors import Invalid, PermissionDenied
-from server.rewards.ledger import LedgerEntry, find_mismatches
+from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
 from server.rewards.prizes import CODE_ALPHABET, Prize, PrizeCode, Redemption
 from server.rewards.tiers import Tier, ensure_tiers
@@ -221,14 +222,15 @@ async def test_cancel_returns_points_and_stock_once_and_fulfil_marks_it_used(
     cancelled, changed = await actions.cancel_redemption(
         svc, SHOP, redemption_id=first["id"], reason="out of that colour"
     )
-    assert (cancelled.status.value, changed) == ("CANCELLED", True)
+    assert (cancelled.row.status.value, changed) == ("CANCELLED", True)
     _, changed = await actions.cancel_redemption(svc, SHOP, redemption_id=first["id"], reason=None)
     assert changed is False
     await member.refresh_from_db()
     assert member.points_balance == 200
     assert (await Prize.get(id=int(prize_id))).stock_left == 1
     used = await actions.fulfill_redemption(svc, ADMIN, redemption_id=second["id"])
-    assert used.status.value == "FULFILLED"
+    assert used.row.status.value == "FULFILLED"
+    assert used.code == "••••" + second["code"][-4:]  # staff never see a whole code
     with pytest.raises(Exception, match="fulfilled"):
         await actions.cancel_redemption(svc, ADMIN, redemption_id=second["id"], reason=None)
     with pytest.raises(Exception, match="cancelled"):

@@ -14,7 +14,7 @@ import pytest
 
 from server import actions
 from server.actions import Services
-from server.rewards.ledger import find_mismatches
+from server.rewards.consistency import find_mismatches
 from server.rewards.members import REFERRAL_ALPHABET
 from tests.conftest import Clock, GraphQL, member_token
 from tests.helpers import ADJUST, BOARD, PURCHASE, UPSERT, ledger_counts, purchase_input

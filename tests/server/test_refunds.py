@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from server.rewards.activities import Refund
-from server.rewards.ledger import find_mismatches
+from server.rewards.consistency import find_mismatches
 from tests.conftest import Clock, GraphQL, member_token
 from tests.helpers import ADJUST, BOARD, PURCHASE, UPSERT, ledger_counts, purchase_input
 

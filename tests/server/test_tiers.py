@@ -12,8 +12,9 @@ import pytest
 from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
+from server.rewards.consistency import find_mismatches
 from server.rewards.errors import Invalid, PermissionDenied
-from server.rewards.ledger import LedgerEntry, find_mismatches
+from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
 from server.rewards.tiers import DEFAULT_TIERS, Tier, TierChange, TierWindow, ensure_tiers
 from tests.conftest import Clock, GraphQL, member_token

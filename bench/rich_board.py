@@ -1,0 +1,205 @@
+"""``leaderboard(first: 100)`` with each member's tier, badges and community title, against
+the same page with display names only (the floor), over HTTP, one server, same run.
+Target: ratio >= 0.5.
+
+The server is the real app with the default 1 s top-page cache, seeded through the use
+cases: 1,000 members in three communities and none, each credited qualifying points,
+so tiers run from Bronze to Platinum and the point-collector badge is earned on the way.
+The server alone: ``python -m bench.rich_board serve DATA_DIR PORT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvicorn
+
+from bench.loadgen import http_request, requests_per_second
+from leaderboards import EmbeddedValkey, Leaderboards, connect, flush_outbox
+from server import actions
+from server.actions import Services, services_for
+from server.app import create_app
+from server.auth import Principal, Role
+from server.db import apply_migrations, orm
+from server.settings import Settings
+
+__all__ = ["run"]
+
+MEMBERS = 1_000
+PAGE = 100
+ROUNDS = 3
+SECONDS = 5.0  # per round and query: 15 s of load for each
+CONNECTIONS = 16
+TARGET = 0.5
+_COMMUNITIES = ("runners", "climbers", "cyclists", None)
+_SECRET = "b" * 40
+
+RICH = (
+    f"{{ leaderboard(first: {PAGE}) {{ entries {{ member {{ displayName tier {{ name }} "
+    "badges { level } communityRank { title } } } } }"
+)
+FLOOR = f"{{ leaderboard(first: {PAGE}) {{ entries {{ member {{ displayName }} }} }} }}"
+
+
+async def _seed(svc: Services) -> None:
+    """Sign-ups and admin credits, as the shop and an admin would make them: the use
+    cases grant the badges and record the tiers."""
+    shop = Principal(role=Role.SERVICE, name="bench")
+    admin = Principal(role=Role.ADMIN, name="bench")
+    for n in range(MEMBERS):
+        member = await actions.upsert_member(
+            svc,
+            shop,
+            external_id=f"bench-{n}",
+            display_name=f"Member {n}",
+            community=_COMMUNITIES[n % len(_COMMUNITIES)],
+        )
+        await actions.adjust_points(
+            svc,
+            admin,
+            idempotency_key=f"bench-{n}",
+            member_id=str(member.id),
+            amount=(n * 7919) % 8_000 + 1,
+            reason="bench",
+            qualifying=True,
+        )
+    assert svc.boards is not None
+    await flush_outbox(svc.boards)
+
+
+async def _serve(data_dir: Path, port: int) -> None:
+    settings = Settings(data_dir=data_dir, jwt_secret=_SECRET)  # LAUREL_* from the environment
+    valkey = EmbeddedValkey(data_dir)
+    redis = connect(valkey.start())
+    try:
+        await apply_migrations(settings.resolved_database_url)
+        async with orm(settings.resolved_database_url):
+            svc = services_for(settings, Leaderboards(redis))
+            await _seed(svc)
+            config = uvicorn.Config(
+                create_app(settings, services=svc, jwt_secret=_SECRET),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+            await uvicorn.Server(config).serve()
+    finally:
+        await redis.aclose()
+        valkey.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
+    """Until the server answers: it listens once seeding is done (about half a minute)."""
+    for _ in range(900):
+        if proc.poll() is not None:
+            raise SystemExit("benchmark server exited early")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("benchmark server did not start")
+
+
+def _entries(port: int, body: bytes) -> list[dict[str, Any]]:
+    """One request, checked: a run that measured errors would measure nothing."""
+    with urllib.request.urlopen(
+        urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        ),
+        timeout=60,
+    ) as response:
+        answer = orjson.loads(response.read())
+    if "errors" in answer:
+        raise SystemExit(f"rich_board: the query failed: {answer['errors']}")
+    entries: list[dict[str, Any]] = answer["data"]["leaderboard"]["entries"]
+    if len(entries) != PAGE:
+        raise SystemExit(f"rich_board: {len(entries)} entries, expected {PAGE}")
+    return entries
+
+
+async def _load(port: int) -> tuple[float, float]:
+    rich_body = orjson.dumps({"query": RICH})
+    floor_body = orjson.dumps({"query": FLOOR})
+    rich = http_request("POST", "/graphql", rich_body, "application/json")
+    floor = http_request("POST", "/graphql", floor_body, "application/json")
+    for body in (rich, floor):  # warm up
+        await requests_per_second("127.0.0.1", port, body, seconds=1, connections=4)
+    r_total = f_total = 0.0
+    for _ in range(ROUNDS):  # alternate so drift hits both alike
+        f_total += await requests_per_second(
+            "127.0.0.1", port, floor, seconds=SECONDS, connections=CONNECTIONS
+        )
+        r_total += await requests_per_second(
+            "127.0.0.1", port, rich, seconds=SECONDS, connections=CONNECTIONS
+        )
+    return r_total / ROUNDS, f_total / ROUNDS
+
+
+def _measure() -> tuple[float, float]:
+    """(rich, floor) requests per second against one benchmark server."""
+    with tempfile.TemporaryDirectory(prefix="laurel-rich-board-") as tmp:
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.rich_board", "serve", tmp, str(port)],
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            _wait(port, proc)
+            for entry in _entries(port, orjson.dumps({"query": RICH})):
+                member = entry["member"]
+                if not (member["tier"]["name"] and member["communityRank"]["title"]):
+                    raise SystemExit(f"rich_board: incomplete entry {member}")
+            _entries(port, orjson.dumps({"query": FLOOR}))
+            return asyncio.run(_load(port))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+def run() -> None:
+    rich, floor = _measure()
+    ratio = rich / floor
+    verdict = "ok" if ratio >= TARGET else "BELOW TARGET"
+    print(
+        f"rich_board (leaderboard(first: {PAGE}), {MEMBERS:,} members): "
+        f"tier, badges and title {rich:,.0f} req/s, displayName only {floor:,.0f} req/s, "
+        f"ratio {ratio:.2f} (target >= {TARGET:.2f}) {verdict}"
+    )
+
+
+def _exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["serve"]:
+        # uvicorn re-raises the SIGTERM it handled; make it an exception so that the
+        # embedded Valkey is stopped by _serve()'s finally block.
+        signal.signal(signal.SIGTERM, _exit)
+        asyncio.run(_serve(Path(sys.argv[2]), int(sys.argv[3])))
+    else:
+        run()

@@ -1,0 +1,200 @@
+"""The mutations that record activities (purchases, refunds, reviews, shares),
+moderation, and the moderation queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from schema.activities import Activity
+from schema.badges import MemberBadge
+from schema.context import Info
+from schema.errors import (
+    ConflictError,
+    LimitReachedError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from schema.runner import field, mutation
+from server import actions
+
+__all__ = ["ActivityMutations", "ModerationQueries"]
+
+
+@strawberry.type
+class ActivityRecorded:
+    activity: Activity
+    points_awarded: int = strawberry.field(
+        description="Points credited by this call, spendable or pending."
+    )
+    badges_awarded: list[MemberBadge] = strawberry.field(
+        description="Badge levels this call earned (for a moderator's decision: the author's)."
+    )
+    duplicate: bool = strawberry.field(
+        description="True when the idempotency key was seen before; nothing was credited twice."
+    )
+
+    @classmethod
+    def of(cls, done: actions.Recorded) -> ActivityRecorded:
+        return cls(
+            activity=Activity.of(done.activity),
+            points_awarded=done.points_awarded,
+            badges_awarded=[MemberBadge.of(g) for g in done.badges],
+            duplicate=done.duplicate,
+        )
+
+
+RecordActivityResult = Annotated[
+    ActivityRecorded
+    | ValidationError
+    | PermissionDeniedError
+    | NotFoundError
+    | LimitReachedError
+    | ConflictError,
+    strawberry.union("RecordActivityResult"),
+]
+
+
+@strawberry.input
+class RecordPurchaseInput:
+    idempotency_key: str
+    member_external_id: str
+    order_id: str
+    amount_cents: int
+    occurred_at: datetime | None = None
+    product_ids: list[str] | None = strawberry.field(
+        default=None, description="Products in the order: their buyer may review them."
+    )
+
+
+@strawberry.input
+class RefundPurchaseInput:
+    idempotency_key: str
+    order_id: str
+    amount_cents: int
+
+
+@strawberry.input
+class SubmitReviewInput:
+    idempotency_key: str
+    product_id: str
+    rating: int
+    text: str
+    has_photo: bool = False
+    member_external_id: str | None = strawberry.field(
+        default=None,
+        description="SERVICE callers name the member; SHOPPER callers act as themselves.",
+    )
+
+
+@strawberry.input
+class RecordShareInput:
+    idempotency_key: str
+    platform: str
+    url: str
+    member_external_id: str | None = None
+
+
+@strawberry.enum
+class ModerationDecision(Enum):
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+    REVERSE = strawberry.enum_value(
+        "REVERSE", description="Remove an approved review; its points are taken back."
+    )
+
+
+@strawberry.input
+class ModerateActivityInput:
+    activity_id: strawberry.ID
+    decision: ModerationDecision
+    reason: str | None = None
+
+
+@strawberry.type
+class ModerationQueries:
+    @field(description="Activities waiting for a moderator; MODERATOR or ADMIN, else empty.")
+    async def moderation_queue(self, info: Info, first: int = 20) -> list[Activity]:
+        rows = await actions.moderation_queue(
+            info.context.principal, first=first, max_size=info.context.services.max_page_size
+        )
+        return [Activity.of(r) for r in rows]
+
+
+@strawberry.type
+class ActivityMutations:
+    @mutation(
+        description="SERVICE: an order paid; points are pending until the return window ends."
+    )
+    async def record_purchase(self, info: Info, input: RecordPurchaseInput) -> RecordActivityResult:
+        done = await actions.record_purchase(
+            info.context.services,
+            info.context.principal,
+            idempotency_key=input.idempotency_key,
+            member_external_id=input.member_external_id,
+            order_id=input.order_id,
+            amount_cents=input.amount_cents,
+            occurred_at=input.occurred_at,
+            product_ids=input.product_ids,
+        )
+        return ActivityRecorded.of(done)
+
+    @mutation(
+        description="SERVICE: a full or partial refund; takes back the purchase's points, "
+        "and a referral reward it qualified. pointsAwarded is negative: the points taken back."
+    )
+    async def refund_purchase(self, info: Info, input: RefundPurchaseInput) -> RecordActivityResult:
+        done = await actions.refund_purchase(
+            info.context.services,
+            info.context.principal,
+            idempotency_key=input.idempotency_key,
+            order_id=input.order_id,
+            amount_cents=input.amount_cents,
+        )
+        return ActivityRecorded.of(done)
+
+    @mutation(description="A review enters moderation; points come when approved.")
+    async def submit_review(self, info: Info, input: SubmitReviewInput) -> RecordActivityResult:
+        done = await actions.submit_review(
+            info.context.services,
+            info.context.principal,
+            idempotency_key=input.idempotency_key,
+            product_id=input.product_id,
+            rating=input.rating,
+            text=input.text,
+            has_photo=input.has_photo,
+            member_external_id=input.member_external_id,
+        )
+        return ActivityRecorded.of(done)
+
+    @mutation(description="A share of one of the shop's pages.")
+    async def record_share(self, info: Info, input: RecordShareInput) -> RecordActivityResult:
+        done = await actions.record_share(
+            info.context.services,
+            info.context.principal,
+            idempotency_key=input.idempotency_key,
+            platform=input.platform,
+            url=input.url,
+            member_external_id=input.member_external_id,
+        )
+        return ActivityRecorded.of(done)
+
+    @mutation(
+        description="MODERATOR: approve or reject a pending review, or a flagged referral; "
+        "REVERSE removes an approved review."
+    )
+    async def moderate_activity(
+        self, info: Info, input: ModerateActivityInput
+    ) -> RecordActivityResult:
+        done = await actions.moderate_activity(
+            info.context.services,
+            info.context.principal,
+            activity_id=input.activity_id,
+            decision=actions.Decision(input.decision.value),
+            reason=input.reason,
+        )
+        return ActivityRecorded.of(done)

@@ -1,0 +1,74 @@
+"""One runner for every resolver that calls a use case.
+
+A mutation resolver is only "call the use case, map the success"; the use case
+authorizes. ``mutation`` turns the expected failures (``RewardsError``) into the
+member of the resolver's union result in this one place, the way Saleor's
+``BaseMutation.mutate`` wraps every ``perform_mutation``. A failure whose error
+type is not in the union is a bug: it is raised, so it is logged and masked.
+
+``field`` does the same for query fields, which have no union: a failure becomes a
+GraphQL error with ``extensions.code`` (``query_error``).
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+
+from schema.errors import Error, as_error, query_error
+from server.actions import BoardsUnavailable
+from server.rewards.errors import RewardsError
+
+__all__ = ["field", "mutation"]
+
+Resolver = Callable[..., Awaitable[object]]
+
+
+def _union_members(resolver: Resolver) -> tuple[type, ...]:
+    """The object types of the resolver's declared union result."""
+    hint = typing.get_type_hints(resolver, include_extras=True)["return"]
+    union = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
+    return tuple(t for t in typing.get_args(union) if isinstance(t, type))
+
+
+def mutation(*, description: str) -> Callable[[Resolver], Any]:
+    """``strawberry.mutation`` whose expected failures become union members."""
+
+    def decorate(resolver: Resolver) -> Any:
+        members: list[tuple[type, ...]] = []  # resolved on first failure (lazy annotations)
+
+        @functools.wraps(resolver)
+        async def run(*args: Any, **kwargs: Any) -> object:
+            try:
+                return await resolver(*args, **kwargs)
+            except RewardsError as exc:
+                if not members:
+                    members.append(_union_members(resolver))
+                error: Error = as_error(exc)
+                if not isinstance(error, members[0]):
+                    raise  # a failure the result type does not declare: a bug
+                return error
+
+        return strawberry.mutation(description=description)(run)
+
+    return decorate
+
+
+def field(*, description: str | None = None) -> Callable[[Resolver], Any]:
+    """``strawberry.field`` whose bad input or unavailable boards become GraphQL errors."""
+
+    def decorate(resolver: Resolver) -> Any:
+        @functools.wraps(resolver)
+        async def run(*args: Any, **kwargs: Any) -> object:
+            try:
+                return await resolver(*args, **kwargs)
+            except (RewardsError, BoardsUnavailable) as exc:
+                raise query_error(exc) from None
+
+        return strawberry.field(description=description)(run)
+
+    return decorate

@@ -1,0 +1,70 @@
+"""The services of the running process that every use case receives, and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from badges.images import ImageCache
+from leaderboards import Leaderboards, TTLCache
+from server.events import Events
+from server.rewards.tiers import TierWindow
+from server.settings import Settings
+
+__all__ = ["Services", "services_for", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC: the default clock of ``Services``."""
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Services:
+    """What the use cases need from the running process; tests build their own."""
+
+    events: Events
+    boards: Leaderboards | None
+    purchase_pending_days: int = 14
+    points_per_currency_unit: Decimal = Decimal(1)
+    points_expire_days: int = 365
+    shop_domains: tuple[str, ...] = ()
+    max_page_size: int = 100
+    # Base of the absolute URLs in Open Badges documents; None: the request's own.
+    public_url: str | None = None
+    shop_name: str = "Laurel community"
+    tier_window: TierWindow = TierWindow.ROLLING
+    images: ImageCache = field(default_factory=ImageCache)
+    # Hot board pages, kept LAUREL_LEADERBOARD_CACHE_SECONDS at most (here: not kept).
+    board_cache: TTLCache[Any] = field(default_factory=lambda: TTLCache(0.0))
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @property
+    def keep_for(self) -> timedelta | None:
+        """How long spendable points last; None: forever."""
+        return timedelta(days=self.points_expire_days) if self.points_expire_days else None
+
+    @property
+    def return_window(self) -> timedelta:
+        """How long a purchase's points stay pending (the shop's return window)."""
+        return timedelta(days=self.purchase_pending_days)
+
+
+def services_for(settings: Settings, boards: Leaderboards | None) -> Services:
+    """The services of a process configured by ``settings``."""
+    return Services(
+        events=Events(boards),
+        boards=boards,
+        purchase_pending_days=settings.purchase_pending_days,
+        points_per_currency_unit=settings.points_per_currency_unit,
+        points_expire_days=settings.points_expire_days,
+        shop_domains=settings.shop_domain_list,
+        max_page_size=settings.max_page_size,
+        public_url=settings.public_url,
+        shop_name=settings.shop_name,
+        tier_window=TierWindow(settings.tier_window),
+        board_cache=TTLCache(settings.leaderboard_cache_seconds),
+    )

@@ -1,0 +1,116 @@
+"""Setting up an installation: the database, the demo, API keys, shopper tokens, prize
+code pools and the badge contact sheet."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from badges import default_contact_sheet
+from server import actions
+from server.auth import create_api_key, issue_member_token
+from server.cli.running import fail, run_job, settings_or_exit
+from server.db import apply_migrations
+from server.demo import seed_demo
+from server.rewards.staff import StaffRole
+
+__all__ = ["app"]
+
+app = typer.Typer()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the shipped database migrations (a no-op when up to date)."""
+    settings = settings_or_exit()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(apply_migrations(settings.resolved_database_url))
+    typer.echo("database is up to date")
+
+
+@app.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo community (~50 members with purchases); running it again changes nothing."""
+    settings = settings_or_exit()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    summary = run_job(settings, seed_demo)
+    typer.echo(
+        f"demo community: {summary.members} members, {summary.purchases_new} purchases added, "
+        f"{summary.purchases_seen} already there"
+    )
+
+
+@app.command("create-api-key")
+def create_api_key_command(
+    role: Annotated[str, typer.Option(help="service, moderator or admin")],
+    name: Annotated[str, typer.Option(help="Who uses the key, e.g. 'shop backend'")],
+) -> None:
+    """Print a new API key (stored hashed: it cannot be shown again)."""
+    try:
+        staff_role = StaffRole(role.upper())
+    except ValueError:
+        fail("--role must be one of service, moderator, admin")
+    settings = settings_or_exit()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = run_job(settings, lambda _svc: create_api_key(staff_role, name))
+    typer.echo(key)
+
+
+@app.command("member-token")
+def member_token_command(
+    external_id: Annotated[str, typer.Argument(help="The member's external id")],
+    ttl_minutes: Annotated[int, typer.Option(min=1, max=60 * 24 * 90)] = 60 * 24,
+) -> None:
+    """Print a shopper token (JWT) for a member."""
+    settings = settings_or_exit()
+    secret = settings.resolved_jwt_secret()
+    token = run_job(
+        settings,
+        lambda _svc: issue_member_token(external_id, secret, ttl=timedelta(minutes=ttl_minutes)),
+    )
+    typer.echo(token)
+
+
+@app.command("load-codes")
+def load_codes_command(
+    prize_id: Annotated[str, typer.Argument(help="The prize's id")],
+    path: Annotated[Path, typer.Argument(help="A text file with one code per line")],
+) -> None:
+    """Add pre-loaded codes (gift cards, shop discount codes) to a prize's pool; codes
+    already there are skipped. The prize then hands out only pool codes."""
+    settings = settings_or_exit()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {exc}")
+
+    async def job(svc: actions.Services) -> tuple[int, int]:
+        with Progress(
+            TextColumn("codes"), BarColumn(), MofNCompleteColumn(), transient=True
+        ) as bar:
+            task = bar.add_task("codes", total=sum(1 for line in lines if line.strip()))
+            return await actions.load_codes(
+                prize_id, lines, on_batch=lambda n: bar.advance(task, n)
+            )
+
+    added, known = run_job(settings, job)
+    typer.echo(f"added {added} codes; {known} were already there")
+
+
+@app.command("badge-sheet")
+def badge_sheet_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the PNG")] = Path("docs/badges.png"),
+    size: Annotated[int, typer.Option(min=64, max=512, help="Pixels per badge")] = 128,
+) -> None:
+    """Draw every default badge at every level on one contact sheet (a PNG)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        default_contact_sheet(size).save(path)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc}")
+    typer.echo(f"wrote {path}")

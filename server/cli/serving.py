@@ -1,0 +1,79 @@
+"""``laurel serve``: migrate, start the embedded Valkey when no Redis is configured, and
+run the app with uvicorn (one process, or several workers on PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from leaderboards import EmbeddedValkey
+from server.cli.running import fail, run_job, settings_or_exit
+from server.db import apply_migrations
+from server.demo import seed_demo
+
+__all__ = ["app"]
+
+app = typer.Typer()
+
+
+@app.command()
+def serve(
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    seed: Annotated[
+        bool, typer.Option("--seed-demo", help="Seed the demo community first")
+    ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Dev only: demo sign-in for the pages (hands out tokens and keys)"
+        ),
+    ] = False,
+) -> None:
+    """Migrate, then serve the API (and start an embedded Valkey when LAUREL_REDIS_URL is unset)."""
+    if demo:
+        os.environ["LAUREL_DEMO"] = "1"  # the workers read their settings from the environment
+    settings = settings_or_exit()
+    if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
+        fail("--workers above 1 needs PostgreSQL (LAUREL_DATABASE_URL): SQLite has one writer")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(apply_migrations(settings.resolved_database_url))
+    settings.resolved_jwt_secret()  # generate it once, before any worker needs it
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; turn that
+    # into an exception so that the embedded Valkey below is stopped too.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    embedded: EmbeddedValkey | None = None
+    if settings.redis_url is None:
+        embedded = EmbeddedValkey(settings.data_dir)
+        os.environ["LAUREL_REDIS_URL"] = embedded.start()
+        settings = settings_or_exit()
+        typer.echo(f"embedded Valkey at {settings.redis_url}, data in {embedded.data_dir}")
+    try:
+        if seed:
+            summary = run_job(settings, seed_demo)
+            typer.echo(f"demo community ready: {summary.members} members")
+        typer.echo(f"Laurel on http://{settings.host}:{settings.port}/ (GraphiQL at /graphql)")
+        uvicorn.run(
+            "server.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+            lifespan="on",
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
