@@ -80,7 +80,7 @@ class Account:
 
     @strawberry.field
     async def tier_progress(self, info: Info) -> TierProgress:
-        return TierProgress.of(await info.context.loaders.tier.load(self.row.id))
+        return TierProgress.of(await info.context.loaders.standing.load(self.row.id))
 
     @strawberry.field(
         description="Prizes redeemed, newest first; codes in full only for the member."

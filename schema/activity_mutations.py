@@ -19,7 +19,7 @@ from schema.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from schema.runner import field, mutation
+from schema.runner import arguments, caller, field, mutation
 from server import actions
 
 __all__ = ["ActivityMutations", "ModerationQueries"]
@@ -131,57 +131,22 @@ class ActivityMutations:
         description="SERVICE: an order paid; points are pending until the return window ends."
     )
     async def record_purchase(self, info: Info, input: RecordPurchaseInput) -> RecordActivityResult:
-        done = await actions.record_purchase(
-            info.context.services,
-            info.context.principal,
-            idempotency_key=input.idempotency_key,
-            member_external_id=input.member_external_id,
-            order_id=input.order_id,
-            amount_cents=input.amount_cents,
-            occurred_at=input.occurred_at,
-            product_ids=input.product_ids,
-        )
-        return ActivityRecorded.of(done)
+        return ActivityRecorded.of(await actions.record_purchase(*caller(info), **arguments(input)))
 
     @mutation(
         description="SERVICE: a full or partial refund; takes back the purchase's points, "
         "and a referral reward it qualified. pointsAwarded is negative: the points taken back."
     )
     async def refund_purchase(self, info: Info, input: RefundPurchaseInput) -> RecordActivityResult:
-        done = await actions.refund_purchase(
-            info.context.services,
-            info.context.principal,
-            idempotency_key=input.idempotency_key,
-            order_id=input.order_id,
-            amount_cents=input.amount_cents,
-        )
-        return ActivityRecorded.of(done)
+        return ActivityRecorded.of(await actions.refund_purchase(*caller(info), **arguments(input)))
 
     @mutation(description="A review enters moderation; points come when approved.")
     async def submit_review(self, info: Info, input: SubmitReviewInput) -> RecordActivityResult:
-        done = await actions.submit_review(
-            info.context.services,
-            info.context.principal,
-            idempotency_key=input.idempotency_key,
-            product_id=input.product_id,
-            rating=input.rating,
-            text=input.text,
-            has_photo=input.has_photo,
-            member_external_id=input.member_external_id,
-        )
-        return ActivityRecorded.of(done)
+        return ActivityRecorded.of(await actions.submit_review(*caller(info), **arguments(input)))
 
     @mutation(description="A share of one of the shop's pages.")
     async def record_share(self, info: Info, input: RecordShareInput) -> RecordActivityResult:
-        done = await actions.record_share(
-            info.context.services,
-            info.context.principal,
-            idempotency_key=input.idempotency_key,
-            platform=input.platform,
-            url=input.url,
-            member_external_id=input.member_external_id,
-        )
-        return ActivityRecorded.of(done)
+        return ActivityRecorded.of(await actions.record_share(*caller(info), **arguments(input)))
 
     @mutation(
         description="MODERATOR: approve or reject a pending review, or a flagged referral; "
@@ -193,8 +158,6 @@ class ActivityMutations:
         done = await actions.moderate_activity(
             info.context.services,
             info.context.principal,
-            activity_id=input.activity_id,
-            decision=actions.Decision(input.decision.value),
-            reason=input.reason,
+            **arguments(input, decision=actions.Decision(input.decision.value)),
         )
         return ActivityRecorded.of(done)

@@ -76,7 +76,7 @@ class Contest:
 
     @strawberry.field(description="Frozen standings with prizes; empty until finalized.")
     async def results(self, info: Info) -> list[ContestPlacement]:
-        placements = await actions.placements_of_contest(self.row.id)
+        placements = await info.context.loaders.contest_placements.load(self.row.id)
         members = await info.context.loaders.member.load_many([p.member_id for p in placements])
         return [
             placement_of(p, self.row, m)

@@ -16,10 +16,11 @@ from strawberry.dataloader import DataLoader
 from badges import Grant
 from schema.contests import ContestPlacement, placement_of
 from server import actions
-from server.rewards.contests import Contest
+from server.rewards.contests import Contest, Placement
 from server.rewards.members import Member
 from server.rewards.prizes import Prize
-from server.rewards.tiers import Standing, Tier
+from server.rewards.standings import Standing
+from server.rewards.tiers import Tier
 
 __all__ = ["Loaders"]
 
@@ -39,13 +40,17 @@ class Loaders:
         self._services = services
         self.member: DataLoader[int, Member | None] = DataLoader(load_fn=self._members)
         self.badges: DataLoader[int, list[Grant]] = DataLoader(load_fn=self._badges)
-        self.tier: DataLoader[int, Standing] = DataLoader(load_fn=self._standings)
+        self.tier: DataLoader[int, Tier | None] = DataLoader(load_fn=self._held)
+        self.standing: DataLoader[int, Standing] = DataLoader(load_fn=self._standings)
         self.tier_by_id: DataLoader[int, Tier | None] = DataLoader(load_fn=self._tiers)
         self.community_rank: DataLoader[tuple[Member, str], actions.CommunityRank] = DataLoader(
             load_fn=self._ranks
         )
         self.contest_results: DataLoader[int, list[ContestPlacement]] = DataLoader(
             load_fn=self._contest_results
+        )
+        self.contest_placements: DataLoader[int, list[Placement]] = DataLoader(
+            load_fn=self._contest_placements
         )
         self.contest: DataLoader[int, Contest | None] = DataLoader(load_fn=self._contests)
         self.prize: DataLoader[int, Prize | None] = DataLoader(load_fn=self._prizes)
@@ -60,6 +65,9 @@ class Loaders:
 
     async def _badges(self, ids: Sequence[int]) -> list[list[Grant]]:
         return _in_order(ids, await actions.member_badges(ids), [])
+
+    async def _held(self, ids: Sequence[int]) -> list[Tier | None]:
+        return _in_order(ids, await actions.tiers_held(self._services, ids), None)
 
     async def _standings(self, ids: Sequence[int]) -> list[Standing]:
         found = await actions.tier_standings(self._services, ids)
@@ -89,6 +97,9 @@ class Loaders:
             else [placement_of(p, contests[p.contest_id], m) for p in placements.get(i, [])]
             for i, m in zip(ids, members, strict=True)
         ]
+
+    async def _contest_placements(self, ids: Sequence[int]) -> list[list[Placement]]:
+        return _in_order(ids, await actions.placements_of_contests(ids), [])
 
     async def _contests(self, ids: Sequence[int]) -> list[Contest | None]:
         return _in_order(ids, await actions.contests_by_ids(ids), None)

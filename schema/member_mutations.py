@@ -17,7 +17,7 @@ from schema.errors import (
     ValidationError,
 )
 from schema.members import Member
-from schema.runner import mutation
+from schema.runner import arguments, caller, mutation
 from server import actions
 
 __all__ = ["MemberMutations"]
@@ -80,28 +80,12 @@ AdjustPointsResult = Annotated[
 class MemberMutations:
     @mutation(description="SERVICE or ADMIN: create or update a member (sign-up).")
     async def upsert_member(self, info: Info, input: UpsertMemberInput) -> UpsertMemberResult:
-        row = await actions.upsert_member(
-            info.context.services,
-            info.context.principal,
-            external_id=input.external_id,
-            display_name=input.display_name,
-            email=input.email,
-            community=input.community,
-            referral_code=input.referral_code,
-        )
+        row = await actions.upsert_member(*caller(info), **arguments(input))
         return MemberSaved(member=Member.of(row))
 
     @mutation(description="ADMIN: a manual credit or debit, kept in the ledger with its reason.")
     async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsResult:
-        done = await actions.adjust_points(
-            info.context.services,
-            info.context.principal,
-            idempotency_key=input.idempotency_key,
-            member_id=input.member_id,
-            amount=input.amount,
-            reason=input.reason,
-            qualifying=input.qualifying,
-        )
+        done = await actions.adjust_points(*caller(info), **arguments(input))
         return PointsAdjusted(
             entry=LedgerEntry.of(done.entry),
             account=Account.of(done.member),

@@ -19,7 +19,7 @@ from schema.errors import (
     ValidationError,
 )
 from schema.prizes import Prize, PrizeKind, Redemption
-from schema.runner import mutation
+from schema.runner import arguments, caller, mutation
 from server import actions
 from server.rewards.prizes import PrizeKind as PrizeKindRow
 
@@ -113,17 +113,8 @@ RedemptionResult = Annotated[
 
 
 def _fields(input: CreatePrizeInput | UpdatePrizeInput) -> actions.PrizeFields:
-    return actions.PrizeFields(
-        name=input.name,
-        description=input.description,
-        cost=input.cost,
-        stock=input.stock,
-        per_member_limit=input.per_member_limit,
-        min_tier_id=input.min_tier_id,
-        available_from=input.available_from,
-        available_until=input.available_until,
-        kind=None if input.kind is None else PrizeKindRow(input.kind.value),
-    )
+    kind = None if input.kind is None else PrizeKindRow(input.kind.value)
+    return actions.PrizeFields(**arguments(input, without=("prize_id",), kind=kind))
 
 
 @strawberry.type
@@ -148,12 +139,7 @@ class PrizeMutations:
         "Idempotent by key."
     )
     async def redeem_prize(self, info: Info, input: RedeemPrizeInput) -> RedeemPrizeResult:
-        done = await actions.redeem_prize(
-            info.context.services,
-            info.context.principal,
-            idempotency_key=input.idempotency_key,
-            prize_id=input.prize_id,
-        )
+        done = await actions.redeem_prize(*caller(info), **arguments(input))
         return PrizeRedeemed(
             redemption=Redemption.of(done.redemption),
             account=Account.of(done.member),
@@ -167,12 +153,7 @@ class PrizeMutations:
     async def cancel_redemption(
         self, info: Info, input: RedemptionDecisionInput
     ) -> RedemptionResult:
-        view, changed = await actions.cancel_redemption(
-            info.context.services,
-            info.context.principal,
-            redemption_id=input.redemption_id,
-            reason=input.reason,
-        )
+        view, changed = await actions.cancel_redemption(*caller(info), **arguments(input))
         return RedemptionUpdated(redemption=Redemption.of(view), duplicate=not changed)
 
     @mutation(description="ADMIN or SERVICE: the redemption was used or shipped.")

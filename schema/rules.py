@@ -10,7 +10,7 @@ import strawberry
 from schema.activities import ActivityKind
 from schema.context import Info
 from schema.errors import PermissionDeniedError, ValidationError
-from schema.runner import mutation
+from schema.runner import arguments, mutation
 from server import actions
 from server.rewards.activities import ActivityKind as ActivityKindRow
 from server.rewards.rules import EarningRule as RuleRow
@@ -98,14 +98,10 @@ class RuleMutations:
         rate = input.points_per_currency_unit
         row = await actions.update_earning_rule(
             info.context.principal,
-            kind=ActivityKindRow(input.kind.value),
-            points=input.points,
-            points_per_currency_unit=None if rate is None else Decimal(str(rate)),
-            daily_cap=input.daily_cap,
-            monthly_cap=input.monthly_cap,
-            target_cap=input.target_cap,
-            pending_days=input.pending_days,
-            needs_moderation=input.needs_moderation,
-            active=input.active,
+            **arguments(
+                input,
+                kind=ActivityKindRow(input.kind.value),
+                points_per_currency_unit=None if rate is None else Decimal(str(rate)),
+            ),
         )
         return EarningRuleSaved(rule=EarningRule.of(row))

@@ -12,18 +12,24 @@ GraphQL error with ``extensions.code`` (``query_error``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import typing
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from schema.context import Info
 from schema.errors import Error, as_error, query_error
-from server.actions import BoardsUnavailable
+from server.actions import BoardsUnavailable, Services
+from server.auth import Principal
 from server.rewards.errors import RewardsError
 
-__all__ = ["field", "mutation"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["arguments", "caller", "field", "mutation"]
 
 Resolver = Callable[..., Awaitable[object]]
 
@@ -72,3 +78,19 @@ def field(*, description: str | None = None) -> Callable[[Resolver], Any]:
         return strawberry.field(description=description)(run)
 
     return decorate
+
+
+def arguments(
+    input: DataclassInstance, *, without: tuple[str, ...] = (), **changed: object
+) -> dict[str, Any]:
+    """An input object's fields as the use case's keyword arguments: the input types
+    name their fields as the use cases name their parameters. ``changed`` replaces
+    those that need converting (enums, decimals); ``without`` leaves some out."""
+    values = {f.name: getattr(input, f.name) for f in dataclasses.fields(input)}
+    values.update(changed)
+    return {name: value for name, value in values.items() if name not in without}
+
+
+def caller(info: Info) -> tuple[Services, Principal]:
+    """The first two arguments of most use cases: the process's services and the caller."""
+    return info.context.services, info.context.principal

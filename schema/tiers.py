@@ -9,9 +9,9 @@ import strawberry
 
 from schema.context import Info
 from schema.errors import NotFoundError, PermissionDeniedError, ValidationError
-from schema.runner import mutation
+from schema.runner import arguments, mutation
 from server import actions
-from server.rewards.tiers import Standing
+from server.rewards.standings import Standing
 from server.rewards.tiers import Tier as TierRow
 
 __all__ = ["Tier", "TierMutations", "TierProgress", "TierQueries"]
@@ -103,12 +103,5 @@ class TierQueries:
 class TierMutations:
     @mutation(description="ADMIN: change a tier; the ladder stays valid.")
     async def update_tier(self, info: Info, input: UpdateTierInput) -> TierResult:
-        row = await actions.update_tier(
-            info.context.principal,
-            input.tier_id,
-            name=input.name,
-            threshold=input.threshold,
-            multiplier=input.multiplier,
-            entry_bonus=input.entry_bonus,
-        )
+        row = await actions.update_tier(info.context.principal, **arguments(input))
         return TierSaved(tier=Tier.of(row))

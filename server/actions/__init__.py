@@ -64,6 +64,7 @@ from server.actions.contest_results import (
     contest_board,
     finalize_contest,
     placements_of_contest,
+    placements_of_contests,
     placements_of_member,
     placements_of_members,
 )
@@ -109,7 +110,13 @@ from server.actions.redemptions import (
 )
 from server.actions.rules import earning_rules, update_earning_rule
 from server.actions.services import Services, services_for, utcnow
-from server.actions.tiers import tier_ladder, tier_standing, tier_standings, update_tier
+from server.actions.tiers import (
+    tier_ladder,
+    tier_standing,
+    tier_standings,
+    tiers_held,
+    update_tier,
+)
 
 __all__ = [
     "GLOBAL_COMMUNITY",
@@ -178,6 +185,7 @@ __all__ = [
     "moderation_queue",
     "parse_board",
     "placements_of_contest",
+    "placements_of_contests",
     "placements_of_member",
     "placements_of_members",
     "prize_cursor",
@@ -199,6 +207,7 @@ __all__ = [
     "tier_ladder",
     "tier_standing",
     "tier_standings",
+    "tiers_held",
     "update_badge",
     "update_contest",
     "update_earning_rule",

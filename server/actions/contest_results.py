@@ -39,6 +39,7 @@ __all__ = [
     "contest_board",
     "finalize_contest",
     "placements_of_contest",
+    "placements_of_contests",
     "placements_of_member",
     "placements_of_members",
 ]
@@ -127,7 +128,19 @@ async def _eligible(svc: Services, contest: Contest, scores: dict[int, int]) -> 
 
 async def placements_of_contest(contest_id: int) -> list[Placement]:
     """A finalized contest's frozen standings, best first; empty before it is finalized."""
-    return await Placement.filter(contest_id=contest_id).order_by("rank", "member_id")
+    return (await placements_of_contests([contest_id]))[contest_id]
+
+
+async def placements_of_contests(contest_ids: Iterable[int]) -> dict[int, list[Placement]]:
+    """Many contests' frozen standings, best first, in one query (for DataLoaders: a list
+    of contests with their results); every id asked for is in the answer."""
+    wanted = list(dict.fromkeys(contest_ids))
+    out: dict[int, list[Placement]] = {pk: [] for pk in wanted}
+    if wanted:
+        query = Placement.filter(contest_id__in=wanted).order_by("rank", "member_id")
+        for placement in await query:
+            out[placement.contest_id].append(placement)
+    return out
 
 
 async def placements_of_member(member_id: int) -> list[Placement]:

@@ -20,7 +20,8 @@ from server.rewards.ledger import EntryKind, Posting, lock_member, post
 from server.rewards.members import Member
 from server.rewards.pending import release_due
 from server.rewards.referrals import settle_referrals
-from server.rewards.tiers import ROLLING_DAYS, Tier, TierChange, TierWindow, standing_of
+from server.rewards.standings import standing_of
+from server.rewards.tiers import ROLLING_DAYS, Tier, TierChange, TierWindow
 
 __all__ = ["announce_badges", "award_badges", "fresh", "track_tier"]
 

@@ -15,16 +15,8 @@ from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound
-from server.rewards.tiers import (
-    Standing,
-    Tier,
-    TierValues,
-    ensure_tiers,
-    standing_of,
-    standings_of,
-    tiers,
-    validate_tiers,
-)
+from server.rewards.standings import Standing, held_tiers, standing_of, standings_of
+from server.rewards.tiers import Tier, TierValues, ensure_tiers, tiers, validate_tiers
 
 __all__ = [
     "earning_tier",
@@ -32,6 +24,7 @@ __all__ = [
     "tier_ladder",
     "tier_standing",
     "tier_standings",
+    "tiers_held",
     "update_tier",
 ]
 
@@ -49,6 +42,12 @@ async def tier_standings(svc: Services, member_ids: Sequence[int]) -> dict[int, 
     """Many members' tiers now, from the ledger, in a few queries however many (for
     DataLoaders); every id asked for is in the answer."""
     return await standings_of(await tier_ladder(), member_ids, svc.clock(), svc.tier_window)
+
+
+async def tiers_held(svc: Services, member_ids: Sequence[int]) -> dict[int, Tier | None]:
+    """Many members' tiers now, in one query on the ladder (for a list of members);
+    None only when no tiers are defined."""
+    return await held_tiers(await tier_ladder(), member_ids, svc.clock(), svc.tier_window)
 
 
 async def tier_standing(svc: Services, member_id: int) -> Standing:

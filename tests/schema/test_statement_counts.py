@@ -19,7 +19,7 @@ from typing import Any
 from leaderboards import flush_outbox
 from server.actions import Services
 from tests.conftest import GraphQL
-from tests.helpers import ADJUST, BOARD, UPSERT
+from tests.helpers import ADJUST, BOARD, PURCHASE, UPSERT, purchase_input
 
 MEMBERS = 120
 MAX_STATEMENTS = 12
@@ -221,3 +221,57 @@ async def test_a_rich_leaderboard_page_runs_the_same_few_statements_for_10_and_1
         f"{counts[0]} statements for 10 entries, {counts[1]} for 100; for 100:\n" + _summary(top100)
     )
     assert counts[1] <= MAX_STATEMENTS, f"{counts[1]} statements:\n" + _summary(top100)
+
+
+PRIZES = "query($n: Int!) { prizes(first: $n) { edges { node { name minTier { name } } } } }"
+CREATE_PRIZE = """
+mutation($input: CreatePrizeInput!) { createPrize(input: $input) { __typename } }"""
+HISTORY = """
+query($id: ID!, $n: Int!) {
+  account(memberId: $id) {
+    activities(first: $n) { edges { node { orderId member { displayName } } } }
+  }
+}"""
+
+
+async def test_prize_tiers_and_activity_members_are_batched(
+    svc: Services, gql: GraphQL, keys: dict[str, str]
+) -> None:
+    tiers = (await gql("{ tiers { id name } }"))["tiers"]
+    for n in range(12):  # prize n needs tier n % 4: Bronze, Silver, Gold, Platinum
+        created = await gql(
+            CREATE_PRIZE,
+            {"input": {"name": f"Prize {n}", "cost": 100 + n, "minTierId": tiers[n % 4]["id"]}},
+            auth=keys["ADMIN"],
+        )
+        assert created == {"createPrize": {"__typename": "PrizeSaved"}}
+    done = await gql(
+        UPSERT, {"input": {"externalId": "ada", "displayName": "Ada"}}, auth=keys["SERVICE"]
+    )
+    ada = done["upsertMember"]["member"]["id"]
+    for n in range(12):
+        await gql(
+            PURCHASE,
+            {"input": purchase_input("ada", f"order-{n}", 1_000)},
+            auth=keys["SERVICE"],
+        )
+    await gql(PRIZES, {"n": 1})
+    await gql(HISTORY, {"id": ada, "n": 1}, auth=keys["ADMIN"])
+
+    with _counting_sql() as few_prizes:
+        two = await gql(PRIZES, {"n": 2})
+    with _counting_sql() as many_prizes:
+        twelve = await gql(PRIZES, {"n": 12})
+    with _counting_sql() as few_orders:
+        await gql(HISTORY, {"id": ada, "n": 2}, auth=keys["ADMIN"])
+    with _counting_sql() as many_orders:
+        history = await gql(HISTORY, {"id": ada, "n": 12}, auth=keys["ADMIN"])
+
+    names = ["Bronze", "Silver", "Gold", "Platinum"]
+    assert [e["node"]["minTier"]["name"] for e in two["prizes"]["edges"]] == names[:2]
+    assert [e["node"]["minTier"]["name"] for e in twelve["prizes"]["edges"]] == names * 3
+    edges = history["account"]["activities"]["edges"]
+    assert [e["node"]["orderId"] for e in edges] == [f"order-{n}" for n in range(11, -1, -1)]
+    assert {e["node"]["member"]["displayName"] for e in edges} == {"Ada"}
+    assert len(few_prizes) == len(many_prizes), _summary(many_prizes)
+    assert len(few_orders) == len(many_orders), _summary(many_orders)

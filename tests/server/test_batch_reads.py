@@ -109,6 +109,16 @@ async def test_tier_standings_say_what_each_standing_says_in_a_few_statements(
         "Bronze",
         "Silver",
     ]
+    # A list of members needs only the tier: one grouped query on the ladder.
+    with _statements() as held_count:
+        held = await actions.tiers_held(svc, [*ids, ben.id])
+    assert {pk: t.name if t else None for pk, t in held.items()} == {
+        ana.id: "Bronze",
+        ben.id: "Gold",
+        cy.id: "Bronze",
+        dee.id: "Silver",
+    }
+    assert held_count.count == 2  # the ladder, the members' qualifying points
 
 
 async def test_community_ranks_read_no_sql_and_match_each_rank(svc: Services) -> None:
