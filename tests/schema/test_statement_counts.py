@@ -217,6 +217,7 @@ async def test_a_rich_leaderboard_page_runs_the_same_few_statements_for_10_and_1
     assert len(data100["leaderboard"]["entries"]) == 100
     assert all(e["tier"]["name"] and e["title"] for e in _shaped(data100))
     counts = len(top10), len(top100)
+    print(f"rich leaderboard page: {counts[0]} SQL statements for 10 entries, {counts[1]} for 100")
     assert counts[0] == counts[1], (
         f"{counts[0]} statements for 10 entries, {counts[1]} for 100; for 100:\n" + _summary(top100)
     )
@@ -273,5 +274,9 @@ async def test_prize_tiers_and_activity_members_are_batched(
     edges = history["account"]["activities"]["edges"]
     assert [e["node"]["orderId"] for e in edges] == [f"order-{n}" for n in range(11, -1, -1)]
     assert {e["node"]["member"]["displayName"] for e in edges} == {"Ada"}
+    print(
+        f"prizes with minTier: {len(few_prizes)} statements for 2, {len(many_prizes)} for 12; "
+        f"activities with member: {len(few_orders)} for 2, {len(many_orders)} for 12"
+    )
     assert len(few_prizes) == len(many_prizes), _summary(many_prizes)
     assert len(few_orders) == len(many_orders), _summary(many_orders)
