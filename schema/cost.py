@@ -27,6 +27,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     SelectionSetNode,
+    Undefined,
     get_named_type,
     get_operation_ast,
     value_from_ast,
@@ -50,8 +51,9 @@ def _size(field: GraphQLField, node: FieldNode, variables: Mapping[str, Any], mo
         if arg is None:
             continue
         value = arg.default_value
-        if name in given:
-            value = value_from_ast(given[name], arg.type, dict(variables))
+        if name in given:  # a variable not given (or not valid) leaves the default
+            found = value_from_ast(given[name], arg.type, dict(variables))
+            value = value if found is Undefined else found
         if not isinstance(value, int) or value < 1:
             return 1
         return spread * min(value, most) + spread - 1

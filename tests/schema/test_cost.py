@@ -37,6 +37,8 @@ def test_costs_count_fields_pages_radius_aliases_and_fragments() -> None:
     assert _cost("{ leaderboard { entries { rank } } }") == 1 + 10 * 2  # first defaults to 10
     assert _cost("{ leaderboard(first: 100) { entries { rank } } }") == 201
     assert _cost("query($n: Int!) { leaderboard(first: $n) { entries { rank } } }", {"n": 7}) == 15
+    # A variable left out: the field runs with its default (10).
+    assert _cost("query($n: Int) { leaderboard(first: $n) { entries { rank } } }") == 21
     around = '{ leaderboardAround(memberId: "1", radius: 3) { entries { rank } } }'
     assert _cost(around) == 1 + 7 * 2
     fragment = (
