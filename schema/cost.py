@@ -32,6 +32,7 @@ from graphql import (
     get_operation_ast,
     value_from_ast,
 )
+from graphql.execution.values import get_variable_values
 from graphql.language import DocumentNode
 from strawberry.extensions import SchemaExtension
 
@@ -122,7 +123,13 @@ def document_cost(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    costing = _Costing(schema, fragments, variables or {}, max_page_size)
+    # Coerced as execution will coerce them: defaults filled in, 100.0 taken as 100.
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {})
+    )
+    # Variables that do not coerce are refused by execution; cost them as absent.
+    given: dict[str, Any] = {} if isinstance(coerced, list) else dict(coerced.coerced)
+    costing = _Costing(schema, fragments, given, max_page_size)
     return costing.selection(schema.get_root_type(operation.operation), operation.selection_set)
 
 

@@ -40,7 +40,7 @@ class MemberSaved:
 
 
 UpsertMemberResult = Annotated[
-    MemberSaved | ValidationError | PermissionDeniedError | LimitReachedError,
+    MemberSaved | ValidationError | PermissionDeniedError | LimitReachedError | ConflictError,
     strawberry.union("UpsertMemberResult"),
 ]
 

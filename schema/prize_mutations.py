@@ -84,6 +84,7 @@ class PrizeRedeemed:
 
 RedeemPrizeResult = Annotated[
     PrizeRedeemed
+    | ValidationError
     | InsufficientPointsError
     | OutOfStockError
     | LimitReachedError

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from schema.context import Info
+from schema.context import Context, Info
 from schema.errors import Error, as_error, query_error
 from server.actions import BoardsUnavailable, Services
 from server.auth import Principal
@@ -49,6 +49,7 @@ def mutation(*, description: str) -> Callable[[Resolver], Any]:
 
         @functools.wraps(resolver)
         async def run(*args: Any, **kwargs: Any) -> object:
+            _forget_reads([*args, *kwargs.values()])
             try:
                 return await resolver(*args, **kwargs)
             except RewardsError as exc:
@@ -62,6 +63,15 @@ def mutation(*, description: str) -> Callable[[Resolver], Any]:
         return strawberry.mutation(description=description)(run)
 
     return decorate
+
+
+def _forget_reads(arguments: list[object]) -> None:
+    """Mutations of one document run one after another: each starts with empty loaders,
+    so its result never shows what a previous one read before it changed things."""
+    for given in arguments:
+        context = getattr(given, "context", None)
+        if isinstance(context, Context):
+            context.loaders.clear()
 
 
 def field(*, description: str | None = None) -> Callable[[Resolver], Any]:

@@ -39,6 +39,10 @@ def test_costs_count_fields_pages_radius_aliases_and_fragments() -> None:
     assert _cost("query($n: Int!) { leaderboard(first: $n) { entries { rank } } }", {"n": 7}) == 15
     # A variable left out: the field runs with its default (10).
     assert _cost("query($n: Int) { leaderboard(first: $n) { entries { rank } } }") == 21
+    # Variables as execution coerces them: the variable's default, a float for an Int.
+    assert _cost("query($n: Int! = 40) { leaderboard(first: $n) { entries { rank } } }") == 81
+    board = "query($n: Int!) { leaderboard(first: $n) { entries { rank } } }"
+    assert _cost(board, {"n": 40.0}) == 81
     around = '{ leaderboardAround(memberId: "1", radius: 3) { entries { rank } } }'
     assert _cost(around) == 1 + 7 * 2
     fragment = (
