@@ -16,39 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 import orjson
 
 from bench import around, badge_images, rebuild, rich_board
 from bench.loadgen import http_request, requests_per_second
+from bench.servers import free_port, wait_until_answers
 
 ROUNDS = 3
 SECONDS = 3.0
 CONNECTIONS = 16
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit("benchmark server exited early")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/plain/top10", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("benchmark server did not start")
 
 
 async def _leaderboard_http(port: int) -> tuple[float, float]:
@@ -75,7 +55,7 @@ async def _leaderboard_http(port: int) -> tuple[float, float]:
 def _measure(cache_seconds: str) -> tuple[float, float]:
     """(GraphQL, plain) requests per second against one benchmark server."""
     with tempfile.TemporaryDirectory(prefix="laurel-bench-") as tmp:
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")}
         env["LAUREL_LEADERBOARD_CACHE_SECONDS"] = cache_seconds
         proc = subprocess.Popen(
@@ -84,7 +64,7 @@ def _measure(cache_seconds: str) -> tuple[float, float]:
             start_new_session=True,
         )
         try:
-            _wait(port, proc)
+            wait_until_answers(port, proc, "/plain/top10")
             return asyncio.run(_leaderboard_http(port))
         finally:
             proc.terminate()

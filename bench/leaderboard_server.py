@@ -8,25 +8,22 @@ Run as ``python -m bench.leaderboard_server DATA_DIR PORT MEMBERS``.
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from pathlib import Path
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from tortoise.transactions import in_transaction
 
-from leaderboards import EmbeddedValkey, Leaderboards, connect, flush_outbox
+from bench.servers import embedded, serve, stop_on_sigterm
+from leaderboards import flush_outbox
 from server.actions import Services, members_by_ids, services_for
 from server.app import create_app
-from server.db import apply_migrations, orm
 from server.rewards.ledger import EntryKind, Posting, post
 from server.rewards.members import Member, new_referral_code
-from server.settings import Settings
 
 
 async def _seed(members: int, svc: Services) -> None:
@@ -61,62 +58,39 @@ async def _seed(members: int, svc: Services) -> None:
 
 
 async def main(data_dir: Path, port: int, members: int) -> None:
-    settings = Settings(data_dir=data_dir, jwt_secret="b" * 40)  # LAUREL_* from the environment
-    valkey = EmbeddedValkey(data_dir)
-    redis = connect(valkey.start())
-    try:
-        await apply_migrations(settings.resolved_database_url)
-        async with orm(settings.resolved_database_url):
-            boards = Leaderboards(redis)
-            # The product's own services: a cache of LAUREL_LEADERBOARD_CACHE_SECONDS (default 1).
-            svc = services_for(settings, boards)
-            await _seed(members, svc)
+    async with embedded(data_dir, "b" * 40) as (settings, boards):
+        # The product's own services: a cache of LAUREL_LEADERBOARD_CACHE_SECONDS (default 1).
+        svc = services_for(settings, boards)
+        await _seed(members, svc)
 
-            async def plain(request: Request) -> Response:
-                page = await boards.page(first=10, offset=0)
-                found = await members_by_ids(row.member_id for row in page.rows)
-                body = {
-                    "totalMembers": page.total_members,
-                    "entries": [
-                        {
-                            "rank": r.rank,
-                            "score": r.score,
-                            "member": {
-                                "id": str(r.member_id),
-                                "displayName": found[r.member_id].display_name,
-                            },
-                        }
-                        for r in page.rows
-                    ],
-                }
-                return Response(orjson.dumps(body), media_type="application/json")
+        async def plain(request: Request) -> Response:
+            page = await boards.page(first=10, offset=0)
+            found = await members_by_ids(row.member_id for row in page.rows)
+            body = {
+                "totalMembers": page.total_members,
+                "entries": [
+                    {
+                        "rank": r.rank,
+                        "score": r.score,
+                        "member": {
+                            "id": str(r.member_id),
+                            "displayName": found[r.member_id].display_name,
+                        },
+                    }
+                    for r in page.rows
+                ],
+            }
+            return Response(orjson.dumps(body), media_type="application/json")
 
-            app = Starlette(
-                routes=[
-                    Route("/plain/top10", plain),
-                    Mount("/", create_app(settings, services=svc, jwt_secret="b" * 40)),
-                ]
-            )
-            config = uvicorn.Config(
-                app,
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
-            await uvicorn.Server(config).serve()
-    finally:
-        await redis.aclose()
-        valkey.stop()
-
-
-def _exit(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+        app = Starlette(
+            routes=[
+                Route("/plain/top10", plain),
+                Mount("/", create_app(settings, services=svc, jwt_secret="b" * 40)),
+            ]
+        )
+        await serve(app, port)
 
 
 if __name__ == "__main__":
-    # uvicorn re-raises the SIGTERM it handled; make it an exception so that the
-    # embedded Valkey is stopped by main()'s finally block.
-    signal.signal(signal.SIGTERM, _exit)
+    stop_on_sigterm()
     asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])))

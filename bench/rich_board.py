@@ -12,27 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import orjson
-import uvicorn
 
 from bench.loadgen import http_request, requests_per_second
-from leaderboards import EmbeddedValkey, Leaderboards, connect, flush_outbox
+from bench.servers import embedded, free_port, serve, stop_on_sigterm, wait_until_answers
+from leaderboards import flush_outbox
 from server import actions
 from server.actions import Services, services_for
 from server.app import create_app
 from server.auth import Principal, Role
-from server.db import apply_migrations, orm
-from server.settings import Settings
 
 __all__ = ["run"]
 
@@ -79,45 +74,10 @@ async def _seed(svc: Services) -> None:
 
 
 async def _serve(data_dir: Path, port: int) -> None:
-    settings = Settings(data_dir=data_dir, jwt_secret=_SECRET)  # LAUREL_* from the environment
-    valkey = EmbeddedValkey(data_dir)
-    redis = connect(valkey.start())
-    try:
-        await apply_migrations(settings.resolved_database_url)
-        async with orm(settings.resolved_database_url):
-            svc = services_for(settings, Leaderboards(redis))
-            await _seed(svc)
-            config = uvicorn.Config(
-                create_app(settings, services=svc, jwt_secret=_SECRET),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
-            await uvicorn.Server(config).serve()
-    finally:
-        await redis.aclose()
-        valkey.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
-    """Until the server answers: it listens once seeding is done (about half a minute)."""
-    for _ in range(900):
-        if proc.poll() is not None:
-            raise SystemExit("benchmark server exited early")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("benchmark server did not start")
+    async with embedded(data_dir, _SECRET) as (settings, boards):
+        svc = services_for(settings, boards)
+        await _seed(svc)
+        await serve(create_app(settings, services=svc, jwt_secret=_SECRET), port)
 
 
 def _entries(port: int, body: bytes) -> list[dict[str, Any]]:
@@ -160,7 +120,7 @@ async def _load(port: int) -> tuple[float, float]:
 def _measure() -> tuple[float, float]:
     """(rich, floor) requests per second against one benchmark server."""
     with tempfile.TemporaryDirectory(prefix="laurel-rich-board-") as tmp:
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")}
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.rich_board", "serve", tmp, str(port)],
@@ -168,7 +128,8 @@ def _measure() -> tuple[float, float]:
             start_new_session=True,
         )
         try:
-            _wait(port, proc)
+            # It listens once seeding is done (about half a minute).
+            wait_until_answers(port, proc, "/healthz", attempts=900)
             for entry in _entries(port, orjson.dumps({"query": RICH})):
                 member = entry["member"]
                 if not (member["tier"]["name"] and member["communityRank"]["title"]):
@@ -191,15 +152,9 @@ def run() -> None:
     )
 
 
-def _exit(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
-        # uvicorn re-raises the SIGTERM it handled; make it an exception so that the
-        # embedded Valkey is stopped by _serve()'s finally block.
-        signal.signal(signal.SIGTERM, _exit)
+        stop_on_sigterm()
         asyncio.run(_serve(Path(sys.argv[2]), int(sys.argv[3])))
     else:
         run()

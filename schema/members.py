@@ -51,10 +51,7 @@ class Member:
 
     @strawberry.field
     async def tier(self, info: Info) -> Tier:
-        found = await info.context.loaders.tier.load(self.row.id)
-        if found is None:  # tiers are seeded: none is a bug
-            raise LookupError("no tiers are defined")
-        return Tier.of(found)
+        return Tier.held(await info.context.loaders.tier.load(self.row.id))
 
     @field(description="Standing in the member's own community, ALL_TIME unless asked otherwise.")
     async def community_rank(

@@ -34,6 +34,7 @@ __all__ = ["arguments", "caller", "field", "mutation"]
 Resolver = Callable[..., Awaitable[object]]
 
 
+@functools.cache
 def _union_members(resolver: Resolver) -> tuple[type, ...]:
     """The object types of the resolver's declared union result."""
     hint = typing.get_type_hints(resolver, include_extras=True)["return"]
@@ -45,18 +46,15 @@ def mutation(*, description: str) -> Callable[[Resolver], Any]:
     """``strawberry.mutation`` whose expected failures become union members."""
 
     def decorate(resolver: Resolver) -> Any:
-        members: list[tuple[type, ...]] = []  # resolved on first failure (lazy annotations)
-
         @functools.wraps(resolver)
         async def run(*args: Any, **kwargs: Any) -> object:
             _forget_reads([*args, *kwargs.values()])
             try:
                 return await resolver(*args, **kwargs)
             except RewardsError as exc:
-                if not members:
-                    members.append(_union_members(resolver))
                 error: Error = as_error(exc)
-                if not isinstance(error, members[0]):
+                # The union is read on the first failure: annotations resolve lazily.
+                if not isinstance(error, _union_members(resolver)):
                     raise  # a failure the result type does not declare: a bug
                 return error
 

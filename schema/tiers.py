@@ -40,11 +40,11 @@ class Tier:
         )
 
     @classmethod
-    def held(cls, standing: Standing) -> Tier:
-        """The tier of a standing; tiers are seeded, so a standing without one is a bug."""
-        if standing.tier is None:
+    def held(cls, row: TierRow | None) -> Tier:
+        """The tier a member holds; tiers are seeded, so a member without one is a bug."""
+        if row is None:
             raise LookupError("no tiers are defined")
-        return cls.of(standing.tier)
+        return cls.of(row)
 
 
 @strawberry.type
@@ -63,7 +63,7 @@ class TierProgress:
     @classmethod
     def of(cls, standing: Standing) -> TierProgress:
         return cls(
-            current=Tier.held(standing),
+            current=Tier.held(standing.tier),
             next=None if standing.next is None else Tier.of(standing.next),
             qualifying_points=standing.qualifying_points,
             points_to_next=standing.points_to_next,

@@ -15,7 +15,7 @@ from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound
-from server.rewards.standings import Standing, held_tiers, standing_of, standings_of
+from server.rewards.standings import Standing, held_tiers, standings_of
 from server.rewards.tiers import Tier, TierValues, ensure_tiers, tiers, validate_tiers
 
 __all__ = [
@@ -57,7 +57,8 @@ async def tier_standing(svc: Services, member_id: int) -> Standing:
 
 async def earning_tier(svc: Services, member_id: int) -> Tier | None:
     """The tier whose multiplier an earning gets now; None without tiers (x1)."""
-    return (await standing_of(member_id, svc.clock(), svc.tier_window)).tier
+    held = await held_tiers(await tiers(), [member_id], svc.clock(), svc.tier_window)
+    return held[member_id]
 
 
 def multiplier_of(tier: Tier | None) -> Decimal | None:
