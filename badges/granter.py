@@ -19,6 +19,7 @@ from badges.metrics import metric_values
 from badges.models import AUTOMATIC, BadgeAward, BadgeDefinition
 from badges.spec import Metric
 from server.rewards.errors import NotFound
+from server.rewards.events import EventType, record
 from server.rewards.ledger import EntryKind, Posting, lock_member, post, reversal
 from server.rewards.members import Member
 
@@ -168,6 +169,11 @@ async def _grant(
         if won != 1:
             return None
         await row.refresh_from_db()
+    await record(
+        EventType.BADGE_GRANTED,
+        member.id,
+        {"award_id": row.id, "badge": badge.slug, "level": level, "bonus_points": bonus},
+    )
     if bonus > 0:
         await post(
             Posting(
@@ -197,6 +203,11 @@ async def _revoke(
     if won != 1:
         return False
     await row.refresh_from_db()
+    await record(
+        EventType.BADGE_REVOKED,
+        row.member_id,
+        {"award_id": row.id, "badge": badge.slug, "level": row.level, "reason": reason},
+    )
     if row.bonus_points > 0:
         member = await lock_member(row.member_id)  # read again: earlier posts moved its balance
         await post(

@@ -22,7 +22,7 @@ import tempfile
 
 import orjson
 
-from bench import around, badge_images, rebuild, rich_board
+from bench import around, badge_images, event_log, rebuild, rich_board
 from bench.loadgen import http_request, requests_per_second
 from bench.servers import free_port, wait_until_answers
 
@@ -84,6 +84,7 @@ def main() -> None:
     rich_board.run()
     around.run()
     rebuild.run()
+    event_log.run()
 
 
 if __name__ == "__main__":

@@ -19,8 +19,7 @@ from starlette.routing import Mount, Route
 from tortoise.transactions import in_transaction
 
 from bench.servers import embedded, serve, stop_on_sigterm
-from leaderboards import flush_outbox
-from server.actions import Services, members_by_ids, services_for
+from server.actions import Services, adopt_boards, members_by_ids, services_for
 from server.app import create_app
 from server.rewards.ledger import EntryKind, Posting, post
 from server.rewards.members import Member, new_referral_code
@@ -54,13 +53,14 @@ async def _seed(members: int, svc: Services) -> None:
                     now=now,
                 )
     assert svc.boards is not None
-    await flush_outbox(svc.boards)
+    await svc.events.drain(grace=False)
 
 
 async def main(data_dir: Path, port: int, members: int) -> None:
     async with embedded(data_dir, "b" * 40) as (settings, boards):
         # The product's own services: a cache of LAUREL_LEADERBOARD_CACHE_SECONDS (default 1).
         svc = services_for(settings, boards)
+        await adopt_boards(svc)  # a new installation: SQL and Redis both empty
         await _seed(members, svc)
 
         async def plain(request: Request) -> Response:

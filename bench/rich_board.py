@@ -23,9 +23,8 @@ import orjson
 
 from bench.loadgen import http_request, requests_per_second
 from bench.servers import embedded, free_port, serve, stop_on_sigterm, wait_until_answers
-from leaderboards import flush_outbox
 from server import actions
-from server.actions import Services, services_for
+from server.actions import Services, adopt_boards, services_for
 from server.app import create_app
 from server.auth import Principal, Role
 
@@ -70,12 +69,13 @@ async def _seed(svc: Services) -> None:
             qualifying=True,
         )
     assert svc.boards is not None
-    await flush_outbox(svc.boards)
+    await svc.events.drain(grace=False)
 
 
 async def _serve(data_dir: Path, port: int) -> None:
     async with embedded(data_dir, _SECRET) as (settings, boards):
         svc = services_for(settings, boards)
+        await adopt_boards(svc)  # a new installation: SQL and Redis both empty
         await _seed(svc)
         await serve(create_app(settings, services=svc, jwt_secret=_SECRET), port)
 

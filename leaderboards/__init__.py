@@ -1,7 +1,7 @@
 """Leaderboards in Redis: derived from the ledger, rebuildable, the only Redis client.
 
-``Leaderboards`` reads pages and applies board updates; ``flush_outbox`` moves
-committed updates from SQL to Redis exactly once; ``EmbeddedValkey`` runs a
+``Leaderboards`` reads pages and applies board updates (each event once);
+``rebuild`` recomputes every board from the ledger; ``EmbeddedValkey`` runs a
 private server when no Redis URL is configured; ``publish`` and ``listen``
 carry notifications between worker processes.
 """
@@ -10,6 +10,7 @@ from leaderboards.boards import (
     BoardPage,
     BoardRow,
     BoardsUnavailable,
+    ContestUpdate,
     Leaderboards,
     Standing,
     connect,
@@ -17,7 +18,6 @@ from leaderboards.boards import (
 from leaderboards.cache import TTLCache
 from leaderboards.channels import listen, publish
 from leaderboards.embedded import EmbeddedValkey
-from leaderboards.outbox import flush_outbox
 from leaderboards.titles import DEFAULT_BANDS, NO_SCORE, Band, title_for
 from leaderboards.windows import Board, Window
 
@@ -29,13 +29,13 @@ __all__ = [
     "BoardPage",
     "BoardRow",
     "BoardsUnavailable",
+    "ContestUpdate",
     "EmbeddedValkey",
     "Leaderboards",
     "Standing",
     "TTLCache",
     "Window",
     "connect",
-    "flush_outbox",
     "listen",
     "publish",
     "title_for",

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError
 
+from leaderboards.rows import BoardPage, BoardRow, Standing, rows_of, standing_of
 from leaderboards.scripts import APPLY_ONCE_SCRIPT, AROUND_SCRIPT, PAGE_SCRIPT, STANDING_SCRIPT
 from leaderboards.windows import Board, Target, board_key, boards_of, channel_of
 
@@ -43,12 +44,12 @@ class BoardsUnavailable(Exception):
     """Redis did not answer a read; the boards are derived data, so nothing is lost."""
 
 
-# Markers that an outbox row was applied live long enough to outlast any retry.
+# Markers that an event was applied live long enough to outlast any retry.
 _MARKER_TTL_SECONDS = 7 * 24 * 3600
 
 
 class UpdateRow(Protocol):
-    """An outbox row: who earned how much (signed), when, in which community."""
+    """A change of earned points from the event log: who, how much (signed), when, where."""
 
     id: int
     member_id: int
@@ -59,55 +60,13 @@ class UpdateRow(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ContestUpdate:
-    """The part of an outbox row that goes to one contest's board."""
+    """The part of a change that goes to one contest's board."""
 
     id: int
     contest_id: int
     ends_at: datetime
     member_id: int
     delta: int
-
-
-@dataclass(frozen=True, slots=True)
-class BoardRow:
-    rank: int
-    score: int
-    member_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class BoardPage:
-    total_members: int
-    rows: list[BoardRow]
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """A member on one board: competition position (None without a score), score, total."""
-
-    position: int | None
-    score: int
-    total_members: int
-
-
-def _rows(flat: list[Any], start: int, first_rank: int) -> list[BoardRow]:
-    """Competition ranks for consecutive rows from position ``start`` (0-based)."""
-    rows: list[BoardRow] = []
-    for i in range(0, len(flat), 2):
-        member_id, score = int(flat[i]), int(float(flat[i + 1]))
-        if rows and rows[-1].score == score:
-            rank = rows[-1].rank
-        elif rows:
-            rank = start + i // 2 + 1  # everyone above scored strictly more
-        else:
-            rank = first_rank
-        rows.append(BoardRow(rank=rank, score=score, member_id=member_id))
-    return rows
-
-
-def _standing_of(raw: list[Any]) -> Standing:
-    total, position, score = int(raw[0]), int(raw[1]), int(float(raw[2]))
-    return Standing(position=position or None, score=max(0, score), total_members=total)
 
 
 def connect(url: str) -> Redis:
@@ -141,15 +100,43 @@ class Leaderboards:
 
     @property
     def rebuild_lock(self) -> str:
-        """Held while a rebuild swaps boards in: the outbox waits meanwhile."""
+        """Held while a rebuild swaps boards in: the board consumer waits meanwhile."""
         return f"{self.prefix}:rebuild-lock"
 
+    @property
+    def epoch_key(self) -> str:
+        """Written by each rebuild; missing means Redis lost the boards (restarted empty,
+        flushed), and reads refuse until they are rebuilt."""
+        return f"{self.prefix}:epoch"
+
+    async def epoch(self) -> str | None:
+        """The token of the rebuild these boards come from; None when they are gone."""
+        value = await self.redis.get(self.epoch_key)
+        return None if value is None else str(value)
+
+    async def set_epoch(self, token: str) -> None:
+        await self.redis.set(self.epoch_key, token)
+
+    async def rebuilding(self) -> bool:
+        """True while a rebuild holds the lock."""
+        return bool(await self.redis.exists(self.rebuild_lock))
+
     async def _call(self, script: AsyncScript, key: str, *args: str | int) -> list[Any]:
+        raw: list[Any] = (await self._read(script, [([key], list(args))]))[0]
+        return raw
+
+    async def _read(
+        self, script: AsyncScript, calls: Sequence[tuple[list[str], list[Any]]]
+    ) -> list[Any]:
+        """Read calls of ``script``, refused while the boards are gone (no epoch): an
+        empty board after Redis lost its data would show wrong scores, not none."""
         try:
-            raw: list[Any] = await script(keys=[key], args=list(args))
+            epoch, *raws = await self._each(script, calls, first=("GET", self.epoch_key))
         except (RedisError, OSError) as exc:
             raise BoardsUnavailable("The leaderboard is unavailable right now.") from exc
-        return raw
+        if epoch is None:
+            raise BoardsUnavailable("The leaderboard is being rebuilt; try again in a moment.")
+        return raws
 
     async def page(
         self, board: Board = _GLOBAL, *, first: int, offset: int, at: datetime | None = None
@@ -157,14 +144,14 @@ class Leaderboards:
         """Up to ``first`` rows from position ``offset`` (0-based), best first."""
         raw = await self._call(self._page, self.key(board, at or datetime.now(UTC)), offset, first)
         total, first_rank, flat = int(raw[0]), int(raw[1]), raw[2]
-        return BoardPage(total_members=total, rows=_rows(flat, offset, first_rank))
+        return BoardPage(total_members=total, rows=rows_of(flat, offset, first_rank))
 
     async def around(self, board: Board, member_id: int, *, radius: int, at: datetime) -> BoardPage:
         """The member's row with up to ``radius`` rows above and below; no rows when the
         member has no score on this board."""
         raw = await self._call(self._around, self.key(board, at), member_id, radius)
         total, first_rank, start, flat = int(raw[0]), int(raw[1]), int(raw[2]), raw[3]
-        return BoardPage(total_members=total, rows=_rows(flat, start, first_rank))
+        return BoardPage(total_members=total, rows=rows_of(flat, start, first_rank))
 
     async def standing(self, board: Board, member_id: int, *, at: datetime) -> Standing:
         """Where one member stands on one board."""
@@ -177,20 +164,23 @@ class Leaderboards:
         if not pairs:
             return []
         calls = [([self.key(board, at)], [member_id]) for board, member_id in pairs]
-        try:
-            raws = await self._each(self._standing, calls)
-        except (RedisError, OSError) as exc:
-            raise BoardsUnavailable("The leaderboard is unavailable right now.") from exc
-        return [_standing_of(raw) for raw in raws]
+        return [standing_of(raw) for raw in await self._read(self._standing, calls)]
 
     async def _each(
-        self, script: AsyncScript, calls: Sequence[tuple[list[str], list[int]]]
+        self,
+        script: AsyncScript,
+        calls: Sequence[tuple[list[str], list[Any]]],
+        *,
+        first: tuple[str, ...] = (),
     ) -> list[Any]:
-        """``script`` once per (keys, args) in one pipeline of EVALSHAs: one round trip
-        while Redis knows the script (a pipeline that registers it first asks, which is
-        another); when it does not (restarted, flushed), load it and send them again."""
+        """``script`` once per (keys, args) in one pipeline of EVALSHAs, after the command
+        ``first`` if given (its answer comes first): one round trip while Redis knows the
+        script (a pipeline that registers it first asks, which is another); when it does
+        not (restarted, flushed), load it and send them again."""
         for attempt in (1, 2):
             async with self.redis.pipeline(transaction=False) as pipe:
+                if first:
+                    pipe.execute_command(*first)
                 for keys, args in calls:
                     pipe.evalsha(script.sha, len(keys), *keys, *args)
                 results: list[Any] = await pipe.execute(raise_on_error=False)
@@ -204,8 +194,8 @@ class Leaderboards:
         return results
 
     async def apply(self, updates: Sequence[UpdateRow]) -> set[str]:
-        """Apply outbox rows to every board they concern, in one pipeline, each row at most
-        once per board; return the channels of the boards that changed."""
+        """Apply changes to every board they concern, in one pipeline, each at most once
+        per board (by its event id); return the channels of the boards that changed."""
         return await self._apply_once_to(
             [
                 (update.id, update.member_id, update.delta, target)
@@ -228,14 +218,14 @@ class Leaderboards:
         return await self._apply_once_to(targets)
 
     async def _apply_once_to(self, targets: Sequence[tuple[int, int, int, Target]]) -> set[str]:
-        """(outbox row, member, delta, board) each applied at most once, in one pipeline."""
+        """(event, member, delta, board) each applied at most once, in one pipeline."""
         if not targets:
             return set()
         async with self.redis.pipeline(transaction=False) as pipe:
             for row_id, member_id, delta, target in targets:
                 expire_at = 0 if target.expires_at is None else int(target.expires_at.timestamp())
                 await self._apply_once(
-                    keys=[target.key, f"{target.key}:applied:{row_id}"],
+                    keys=[target.key, f"{target.key}:event:{row_id}"],
                     args=[delta, member_id, _MARKER_TTL_SECONDS, expire_at],
                     client=pipe,
                 )

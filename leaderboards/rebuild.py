@@ -3,16 +3,18 @@
 The rebuild streams ledger entries in id order (a batch at a time), sums them
 per board and member in chunks of bounded size, writes the sums into temporary
 keys, then swaps each board in with RENAME: a reader sees the old board or the
-new one, never a half-built one. While it runs, the outbox is not applied (a
-lock key in Redis), and afterwards the outbox rows of the entries it covered
-are dropped, so nothing is counted twice and later rows apply on top.
+new one, never a half-built one. While it runs, the board consumer waits (a
+lock key in Redis); afterwards it skips the events of the entries the rebuild
+covered, so nothing is counted twice and later events apply on top. A new epoch
+token is written last: reads refuse boards without one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import cast
@@ -20,11 +22,10 @@ from typing import cast
 from redis.asyncio import Redis
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 
 from leaderboards.boards import Leaderboards
 from leaderboards.windows import boards_of
-from server.rewards.ledger import BoardUpdate, LedgerEntry
+from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
 
 __all__ = ["Difference", "RebuildBusy", "Rebuilt", "check", "rebuild"]
@@ -69,6 +70,8 @@ class Rebuilt:
     boards: int = 0
     removed: int = 0
     seconds: float = 0.0
+    covered: int = 0  # the last ledger entry id the boards now include
+    epoch: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +179,12 @@ async def rebuild(
     settle: float = 1.0,
     on_start: Callable[[int], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
+    before_epoch: Callable[[Rebuilt], Awaitable[None]] | None = None,
 ) -> Rebuilt:
-    """Rebuild the global and community boards from the ledger and swap them in."""
+    """Rebuild the global and community boards from the ledger and swap them in.
+
+    ``before_epoch`` runs after the swap, still under the lock, before the new epoch
+    is written (the caller records what the rebuild covered and rebuilds the rest)."""
     redis = boards.redis
     if not await redis.set(boards.rebuild_lock, "1", nx=True, ex=_LOCK_SECONDS):
         raise RebuildBusy("A rebuild is already running (or died less than an hour ago).")
@@ -211,7 +218,10 @@ async def rebuild(
         await _merge(redis, chunks)
         done.entries = await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count()
         done.boards, done.removed = await _swap(redis, boards.prefix, built)
-        await BoardUpdate.filter(Q(entry_id__lte=up_to) | Q(entry_id__isnull=True)).delete()
+        done.covered, done.epoch = up_to, secrets.token_hex(8)
+        if before_epoch is not None:
+            await before_epoch(done)
+        await boards.set_epoch(done.epoch)
         done.seconds = asyncio.get_running_loop().time() - started
         return done
     finally:

@@ -13,6 +13,7 @@ from pathlib import Path
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.extensions import (
     AddValidationRules,
@@ -153,8 +154,14 @@ def request_context(
     principal: Principal,
     services: Services,
     request: Request | WebSocket | None = None,
+    response: Response | None = None,
 ) -> Context:
-    """The context of one request (or one subscription connection)."""
+    """The context of one request (or one subscription connection); ``response`` is the
+    HTTP response strawberry will send, whose status and headers resolvers may set."""
     return Context(
-        principal=principal, services=services, loaders=Loaders(services), request=request
+        principal=principal,
+        services=services,
+        loaders=Loaders(services),
+        request=request,
+        response=response,
     )

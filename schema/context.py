@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as _Info
 
@@ -29,6 +30,9 @@ class Context:
     services: Services
     loaders: Loaders
     request: Request | WebSocket | None = None
+    # HTTP only: the response strawberry is about to send; a resolver may set its status
+    # and headers (503 + Retry-After while the database is away).
+    response: Response | None = None
     # graphql-transport-ws: the connection_init payload (browsers send credentials here).
     connection_params: dict[str, object] | None = None
 

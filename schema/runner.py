@@ -8,21 +8,36 @@ type is not in the union is a bug: it is raised, so it is logged and masked.
 
 ``field`` does the same for query fields, which have no union: a failure becomes a
 GraphQL error with ``extensions.code`` (``query_error``).
+
+In both, a failure because the database is away (``is_transient``) is no bug and no
+value of the result type: it becomes a ``SERVICE_UNAVAILABLE`` error that is not masked,
+and the HTTP response becomes ``503`` with ``Retry-After``, so that a client retries
+(mutations with the same idempotency key) instead of reading "Unexpected error.".
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from graphql import GraphQLError
 
 from schema.context import Context, Info
 from schema.errors import Error, as_error, query_error
-from server.actions import BoardsUnavailable, Services
+from server.actions import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_CODE,
+    UNAVAILABLE_MESSAGE,
+    BoardsUnavailable,
+    Services,
+    inline_effects,
+    is_transient,
+)
 from server.auth import Principal
 from server.rewards.errors import RewardsError
 
@@ -32,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["arguments", "caller", "field", "mutation"]
 
 Resolver = Callable[..., Awaitable[object]]
+
+_log = logging.getLogger("laurel.schema")
 
 
 @functools.cache
@@ -48,32 +65,66 @@ def mutation(*, description: str) -> Callable[[Resolver], Any]:
     def decorate(resolver: Resolver) -> Any:
         @functools.wraps(resolver)
         async def run(*args: Any, **kwargs: Any) -> object:
-            _forget_reads([*args, *kwargs.values()])
-            try:
-                return await resolver(*args, **kwargs)
-            except RewardsError as exc:
-                error: Error = as_error(exc)
-                # The union is read on the first failure: annotations resolve lazily.
-                if not isinstance(error, _union_members(resolver)):
-                    raise  # a failure the result type does not declare: a bug
-                return error
+            context = _context([*args, *kwargs.values()])
+            if context is not None:
+                # Mutations of one document run one after another: each starts with empty
+                # loaders, so its result never shows what a previous one read before it
+                # changed things.
+                context.loaders.clear()
+            for attempt in (1, 2):
+                try:
+                    async with inline_effects():
+                        return await resolver(*args, **kwargs)
+                except RewardsError as exc:
+                    error: Error = as_error(exc)
+                    # The union is read on the first failure: annotations resolve lazily.
+                    if not isinstance(error, _union_members(resolver)):
+                        raise  # a failure the result type does not declare: a bug
+                    return error
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    if attempt == 1 and _keyed(kwargs.values()):
+                        # Once more with the same key: if the first attempt committed
+                        # before the connection went, this answers its replay.
+                        _log.warning("database lost during a mutation, retrying: %r", exc)
+                        if context is not None:
+                            context.loaders.clear()
+                        continue
+                    raise _unavailable(context, exc) from None
+            raise AssertionError("unreachable")
 
         return strawberry.mutation(description=description)(run)
 
     return decorate
 
 
-def _forget_reads(arguments: list[object]) -> None:
-    """Mutations of one document run one after another: each starts with empty loaders,
-    so its result never shows what a previous one read before it changed things."""
+def _keyed(arguments: Iterable[object]) -> bool:
+    """Whether the mutation's input carries an idempotency key (so a retry is safe)."""
+    return any(getattr(given, "idempotency_key", None) for given in arguments)
+
+
+def _context(arguments: list[object]) -> Context | None:
+    """The request context, from the resolver's ``info`` argument (if it takes one)."""
     for given in arguments:
         context = getattr(given, "context", None)
         if isinstance(context, Context):
-            context.loaders.clear()
+            return context
+    return None
+
+
+def _unavailable(context: Context | None, exc: Exception) -> GraphQLError:
+    """The database is away: an unmasked error, and a 503 the client may retry after."""
+    _log.warning("database unavailable during a GraphQL resolver: %r", exc)
+    if context is not None and context.response is not None:
+        context.response.status_code = 503
+        context.response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return GraphQLError(UNAVAILABLE_MESSAGE, extensions={"code": UNAVAILABLE_CODE})
 
 
 def field(*, description: str | None = None) -> Callable[[Resolver], Any]:
-    """``strawberry.field`` whose bad input or unavailable boards become GraphQL errors."""
+    """``strawberry.field`` whose bad input, unavailable boards or unavailable database
+    become GraphQL errors."""
 
     def decorate(resolver: Resolver) -> Any:
         @functools.wraps(resolver)
@@ -82,6 +133,10 @@ def field(*, description: str | None = None) -> Callable[[Resolver], Any]:
                 return await resolver(*args, **kwargs)
             except (RewardsError, BoardsUnavailable) as exc:
                 raise query_error(exc) from None
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                raise _unavailable(_context([*args, *kwargs.values()]), exc) from None
 
         return strawberry.field(description=description)(run)
 

@@ -1,8 +1,8 @@
 """The Starlette app: /graphql (HTTP + graphql-transport-ws), /healthz, badge images,
 Open Badges documents and the static pages.
 
-``create_app`` owns the process's resources (ORM, Redis client, outbox
-replay) in its lifespan unless the caller passes ready ``Services`` (tests).
+``create_app`` owns the process's resources (ORM, Redis client, the event
+log's consumers) in its lifespan unless the caller passes ready ``Services`` (tests).
 Credentials are checked before any GraphQL runs: wrong or expired ones get a
 401 JSON response and nothing is executed.
 """
@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -26,15 +27,14 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
-from tortoise import connections
 
 from leaderboards import EmbeddedValkey, Leaderboards, connect
-from leaderboards.outbox import outbox_depth
 from schema import Context, build_schema, request_context
 from server import badge_routes
-from server.actions import Services, services_for
+from server.actions import Services, services_for, status
 from server.auth import AuthError, Principal, authenticate
 from server.db import orm
+from server.failures import ErrorsAsJSON
 from server.pages import page_routes
 from server.settings import Settings
 
@@ -58,7 +58,8 @@ class _GraphQL(GraphQL[Context, None]):
         if self.services is None:
             raise RuntimeError("the app's lifespan has not started")
         principal: Principal = request.scope["laurel.principal"]
-        return request_context(principal, self.services, request)
+        sub_response = response if isinstance(response, Response) else None
+        return request_context(principal, self.services, request, sub_response)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -106,7 +107,7 @@ class _Authenticated:
 
 @contextlib.asynccontextmanager
 async def _resources(settings: Settings) -> AsyncIterator[Services]:
-    """ORM, Redis client and the outbox replay task of one process."""
+    """ORM, Redis client and the event log's consumers of one process."""
     embedded: EmbeddedValkey | None = None
     redis_url = settings.redis_url
     if redis_url is None:
@@ -118,13 +119,14 @@ async def _resources(settings: Settings) -> AsyncIterator[Services]:
     svc = services_for(settings, boards)
     try:
         async with orm(settings.resolved_database_url):
-            replay = asyncio.create_task(svc.events.replay_forever(), name="laurel-outbox-replay")
+            consumers = asyncio.create_task(svc.events.run_forever(), name="laurel-consumers")
             try:
                 yield svc
             finally:
-                replay.cancel()
+                consumers.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await replay
+                    await consumers
+                await svc.events.release()  # another worker takes over at once
     finally:
         await redis.aclose()
         if embedded is not None:
@@ -145,20 +147,10 @@ def create_app(
     endpoint = _Authenticated(graphql, secret)
 
     async def healthz(request: Request) -> Response:
-        svc = graphql.services
-        try:
-            await connections.get("default").execute_query("SELECT 1")
-            database, depth = True, await outbox_depth()
-        except Exception:
-            database, depth = False, -1
-        redis = svc is not None and svc.boards is not None and await svc.boards.ping()
-        body = {
-            "status": "ok" if database and redis else "degraded",
-            "database": database,
-            "redis": redis,
-            "outbox": depth,
-        }
-        return JSONResponse(body, status_code=200 if database else 503)
+        if graphql.services is None:
+            raise RuntimeError("the app's lifespan has not started")
+        state = await status(graphql.services)
+        return JSONResponse(state.as_json(), status_code=200 if state.database else 503)
 
     def svc() -> Services:
         if graphql.services is None:
@@ -200,6 +192,8 @@ def create_app(
             Route("/openbadges/assertions/{token}", assertion),
             *page_routes(demo=settings.demo, secret=secret),
         ],
+        # A database failure anywhere in a request answers JSON (503 + Retry-After).
+        middleware=[Middleware(ErrorsAsJSON)],
         lifespan=lifespan,
     )
 

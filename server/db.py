@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.client import TransactionalDBClient, TransactionContextPooled
+from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -33,8 +35,51 @@ MODEL_MODULES = [
     "server.rewards.tiers",
     "server.rewards.prizes",
     "server.rewards.contests",
+    "server.rewards.events",
     "badges.models",
 ]
+
+
+_enter_pooled = TransactionContextPooled.__aenter__
+
+
+async def _enter_or_clean_up(self: TransactionContextPooled) -> TransactionalDBClient:
+    """Tortoise 1.1.9 sets the task's connection to the transaction before ``BEGIN``; when
+    ``BEGIN`` fails (a pooled connection the server terminated), the task kept that dead
+    transaction, and every later query of the request failed ("released back to the
+    pool"), retries included. Undo both, then raise: the caller sees a lost connection."""
+    try:
+        return await _enter_pooled(self)
+    except BaseException:
+        token = getattr(self, "token", None)
+        if token is not None:
+            get_connections().reset(token)
+            pool = self.client._parent._pool
+            if pool is not None and self.client._connection is not None:
+                with contextlib.suppress(Exception):
+                    await pool.release(self.client._connection)
+        raise
+
+
+_exit_pooled = TransactionContextPooled.__aexit__
+
+
+async def _exit_and_clean_up(
+    self: TransactionContextPooled, exc_type: Any, exc_val: Any, exc_tb: Any
+) -> None:
+    """Likewise on the way out: when releasing a broken connection raises, Tortoise never
+    resets the task's connection; reset it (once) whatever happened."""
+    current = get_connections()
+    try:
+        await _exit_pooled(self, exc_type, exc_val, exc_tb)
+    except BaseException:
+        with contextlib.suppress(ValueError, RuntimeError):  # reset already done
+            current.reset(self.token)
+        raise
+
+
+TransactionContextPooled.__aenter__ = _enter_or_clean_up  # type: ignore[method-assign]
+TransactionContextPooled.__aexit__ = _exit_and_clean_up  # type: ignore[method-assign]
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

@@ -1,59 +1,277 @@
-"""After-commit side effects of the use cases: board updates and live notifications.
+"""Consumers of the domain event log (``server.rewards.events``): durable cursors,
+leases between worker processes, retries with backoff, and the live-badge channel.
 
-Money operations never wait on Redis for their outcome: the ledger transaction
-has committed with its outbox rows before anything here runs, and a failure
-here only delays the boards until the background replay succeeds.
+Each consumer reads the log in id order from its cursor and hands each batch to its
+handler; the cursor moves only once the handler returned, so every event is handled
+at least once and handlers are idempotent. One process at a time holds a consumer's
+lease (claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, renewed while it works,
+released on shutdown); another takes over once a lease runs out, so a killed worker's
+consumers carry on elsewhere within ``lease_seconds``.
+
+On PostgreSQL ids are handed out before commit, so an event can become visible after
+one with a higher id. A consumer remembers the ids it passed that were missing (gaps)
+and handles them when they appear; one still missing after ``GAP_SECONDS`` belonged
+to a transaction that rolled back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from leaderboards import Leaderboards, flush_outbox, listen, publish
+from leaderboards import Leaderboards, listen, publish
+from server.leases import Leases
+from server.rewards.events import ConsumerState, Event, EventType
 
-__all__ = ["Events"]
+__all__ = ["BOARDS", "EFFECTS", "GAP_SECONDS", "LIVE", "Consumer", "ConsumerStatus", "EventLog"]
+
+# The consumers Laurel runs (``server.actions.consumers``).
+BOARDS = "boards"  # the board projector: points events -> Redis boards
+EFFECTS = "effects"  # the badge granter and tier tracker
+LIVE = "live"  # live notifications (granted badges) through Redis pub/sub
 
 _log = logging.getLogger("laurel.events")
 
+# A missing id older than this belonged to a transaction that rolled back.
+GAP_SECONDS = 120.0
+_MAX_GAPS_PER_BATCH = 10_000  # a jump of the id sequence (after a crash) is no gap
+_MAX_BACKOFF = 10.0
 
-class Events:
-    """One per process: pushes committed board updates to Redis, in order, each once."""
+Handler = Callable[[Sequence[Event]], Awaitable[None]]
 
-    def __init__(self, boards: Leaderboards | None, *, timeout: float = 2.0) -> None:
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """One reader of the log. ``types`` filters what the handler sees (the cursor still
+    moves past the rest); ``grace`` leaves events that young to the request that made
+    them; ``inline`` consumers also run right after a commit in the committing process;
+    ``ready`` may hold a pass back (e.g. while the boards are rebuilt)."""
+
+    name: str
+    handle: Handler
+    types: frozenset[EventType]
+    grace: float = 0.0
+    inline: bool = False
+    ready: Callable[[bool], Awaitable[bool]] | None = None
+    batch: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerStatus:
+    name: str
+    position: int
+    lag: int  # events after the cursor
+    late: int  # ids it passed that were not committed yet (dropped after GAP_SECONDS)
+    oldest_seconds: float  # age of the oldest event not yet handled (0 without any)
+    failures: int
+    last_error: str | None
+    lease_owner: str | None
+
+
+def _now() -> datetime:
+    """Leases and ages use the wall clock, never the use cases' (movable) clock."""
+    return datetime.now(UTC)
+
+
+class EventLog:
+    """One per process: runs the consumers it was given and fans out live badges."""
+
+    def __init__(
+        self,
+        boards: Leaderboards | None,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 15.0,
+        poll: float = 0.25,
+        timeout: float = 2.0,
+    ) -> None:
         self.boards = boards
-        self._timeout = timeout
-        self._lock = asyncio.Lock()
+        self.owner = owner or f"{socket.gethostname()}:{secrets.token_hex(4)}"
+        self.lease_seconds = lease_seconds
+        self.poll = poll
+        self.timeout = timeout
+        self.consumers: dict[str, Consumer] = {}
+        self.leases = Leases(self.owner, lease_seconds)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._wake = asyncio.Event()
+        # Test-only: a file to create, then wait forever, right after a commit.
+        self.pause_after_commit: str | None = None
 
-    async def points_committed(self) -> None:
-        """Push pending board updates now; on failure leave them to ``replay_forever``."""
-        if self.boards is None:
-            return
-        try:
-            async with self._lock, asyncio.timeout(self._timeout):
-                await flush_outbox(self.boards)
-        except Exception as exc:  # Redis down or slow: the outbox keeps the updates.
-            _log.warning("board update deferred, Redis unavailable: %s", exc)
+    def install(self, consumers: Iterable[Consumer]) -> None:
+        for consumer in consumers:
+            self.consumers[consumer.name] = consumer
+            self._locks[consumer.name] = asyncio.Lock()
 
-    async def replay_forever(self, interval: float = 2.0) -> None:
-        """Background task: retry the outbox until the process stops."""
+    async def committed(self) -> None:
+        """After a commit: run the inline consumers now (boards and live updates move
+        before the answer), and wake the background loop for the rest. Never raises:
+        whatever fails here waits in the log."""
+        if self.pause_after_commit:
+            await asyncio.to_thread(Path(self.pause_after_commit).touch)
+            await asyncio.Event().wait()  # until the fault test kills this process
+        for consumer in self.consumers.values():
+            if not consumer.inline:
+                continue
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await self.step(consumer.name, inline=True)
+            except Exception as exc:
+                _log.warning("%s deferred to the log: %s", consumer.name, exc)
+        self.wake()
+
+    def wake(self) -> None:
+        """Let the background loop look at the log now."""
+        self._wake.set()
+
+    async def drain(self, names: Iterable[str] | None = None, *, grace: bool = True) -> int:
+        """Handle everything the named consumers (all by default) can handle now;
+        return how many events they passed. For jobs and tests: ``grace=False`` also
+        takes the youngest events and does not wait out a backoff."""
+        total = 0
+        for name in list(names or self.consumers):
+            while moved := await self.step(name, grace=grace):
+                total += moved
+        return total
+
+    async def run_forever(self) -> None:
+        """Background task: every consumer, again and again, until the process stops."""
         while True:
-            await self.points_committed()
-            await asyncio.sleep(interval)
+            busy = False
+            for name in self.consumers:
+                try:
+                    busy |= await self.step(name) > 0
+                except Exception:
+                    _log.exception("consumer %s failed", name)
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll):
+                        await self._wake.wait()
+                self._wake.clear()
+
+    async def release(self) -> None:
+        """Give the leases back (shutdown), so another worker takes over at once."""
+        await self.leases.release()
+
+    async def step(self, name: str, *, inline: bool = False, grace: bool = True) -> int:
+        """One batch of one consumer, if this process holds (or gets) its lease; the
+        number of events the cursor passed."""
+        consumer = self.consumers[name]
+        async with self._locks[name]:
+            row = await self.leases.claimed(name)
+            if row is None:
+                return 0
+            if consumer.ready is not None and not await consumer.ready(inline):
+                return 0
+            row = await ConsumerState.get(name=name)  # ready() may have moved its state
+            if grace and row.retry_at is not None and row.retry_at > _now():
+                return 0  # backing off: requests stay fast while, say, Redis is down
+            return await self._batch(consumer, row, grace)
+
+    async def _batch(self, consumer: Consumer, row: ConsumerState, grace: bool) -> int:
+        now = time.time()
+        gaps = {int(i): float(t) for i, t in row.gaps if now - float(t) < GAP_SECONDS}
+        fresh = await Event.filter(id__gt=row.position).order_by("id").limit(consumer.batch)
+        late = await Event.filter(id__in=list(gaps)).order_by("id") if gaps else []
+        if grace and consumer.grace:
+            cutoff = _now() - timedelta(seconds=consumer.grace)
+            young = next((i for i, e in enumerate(fresh) if e.created_at > cutoff), None)
+            fresh = fresh if young is None else fresh[:young]
+            late = [e for e in late if e.created_at <= cutoff]
+        if not fresh and not late:
+            if len(gaps) != len(row.gaps):
+                await self._advance(row, row.position, gaps)
+            return 0
+        position = fresh[-1].id if fresh else row.position
+        seen = {e.id for e in fresh}
+        # A consumer's first batch starts at the first event there is (ids below it
+        # were never ours to wait for); later, every id skipped may still commit.
+        since = row.position if row.position or not fresh else fresh[0].id
+        if position - since - len(seen) <= _MAX_GAPS_PER_BATCH:
+            for missing in range(since + 1, position):
+                if missing not in seen:
+                    gaps[missing] = now
+        for event in late:
+            gaps.pop(event.id, None)
+        todo = sorted((e for e in [*late, *fresh] if e.type in consumer.types), key=_id)
+        try:
+            if todo:
+                await consumer.handle(todo)
+        except Exception as exc:
+            await self._failed(row, exc)
+            return 0
+        await self._advance(row, position, gaps)
+        return len(fresh) + len(late)
+
+    async def _advance(self, row: ConsumerState, position: int, gaps: dict[int, float]) -> None:
+        """Move the cursor, only while this process still holds the lease."""
+        moved = await ConsumerState.filter(name=row.name, lease_owner=self.owner).update(
+            position=position,
+            gaps=[[i, t] for i, t in sorted(gaps.items())],
+            failures=0,
+            retry_at=None,
+            last_error=None,
+            updated_at=_now(),
+        )
+        if not moved:
+            self.leases.lost(row.name)  # another worker took over; it redoes the batch
+
+    async def _failed(self, row: ConsumerState, exc: Exception) -> None:
+        failures = row.failures + 1
+        wait = min(_MAX_BACKOFF, 0.25 * 2**failures)
+        _log.warning("consumer %s failed (%d in a row), retry in %.1f s", row.name, failures, wait)
+        with contextlib.suppress(Exception):
+            await ConsumerState.filter(name=row.name, lease_owner=self.owner).update(
+                failures=failures,
+                retry_at=_now() + timedelta(seconds=wait),
+                last_error=f"{type(exc).__name__}: {exc}"[:500],
+                updated_at=_now(),
+            )
+
+    async def status(self) -> list[ConsumerStatus]:
+        """Each consumer's cursor, lag, failures and lease holder."""
+        out = []
+        rows = {r.name: r for r in await ConsumerState.filter(name__in=list(self.consumers))}
+        for name in self.consumers:
+            row = rows.get(name) or ConsumerState(name=name)
+            behind = Event.filter(id__gt=row.position)
+            oldest = await behind.order_by("id").first()
+            out.append(
+                ConsumerStatus(
+                    name=name,
+                    position=row.position,
+                    lag=await behind.count(),
+                    late=len(row.gaps or []),
+                    oldest_seconds=0.0
+                    if oldest is None
+                    else max(0.0, (_now() - oldest.created_at).total_seconds()),
+                    failures=row.failures,
+                    last_error=row.last_error,
+                    lease_owner=row.lease_owner,
+                )
+            )
+        return out
+
+    # Live badge notifications: published by the live consumer, heard by every worker.
 
     @staticmethod
     def _badge_channel(member_id: int) -> str:
         return f"laurel:events:badges:{member_id}"
 
-    async def badges_awarded(self, member_id: int, award_ids: Iterable[int]) -> None:
-        """Tell every worker (and so every subscriber) about newly granted levels."""
+    async def publish_badge(self, member_id: int, award_id: int) -> None:
+        """Tell every worker (and so every subscriber) about a granted level."""
         if self.boards is None:
             return
-        for award_id in award_ids:
-            message = json.dumps({"award": award_id})
-            await publish(self.boards.redis, self._badge_channel(member_id), message)
+        message = json.dumps({"award": award_id})
+        await publish(self.boards.redis, self._badge_channel(member_id), message)
 
     async def badge_awards(self, member_id: int) -> AsyncIterator[int]:
         """Award ids granted to ``member_id`` from now on, from any worker."""
@@ -61,3 +279,7 @@ class Events:
             return
         async for message in listen(self.boards.redis, self._badge_channel(member_id)):
             yield int(json.loads(message)["award"])
+
+
+def _id(event: Event) -> int:
+    return int(event.id)

@@ -45,9 +45,15 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=5_000, ge=100, le=1_000_000)
     tier_window: Literal["rolling", "calendar"] = "rolling"
     leaderboard_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    # False: this process runs none of the event log's consumers (an API-only node; the
+    # other processes project its commits within a fraction of a second).
+    run_consumers: bool = True
     public_url: str | None = None
     shop_name: str = Field(default="Laurel community", min_length=1, max_length=100)
     log_level: str = "info"
+    # `laurel serve --workers N`: how long a worker (a starting one too) may take to answer
+    # uvicorn's health check before it is killed and replaced.
+    worker_healthcheck_seconds: int = Field(default=60, ge=5, le=600)
     # Dev only: /demo endpoints hand out shopper tokens and moderator keys to anyone.
     demo: bool = False
 

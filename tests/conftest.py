@@ -22,11 +22,11 @@ from redis.asyncio import Redis
 from tortoise.contrib.test import truncate_all_models
 
 from leaderboards import EmbeddedValkey, Leaderboards, connect
-from server.actions import Services
+from server.actions import Services, adopt_boards, install_consumers
 from server.app import create_app
 from server.auth import create_api_key, issue_member_token
 from server.db import apply_migrations, orm
-from server.events import Events
+from server.events import EventLog
 from server.rewards.staff import StaffRole
 from server.settings import Settings
 
@@ -144,7 +144,15 @@ async def svc(database: Backend, redis: Redis, clock: Clock) -> Services:
     await truncate_all_models()
     await redis.flushdb()
     boards = Leaderboards(redis)
-    return Services(events=Events(boards), boards=boards, clock=clock)
+    return await services_of(boards, clock)
+
+
+async def services_of(boards: Leaderboards, clock: Clock, **given: Any) -> Services:
+    """The services of one process, with its consumers, on boards both empty and right."""
+    svc = Services(events=EventLog(boards), boards=boards, clock=clock, **given)
+    install_consumers(svc)
+    await adopt_boards(svc)
+    return svc
 
 
 @pytest.fixture

@@ -29,8 +29,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(backend: Backend, data: Path, *, workers: int = 1) -> Iterator[str]:
-    """`python -m server serve --workers N` on the test database and Redis; yields its URL."""
+def serving(
+    backend: Backend, data: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`python -m server serve --workers N` on the test database and Redis; yields its URL.
+    ``env`` adds to (or overrides) the server's environment."""
+    with server_process(backend, data, workers=workers, env=env) as (_, base):
+        yield base
+
+
+@contextlib.contextmanager
+def server_process(
+    backend: Backend, data: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Like ``serving``, also yielding the process (the leader of its own process group,
+    for tests that kill it)."""
     port = free_port()
     env = {
         **os.environ,
@@ -41,6 +54,7 @@ def serving(backend: Backend, data: Path, *, workers: int = 1) -> Iterator[str]:
         "LAUREL_HOST": "127.0.0.1",
         "LAUREL_PORT": str(port),
         "LAUREL_LOG_LEVEL": "warning",
+        **(env or {}),
     }
     data.mkdir(parents=True, exist_ok=True)
     log_path = data / f"server-{port}.log"
@@ -58,7 +72,7 @@ def serving(backend: Backend, data: Path, *, workers: int = 1) -> Iterator[str]:
         problem = wait_healthy(process, base, log_path, seconds=60)
         if problem:
             pytest.fail(problem)
-        yield base
+        yield process, base
     finally:
         stop(process)
 

@@ -7,7 +7,8 @@ shoppers' keys never collide. A board read while Redis is down raises
 ``BoardsUnavailable``; a ``Board`` is what ``parse_board`` makes of a client's
 window, community or contest, for the board reads. Batch reads (``..._by_ids``, ``tier_standings``,
 ``community_ranks``, ``placements_of_members``) take a constant number of
-queries however many ids, for per-request DataLoaders.
+queries however many ids, for per-request DataLoaders. A use case that fails because the
+database is away raises whatever the driver raised; ``is_transient`` tells it from a bug.
 """
 
 from leaderboards import Board, BoardsUnavailable
@@ -32,15 +33,12 @@ from server.actions.boards import (
     GLOBAL_COMMUNITY,
     CommunityRank,
     RankedPage,
-    Rebuilt,
     board_changes,
-    check_leaderboards,
     community_rank,
     community_ranks,
     leaderboard,
     leaderboard_around,
     parse_board,
-    rebuild_leaderboards,
 )
 from server.actions.common import Recorded
 from server.actions.community import (
@@ -50,6 +48,7 @@ from server.actions.community import (
     record_share,
     submit_review,
 )
+from server.actions.consumers import install_consumers, services_for
 from server.actions.contest_lifecycle import (
     ContestFields,
     cancel_contest,
@@ -75,6 +74,7 @@ from server.actions.contests import (
     contests_list,
     visible_contest,
 )
+from server.actions.effects import inline_effects
 from server.actions.members import account, member, members_by_ids, upsert_member, viewer
 from server.actions.moderation import Decision, moderate_activity, moderation_queue
 from server.actions.points import (
@@ -100,6 +100,15 @@ from server.actions.prizes import (
     update_prize,
 )
 from server.actions.purchases import record_purchase, refund_purchase
+from server.actions.rebuilds import (
+    BoardsHealth,
+    Rebuilt,
+    adopt_boards,
+    boards_health,
+    check_leaderboards,
+    heal_boards,
+    rebuild_leaderboards,
+)
 from server.actions.redemptions import (
     Redeemed,
     RedemptionView,
@@ -109,7 +118,8 @@ from server.actions.redemptions import (
     redemptions_of,
 )
 from server.actions.rules import earning_rules, update_earning_rule
-from server.actions.services import Services, services_for, utcnow
+from server.actions.services import Services, utcnow
+from server.actions.status import Status, status
 from server.actions.tiers import (
     tier_ladder,
     tier_standing,
@@ -117,12 +127,22 @@ from server.actions.tiers import (
     tiers_held,
     update_tier,
 )
+from server.failures import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_CODE,
+    UNAVAILABLE_MESSAGE,
+    is_transient,
+)
 
 __all__ = [
     "GLOBAL_COMMUNITY",
+    "RETRY_AFTER_SECONDS",
+    "UNAVAILABLE_CODE",
+    "UNAVAILABLE_MESSAGE",
     "ActivityPage",
     "Adjusted",
     "Board",
+    "BoardsHealth",
     "BoardsUnavailable",
     "CommunityRank",
     "ContestFields",
@@ -141,10 +161,12 @@ __all__ = [
     "RedemptionView",
     "Revoked",
     "Services",
+    "Status",
     "account",
     "activities_page",
     "activity_cursor",
     "adjust_points",
+    "adopt_boards",
     "archive_prize",
     "badge_awards",
     "badge_catalog",
@@ -152,6 +174,7 @@ __all__ = [
     "badge_progress",
     "badges_by_slug",
     "board_changes",
+    "boards_health",
     "cancel_contest",
     "cancel_redemption",
     "check_leaderboards",
@@ -172,7 +195,11 @@ __all__ = [
     "export_badge",
     "finalize_contest",
     "fulfill_redemption",
+    "heal_boards",
     "hosted_assertion",
+    "inline_effects",
+    "install_consumers",
+    "is_transient",
     "leaderboard",
     "leaderboard_around",
     "ledger_cursor",
@@ -203,6 +230,7 @@ __all__ = [
     "release_pending",
     "revoke_badge",
     "services_for",
+    "status",
     "submit_review",
     "tier_ladder",
     "tier_standing",

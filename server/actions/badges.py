@@ -100,7 +100,7 @@ async def revoke_badge(
     badge, outcome = await revoke(
         member.id, slug.strip(), actor=principal.actor, reason=why, now=svc.clock()
     )
-    await announce_badges(svc, member.id, outcome)
+    await announce_badges(svc, outcome)
     return Revoked(badge=badge, revoked=outcome.revoked)
 
 
@@ -124,7 +124,7 @@ async def reevaluate_badges(
     ]
     for done, member_id in enumerate(ids, start=1):
         outcome = await evaluate(member_id, ALL_METRICS, now=svc.clock(), keep_for=svc.keep_for)
-        await announce_badges(svc, member_id, outcome)
+        await announce_badges(svc, outcome)
         granted += len(outcome.granted)
         revoked += len(outcome.revoked)
         if on_member is not None:

@@ -7,7 +7,7 @@ kept for ``Services.board_cache`` seconds at most (never older).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from leaderboards import (
@@ -17,34 +17,28 @@ from leaderboards import (
     Leaderboards,
     Standing,
     Window,
-    flush_outbox,
     listen,
     title_for,
 )
-from leaderboards.boards import CONTEST_GRACE
-from leaderboards.rebuild import Difference, RebuildBusy, Rebuilt, check, rebuild
 from server.actions.common import find_by_id, page_size
 from server.actions.members import members_by_ids
 from server.actions.services import Services
 from server.rewards import validation as v
-from server.rewards.contests import Contest, contest_scores
-from server.rewards.errors import Conflict, Invalid
+from server.rewards.contests import Contest
+from server.rewards.errors import Invalid
 from server.rewards.members import Member
 
 __all__ = [
     "GLOBAL_COMMUNITY",
     "CommunityRank",
     "RankedPage",
-    "Rebuilt",
     "board_changes",
     "board_offset",
-    "check_leaderboards",
     "community_rank",
     "community_ranks",
     "leaderboard",
     "leaderboard_around",
     "parse_board",
-    "rebuild_leaderboards",
     "with_members",
 ]
 
@@ -201,44 +195,3 @@ async def _changes(
             await asyncio.sleep(1 / _PUSHES_PER_SECOND)
     finally:
         watcher.cancel()
-
-
-def _boards(svc: Services) -> Leaderboards:
-    """The Redis boards; jobs that need them are not started without them."""
-    if svc.boards is None:
-        raise RuntimeError("leaderboards need the Redis client")
-    return svc.boards
-
-
-async def rebuild_leaderboards(
-    svc: Services,
-    *,
-    settle: float = 1.0,
-    on_start: Callable[[int], None] | None = None,
-    on_rows: Callable[[int], None] | None = None,
-) -> Rebuilt:
-    """Rebuild every global and community board from the ledger and swap them in."""
-    try:
-        done = await rebuild(
-            _boards(svc), now=svc.clock(), settle=settle, on_start=on_start, on_rows=on_rows
-        )
-    except RebuildBusy as exc:
-        raise Conflict(str(exc)) from None
-    # Contest boards: each recomputed from SQL and swapped in whole (finalized ones read SQL).
-    for contest in await Contest.filter(published_at__isnull=False, finalized_at__isnull=True):
-        await _boards(svc).replace_board(
-            Board(contest_id=contest.id),
-            await contest_scores(contest),
-            expires_at=contest.ends_at + CONTEST_GRACE,
-        )
-        done.boards += 1
-    svc.board_cache.clear()
-    await svc.events.points_committed()  # what waited during the rebuild
-    return done
-
-
-async def check_leaderboards(svc: Services) -> list[Difference]:
-    """Apply what waits in the outbox, then compare every board with the ledger."""
-    boards = _boards(svc)
-    await flush_outbox(boards)
-    return await check(boards, now=svc.clock())

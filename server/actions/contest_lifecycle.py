@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from leaderboards import Board
 from leaderboards.boards import CONTEST_GRACE
 from server.actions.common import find_by_id, require
@@ -28,6 +30,7 @@ from server.rewards.contests import (
     validate_window,
 )
 from server.rewards.errors import Conflict, Invalid
+from server.rewards.events import EventType, record
 from server.rewards.members import Member
 from server.rewards.tiers import Tier
 
@@ -119,7 +122,12 @@ async def publish_contest(svc: Services, principal: Principal, contest_id: str) 
     contest = await contest_by_id(contest_id)
     if contest_status(svc, contest) is ContestStatus.CANCELLED:
         raise Conflict("This contest was cancelled.")
-    await Contest.filter(id=contest.id, published_at__isnull=True).update(published_at=svc.clock())
+    async with in_transaction():
+        won = await Contest.filter(id=contest.id, published_at__isnull=True).update(
+            published_at=svc.clock()
+        )
+        if won == 1:
+            await record(EventType.CONTEST_PUBLISHED, None, {"contest_id": contest.id})
     await contest.refresh_from_db()
     return contest
 

@@ -31,6 +31,7 @@ from server.rewards.contests import (
     contest_scores,
 )
 from server.rewards.errors import Conflict
+from server.rewards.events import EventType, record
 from server.rewards.ledger import EntryKind, Posting, lock_member, post
 from server.rewards.tiers import Tier
 
@@ -73,6 +74,8 @@ async def finalize_contest(svc: Services, principal: Principal, contest_id: str)
         if won != 1:  # finalized concurrently: theirs stands
             contest = await contest_by_id(contest_id)
             return Finalized(contest, await placements_of_contest(contest.id), duplicate=True)
+        # Who gets CONTESTS_WON below, in the order of the placements (rank, member id).
+        winners: list[int] = []
         for rank, member_id, score in competition_ranks(eligible):
             prize = next((p for p in prizes if p.from_rank <= rank <= p.to_rank), None)
             await Placement.create(
@@ -83,6 +86,8 @@ async def finalize_contest(svc: Services, principal: Principal, contest_id: str)
                 points_awarded=prize.points if prize else 0,
                 badge_slug=prize.badge_slug if prize else None,
             )
+            if rank == 1 or (prize is not None and (prize.badge_slug or prize.points)):
+                winners.append(member_id)
             if prize is not None and prize.points > 0:
                 member = await lock_member(member_id)
                 await post(
@@ -100,9 +105,12 @@ async def finalize_contest(svc: Services, principal: Principal, contest_id: str)
                     community=member.community,
                     now=now,
                 )
+        await record(
+            EventType.CONTEST_FINALIZED, None, {"contest_id": contest.id, "members": winners}
+        )
     await contest.refresh_from_db()
     placements = await placements_of_contest(contest.id)
-    await svc.events.points_committed()
+    await svc.events.committed()
     for placement in placements:
         if placement.badge_slug:
             await grant(placement.member_id, placement.badge_slug, now=now, keep_for=svc.keep_for)

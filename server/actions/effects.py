@@ -1,13 +1,19 @@
 """What follows a committed change: badges granted or revoked, the tier change recorded
 (with its entry bonus), and a member's balances brought up to date on read.
 
-Every effect here runs after the change it follows has committed, is safe to
-repeat, and tells the boards and subscribers through ``Services.events``.
+Every effect here runs after the change it follows has committed and is safe to
+repeat. A use case runs them itself (``award_badges``, which never raises: the
+request has committed and must answer its success); the event log's effects
+consumer runs them again for events whose request did not finish them (a worker
+killed, the database lost after the commit). ``inline_effects`` tells the two apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextvars import ContextVar
 from datetime import timedelta
 
 from tortoise.transactions import in_transaction
@@ -15,6 +21,7 @@ from tortoise.transactions import in_transaction
 from badges import CAUSES, Grant, Metric, Outcome, evaluate
 from server.actions.services import Services
 from server.rewards.activities import ActivityKind
+from server.rewards.events import EffectsDone, EventType, collecting, record
 from server.rewards.expiry import expire_due
 from server.rewards.ledger import EntryKind, Posting, lock_member, post
 from server.rewards.members import Member
@@ -23,7 +30,52 @@ from server.rewards.referrals import settle_referrals
 from server.rewards.standings import standing_of
 from server.rewards.tiers import ROLLING_DAYS, Tier, TierChange, TierWindow
 
-__all__ = ["announce_badges", "award_badges", "fresh", "track_tier"]
+__all__ = [
+    "CAUSES_OF_EFFECTS",
+    "announce_badges",
+    "award_badges",
+    "evaluate_badges",
+    "fresh",
+    "inline_effects",
+    "track_tier",
+]
+
+_log = logging.getLogger("laurel.effects")
+
+# The events whose badge and tier effects the effects consumer carries out.
+CAUSES_OF_EFFECTS = frozenset(
+    {
+        EventType.ACTIVITY_RECORDED,
+        EventType.ACTIVITY_APPROVED,
+        EventType.ACTIVITY_REJECTED,
+        EventType.ACTIVITY_REVERSED,
+        EventType.POINTS_CREDITED,
+        EventType.POINTS_REVERSED,
+        EventType.POINTS_RELEASED,
+        EventType.CONTEST_FINALIZED,
+    }
+)
+
+# False once an effect of the current request failed: its events are left to the log.
+_all_done: ContextVar[bool] = ContextVar("laurel_effects_done", default=True)
+
+
+@contextlib.asynccontextmanager
+async def inline_effects() -> AsyncIterator[None]:
+    """Around one request's use case: if every effect it ran itself succeeded, mark the
+    events it appended as done, so the effects consumer does not evaluate them again."""
+    token = _all_done.set(True)
+    try:
+        with collecting() as recorded:
+            yield
+            if not _all_done.get():
+                return
+            done = [EffectsDone(event_id=e.id) for e in recorded if e.type in CAUSES_OF_EFFECTS]
+            if done:
+                with contextlib.suppress(Exception):  # then the consumer does them again
+                    await EffectsDone.bulk_create(done, ignore_conflicts=True)
+    finally:
+        _all_done.reset(token)
 
 
 async def award_badges(
@@ -34,8 +86,29 @@ async def award_badges(
     metrics: Iterable[Metric] = (),
     activity_id: int | None = None,
 ) -> list[Grant]:
-    """After a committed change: grant and revoke the badges it can affect, tell the
-    member's subscribers, and record a tier change it made. Returns the levels granted."""
+    """``evaluate_badges`` after a commit, in the request: never raises. When it fails
+    (the database went away) the change's events carry the work to the effects consumer,
+    and the member learns of the badges through the subscription and the next reads."""
+    try:
+        return await evaluate_badges(
+            svc, member_id, kinds, metrics=metrics, activity_id=activity_id
+        )
+    except Exception as exc:
+        _all_done.set(False)
+        _log.warning("badges of member %s left to the event log: %s", member_id, exc)
+        return []
+
+
+async def evaluate_badges(
+    svc: Services,
+    member_id: int,
+    kinds: Iterable[ActivityKind] = (),
+    *,
+    metrics: Iterable[Metric] = (),
+    activity_id: int | None = None,
+) -> list[Grant]:
+    """Grant and revoke the badges a change can affect, record a tier change it made,
+    and tell the boards and subscribers. Returns the levels granted; raises on failure."""
     todo = set(metrics)
     for kind in kinds:
         todo |= CAUSES[kind]
@@ -44,17 +117,16 @@ async def award_badges(
     outcome = await evaluate(
         member_id, todo, now=svc.clock(), keep_for=svc.keep_for, activity_id=activity_id
     )
-    await announce_badges(svc, member_id, outcome)
     await track_tier(svc, member_id)
+    await announce_badges(svc, outcome)
     return outcome.granted
 
 
-async def announce_badges(svc: Services, member_id: int, outcome: Outcome) -> None:
-    """Move the boards for the bonuses an outcome paid or took back; tell subscribers."""
+async def announce_badges(svc: Services, outcome: Outcome) -> None:
+    """Move the boards for the bonuses an outcome paid or took back, and tell the
+    subscribers of the levels granted (both from the log, inline)."""
     if outcome:
-        await svc.events.points_committed()  # bonuses and reversals move the boards
-    if outcome.granted:
-        await svc.events.badges_awarded(member_id, [g.award.id for g in outcome.granted])
+        await svc.events.committed()
 
 
 async def track_tier(svc: Services, member_id: int) -> TierChange | None:
@@ -78,6 +150,11 @@ async def track_tier(svc: Services, member_id: int) -> TierChange | None:
             qualifying_points=standing.qualifying_points,
             created_at=now,
         )
+        await record(
+            EventType.TIER_CHANGED,
+            member_id,
+            {"from_tier_id": member.tier_id, "to_tier_id": current.id, "change_id": change.id},
+        )
         rising = previous is None or current.threshold > previous.threshold
         if rising and current.entry_bonus > 0 and not await _bonus_paid(svc, member_id, current):
             await post(
@@ -97,7 +174,7 @@ async def track_tier(svc: Services, member_id: int) -> TierChange | None:
                 now=now,
             )
             await TierChange.filter(id=change.id).update(bonus_points=current.entry_bonus)
-    await svc.events.points_committed()
+    await svc.events.committed()
     return change
 
 
@@ -145,5 +222,5 @@ async def fresh(svc: Services, found: Member) -> Member:
         changed += await expire_due(found.id, now)
         await found.refresh_from_db()
     if changed:
-        await svc.events.points_committed()
+        await svc.events.committed()
     return found

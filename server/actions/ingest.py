@@ -20,6 +20,7 @@ from server.actions.tiers import earning_tier, multiplier_of
 from server.auth import Principal, Role
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.errors import Conflict, Invalid, LimitReached, NotFound, PermissionDenied
+from server.rewards.events import EventType, record
 from server.rewards.ledger import EntryKind, Posting, lock_member, post
 from server.rewards.members import Member
 from server.rewards.rules import EarningRule, rule_for
@@ -121,6 +122,15 @@ async def ingest(
                 decided_at=None if moderated else now,
                 decided_by=None if moderated else _BY_RULES,
             )
+            await record(
+                EventType.ACTIVITY_RECORDED,
+                member.id,
+                {
+                    "activity_id": activity.id,
+                    "kind": activity.kind.value,
+                    "status": activity.status.value,
+                },
+            )
             if points:
                 await post(
                     Posting(
@@ -149,7 +159,7 @@ async def ingest(
         if replay is None:
             raise
         return replay
-    await svc.events.points_committed()
+    await svc.events.committed()
     granted = await award_badges(svc, member.id, [kind], activity_id=activity.id)
     return Recorded(
         activity=activity, points_awarded=points, duplicate=False, badges=tuple(granted)

@@ -15,6 +15,7 @@ from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.errors import Conflict, Invalid
+from server.rewards.events import EventType, record
 from server.rewards.members import Member, new_referral_code
 from server.rewards.referrals import flag_for
 from server.rewards.rules import rule_for
@@ -49,9 +50,7 @@ async def upsert_member(
         if existing is not None:
             if referrer is not None:
                 await _check_late_referral(existing, referrer)
-            await Member.filter(id=existing.id).update(
-                display_name=name, email=address, community=group
-            )
+            await _update_profile(existing.id, name, address, group)
             await existing.refresh_from_db()
             return existing
         try:
@@ -63,12 +62,36 @@ async def upsert_member(
                     email=address,
                     community=group,
                 )
+                await record(EventType.MEMBER_CREATED, created.id, _about(created))
                 if referrer is not None:
                     await _link_referral(svc, referrer, created)
             return created
         except IntegrityError:
             continue  # created concurrently (or a referral code collided): look again
     raise Conflict("The member is being changed concurrently; try again.")
+
+
+async def _update_profile(
+    member_id: int, name: str, email: str | None, community: str | None
+) -> None:
+    """Change the profile, recording ``member.updated`` only when something changed;
+    the row lock orders concurrent updates so each change is recorded once."""
+    async with in_transaction():
+        current = await Member.select_for_update().get(id=member_id)
+        if (current.display_name, current.email, current.community) == (name, email, community):
+            return
+        await Member.filter(id=member_id).update(
+            display_name=name, email=email, community=community
+        )
+        await record(
+            EventType.MEMBER_UPDATED,
+            member_id,
+            {"external_id": current.external_id, "community": community},
+        )
+
+
+def _about(member: Member) -> dict[str, str | None]:
+    return {"external_id": member.external_id, "community": member.community}
 
 
 async def _referrer(code: str | None) -> Member | None:
@@ -96,7 +119,7 @@ async def _link_referral(svc: Services, referrer: Member, referee: Member) -> No
         member_id=referrer.id, kind=ActivityKind.REFERRAL, occurred_at__gte=month_start
     ).count()
     flag = flag_for(referrer, referee, this_month, rule.monthly_cap)
-    await Activity.create(
+    referral = await Activity.create(
         member_id=referrer.id,
         kind=ActivityKind.REFERRAL,
         status=ActivityStatus.PENDING,
@@ -111,6 +134,15 @@ async def _link_referral(svc: Services, referrer: Member, referee: Member) -> No
         # Unflagged referrals need no moderator: the rules decided.
         decided_at=None if flag else now,
         decided_by=None if flag else "rules",
+    )
+    await record(
+        EventType.ACTIVITY_RECORDED,
+        referrer.id,
+        {
+            "activity_id": referral.id,
+            "kind": referral.kind.value,
+            "status": referral.status.value,
+        },
     )
 
 

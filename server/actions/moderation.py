@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -21,6 +22,7 @@ from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.errors import Conflict, Invalid
+from server.rewards.events import EventType, record
 from server.rewards.expiry import expire_due
 from server.rewards.ledger import LedgerEntry, lock_member, post, reversal
 from server.rewards.pending import release_credit, remaining_pending
@@ -93,8 +95,8 @@ async def moderate_activity(
         await Activity.filter(id=activity.id).update(
             decided_at=now, decided_by=principal.actor, decision_reason=note
         )
-        points = await _decide(svc, principal, activity, decision, now)
-    await svc.events.points_committed()
+        points = await _decide(svc, principal, activity, decision, note, now)
+    await svc.events.committed()
     granted = []
     if decision is Decision.APPROVE:
         granted = await award_badges(
@@ -107,19 +109,44 @@ async def moderate_activity(
 
 
 async def _decide(
-    svc: Services, principal: Principal, activity: Activity, decision: Decision, now: datetime
+    svc: Services,
+    principal: Principal,
+    activity: Activity,
+    decision: Decision,
+    note: str | None,
+    now: datetime,
 ) -> int:
+    """Inside the decision's transaction, the activity found waiting under the lock."""
     if activity.kind is ActivityKind.REFERRAL:
         if decision is Decision.REJECT:
-            await Activity.filter(id=activity.id).update(status=ActivityStatus.REJECTED)
+            # Conditional: settling (refunded first purchase) may have rejected it meanwhile.
+            won = await Activity.filter(id=activity.id, status=ActivityStatus.PENDING).update(
+                status=ActivityStatus.REJECTED
+            )
+            if won == 1:
+                await _changed(EventType.ACTIVITY_REJECTED, activity, ActivityStatus.REJECTED, note)
             return 0
         return await settle_referrals(
             now=now, window=svc.return_window, keep_for=svc.keep_for, referrer_id=activity.member_id
         )
     if decision is Decision.APPROVE:
         return await _approve_review(svc, principal, activity, now)
-    await _reject_review(principal, activity, now)
+    await _reject_review(principal, activity, note, now)
     return 0
+
+
+async def _changed(
+    type: EventType, activity: Activity, status: ActivityStatus, reason: str | None = None
+) -> None:
+    """Record that ``activity`` took ``status``; in the transaction that changed it."""
+    payload: dict[str, Any] = {
+        "activity_id": activity.id,
+        "kind": activity.kind.value,
+        "status": status.value,
+    }
+    if reason is not None:
+        payload["reason"] = reason
+    await record(type, activity.member_id, payload)
 
 
 def _already_decided(activity: Activity, decision: Decision) -> Recorded:
@@ -147,7 +174,9 @@ async def _approve_review(
     credit = await _credit_of(activity)
     if credit is None:  # a rule worth 0 points
         await Activity.filter(id=activity.id).update(status=ActivityStatus.APPROVED)
+        await _changed(EventType.ACTIVITY_APPROVED, activity, ActivityStatus.APPROVED)
         return 0
+    # release_credit records activity.approved when it moves the activity out of PENDING.
     return await release_credit(
         activity.member_id,
         credit.id,
@@ -159,11 +188,14 @@ async def _approve_review(
     )
 
 
-async def _reject_review(principal: Principal, activity: Activity, now: datetime) -> None:
+async def _reject_review(
+    principal: Principal, activity: Activity, note: str | None, now: datetime
+) -> None:
     credit = await _credit_of(activity)
     async with in_transaction():
         member = await lock_member(activity.member_id)
         await Activity.filter(id=activity.id).update(status=ActivityStatus.REJECTED)
+        await _changed(EventType.ACTIVITY_REJECTED, activity, ActivityStatus.REJECTED, note)
         if credit is None:
             return
         left = (await remaining_pending([credit.id])).get(credit.id, 0)
@@ -208,6 +240,7 @@ async def _reverse(
         if won != 1:
             await activity.refresh_from_db()
             return Recorded(activity=activity, points_awarded=0, duplicate=True)
+        await _changed(EventType.ACTIVITY_REVERSED, activity, ActivityStatus.REVERSED)
         if activity.points > 0:
             await post(
                 reversal(
@@ -223,7 +256,7 @@ async def _reverse(
                 community=member.community,
                 now=now,
             )
-    await svc.events.points_committed()
+    await svc.events.committed()
     await award_badges(svc, activity.member_id, [activity.kind])  # may revoke
     taken = activity.points
     await activity.refresh_from_db()

@@ -153,7 +153,7 @@ async def adjust_points(
         if replay is None:
             raise
         return replay
-    await svc.events.points_committed()
+    await svc.events.committed()
     await award_badges(svc, target.id, metrics=[Metric.LIFETIME_POINTS])
     await target.refresh_from_db()
     return Adjusted(entry=entry, member=target, duplicate=False)
@@ -182,7 +182,7 @@ async def release_pending(svc: Services) -> tuple[int, int]:
         now=now, window=svc.return_window, keep_for=svc.keep_for, paid_to=paid
     )
     if points:
-        await svc.events.points_committed()
+        await svc.events.committed()
     for referrer in sorted(paid):
         await award_badges(svc, referrer, [ActivityKind.REFERRAL])
     return members, points

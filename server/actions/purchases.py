@@ -23,6 +23,7 @@ from server.rewards.activities import (
     Refund,
 )
 from server.rewards.errors import Conflict, Invalid, NotFound
+from server.rewards.events import EventType, record
 from server.rewards.expiry import expire_due
 from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post, reversal
 from server.rewards.members import Member
@@ -109,6 +110,7 @@ async def record_purchase(
                 target=order_id,
                 occurred_at=occurred,
             )
+            await record(EventType.ACTIVITY_RECORDED, buyer.id, _about(activity))
             for product in products:
                 await PurchasedProduct.create(
                     member_id=buyer.id, product_id=product, purchase_id=activity.id
@@ -145,7 +147,7 @@ async def record_purchase(
     await settle_referrals(
         now=now, window=window, keep_for=svc.keep_for, referee_id=buyer.id, paid_to=paid
     )
-    await svc.events.points_committed()
+    await svc.events.committed()
     granted = await award_badges(svc, buyer.id, [ActivityKind.PURCHASE], activity_id=activity.id)
     for referrer in sorted(paid):
         await award_badges(svc, referrer, [ActivityKind.REFERRAL])
@@ -208,7 +210,17 @@ async def refund_purchase(
             if take > 0:
                 await _take_back(purchase, member, take, key, principal, now)
             if refunded == order_cents:
-                await Activity.filter(id=purchase.id).update(status=ActivityStatus.REVERSED)
+                reversed_now = (
+                    await Activity.filter(id=purchase.id)
+                    .exclude(status=ActivityStatus.REVERSED)
+                    .update(status=ActivityStatus.REVERSED)
+                )
+                if reversed_now:
+                    await record(
+                        EventType.ACTIVITY_REVERSED,
+                        purchase.member_id,
+                        _about(purchase, ActivityStatus.REVERSED),
+                    )
     except IntegrityError:
         replay = await _refund_replay(key, request_hash, purchase)
         if replay is None:
@@ -222,13 +234,22 @@ async def refund_purchase(
         referee_id=purchase.member_id,
         paid_to=paid,
     )
-    await svc.events.points_committed()
+    await svc.events.committed()
     # A refund can take back badges (orders kept, amount spent) and a referrer's.
     await award_badges(svc, purchase.member_id, [ActivityKind.PURCHASE])
     for referrer in sorted(paid):
         await award_badges(svc, referrer, [ActivityKind.REFERRAL])
     await purchase.refresh_from_db()
     return Recorded(activity=purchase, points_awarded=-take, duplicate=False)
+
+
+def _about(activity: Activity, status: ActivityStatus | None = None) -> dict[str, object]:
+    """An activity event's payload; ``status`` when it has just changed."""
+    return {
+        "activity_id": activity.id,
+        "kind": activity.kind.value,
+        "status": (status or activity.status).value,
+    }
 
 
 async def _take_back(

@@ -22,6 +22,7 @@ from server.actions.tiers import tier_standing
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.errors import Conflict, LimitReached, OutOfStock, PermissionDenied
+from server.rewards.events import EventType, record
 from server.rewards.expiry import expire_due
 from server.rewards.ledger import EntryKind, Posting, lock_member, post
 from server.rewards.members import Member
@@ -105,7 +106,7 @@ async def redeem_prize(
         if replay is None:
             raise
         return replay
-    await svc.events.points_committed()
+    await svc.events.committed()
     member = await Member.get(id=member_id)
     return Redeemed(_view(principal, redemption), member, duplicate=False)
 
@@ -174,7 +175,16 @@ async def _redeem(
         )
         if claimed != 1:  # SQLite has no row locks: another redemption took it first
             raise Conflict("Please try again.")
+    await record(EventType.REDEMPTION_CREATED, member_id, _about(redemption))
     return redemption
+
+
+def _about(redemption: Redemption) -> dict[str, int]:
+    return {
+        "redemption_id": redemption.id,
+        "prize_id": redemption.prize_id,
+        "points": redemption.cost,
+    }
 
 
 async def _redemption(redemption_id: str) -> Redemption:
@@ -208,6 +218,7 @@ async def cancel_redemption(
             if found.status is RedemptionStatus.CANCELLED:
                 return _view(principal, found), False
             raise Conflict("This redemption was fulfilled; it cannot be cancelled.")
+        await record(EventType.REDEMPTION_CANCELLED, found.member_id, _about(found))
         await Prize.filter(id=found.prize_id, stock_left__isnull=False).update(
             stock_left=F("stock_left") + 1
         )
@@ -225,7 +236,7 @@ async def cancel_redemption(
             community=member.community,
             now=now,
         )
-    await svc.events.points_committed()
+    await svc.events.committed()
     await found.refresh_from_db()
     return _view(principal, found), True
 
@@ -236,9 +247,12 @@ async def fulfill_redemption(
     """ADMIN or SERVICE: the code was used (or the parcel sent). Repeating it is harmless."""
     require(principal, Role.ADMIN, Role.SERVICE)
     found = await _redemption(redemption_id)
-    won = await Redemption.filter(id=found.id, status=RedemptionStatus.RESERVED).update(
-        status=RedemptionStatus.FULFILLED, decided_by=principal.actor, decided_at=svc.clock()
-    )
+    async with in_transaction():
+        won = await Redemption.filter(id=found.id, status=RedemptionStatus.RESERVED).update(
+            status=RedemptionStatus.FULFILLED, decided_by=principal.actor, decided_at=svc.clock()
+        )
+        if won == 1:
+            await record(EventType.REDEMPTION_FULFILLED, found.member_id, _about(found))
     await found.refresh_from_db()
     if won != 1 and found.status is RedemptionStatus.CANCELLED:
         raise Conflict("This redemption was cancelled; it cannot be fulfilled.")

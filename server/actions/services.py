@@ -10,11 +10,11 @@ from typing import Any
 
 from badges.images import ImageCache
 from leaderboards import Leaderboards, TTLCache
-from server.events import Events
+from server.events import EventLog
 from server.rewards.tiers import TierWindow
 from server.settings import Settings
 
-__all__ = ["Services", "services_for", "utcnow"]
+__all__ = ["Services", "make_services", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -26,7 +26,7 @@ def utcnow() -> datetime:
 class Services:
     """What the use cases need from the running process; tests build their own."""
 
-    events: Events
+    events: EventLog
     boards: Leaderboards | None
     purchase_pending_days: int = 14
     points_per_currency_unit: Decimal = Decimal(1)
@@ -53,10 +53,11 @@ class Services:
         return timedelta(days=self.purchase_pending_days)
 
 
-def services_for(settings: Settings, boards: Leaderboards | None) -> Services:
-    """The services of a process configured by ``settings``."""
+def make_services(settings: Settings, boards: Leaderboards | None) -> Services:
+    """The services of a process configured by ``settings``, without consumers
+    (``server.actions.services_for`` adds them)."""
     return Services(
-        events=Events(boards),
+        events=EventLog(boards),
         boards=boards,
         purchase_pending_days=settings.purchase_pending_days,
         points_per_currency_unit=settings.points_per_currency_unit,

@@ -2,30 +2,25 @@
 
 Each command parses its arguments, calls one use case and prints the result;
 bad settings or input end with one line on stderr and exit code 2. The
-commands live by purpose in ``serving``, ``admin`` and ``jobs``.
+commands live by purpose in ``serving``, ``admin`` and ``jobs``, assembled in
+``commands``.
+
+Importing this package imports nothing else: every ``laurel serve --workers N``
+worker is a spawned interpreter that re-imports the ``laurel`` script (and so this
+package) before it can answer uvicorn's health check, and on a busy machine the
+whole CLI (ORM, Redis, Pillow, the demo) took seconds to import.
 """
 
 from __future__ import annotations
 
 import sys
 
-import typer
-
-from server.cli import admin, jobs, serving
-
 __all__ = ["main"]
-
-app = typer.Typer(
-    help="Laurel: gamified community rewards for online shops.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-app.add_typer(serving.app)
-app.add_typer(admin.app)
-app.add_typer(jobs.app)
 
 
 def main() -> None:
+    from server.cli.commands import app  # the commands and all they need, on demand
+
     try:
         app()
     except KeyboardInterrupt:

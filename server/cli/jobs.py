@@ -100,3 +100,23 @@ def check_consistency_command() -> None:
     if mismatches:
         raise typer.Exit(code=1)
     typer.echo("every balance matches its ledger")
+
+
+@app.command("status")
+def status_command() -> None:
+    """Database, Redis and the boards, and each event-log consumer's cursor, lag and errors
+    (what /healthz reports). Exits 1 unless everything is ok."""
+    settings = settings_or_exit()
+    state = run_job(settings, actions.status)
+    typer.echo(f"database: {'ok' if state.database else 'down'}")
+    typer.echo(f"redis: {state.redis}")
+    typer.echo(f"event log: last event {state.last_event}, depth {state.depth}")
+    for c in state.consumers:
+        lease = c.lease_owner or "free"
+        line = (
+            f"  {c.name}: position {c.position}, lag {c.lag}, oldest "
+            f"{c.oldest_seconds:.1f} s, failures {c.failures}, lease {lease}"
+        )
+        typer.echo(line + (f", last error: {c.last_error}" if c.last_error else ""))
+    if not state.ok:
+        raise typer.Exit(code=1)

@@ -65,7 +65,11 @@ async def _services(
         boards = Leaderboards(redis) if redis is not None else None
         try:
             async with orm(settings.resolved_database_url):
-                yield actions.services_for(settings, boards)
+                svc = actions.services_for(settings, boards)
+                try:
+                    yield svc
+                finally:
+                    await svc.events.release()  # a lease the command took goes back
         finally:
             if redis is not None:
                 await redis.aclose()

@@ -1,5 +1,13 @@
 """``laurel serve``: migrate, start the embedded Valkey when no Redis is configured, and
-run the app with uvicorn (one process, or several workers on PostgreSQL)."""
+run the app with uvicorn (one process, or several workers on PostgreSQL).
+
+With workers, uvicorn's parent replaces a worker that dies, and kills one that does not
+answer its health check within ``LAUREL_WORKER_HEALTHCHECK_SECONDS``. uvicorn's own 5 s
+also applies to a replacement that is still starting up (a spawned interpreter importing
+the ``laurel`` script); on a loaded machine that took longer, and each replacement was
+killed in turn. A frozen worker is rare (the check is answered by a thread), a slow start
+is not, so the default is generous.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ import typer
 import uvicorn
 
 from leaderboards import EmbeddedValkey
+from server import actions
 from server.cli.running import fail, run_job, settings_or_exit
 from server.db import apply_migrations
 from server.demo import seed_demo
@@ -57,6 +66,10 @@ def serve(
         settings = settings_or_exit()
         typer.echo(f"embedded Valkey at {settings.redis_url}, data in {embedded.data_dir}")
     try:
+        # Boards that Redis lost (or never had) are rebuilt before anyone reads them.
+        healed = run_job(settings, actions.heal_boards)
+        if healed is not None:
+            typer.echo(f"leaderboards rebuilt from {healed.entries} ledger entries")
         if seed:
             summary = run_job(settings, seed_demo)
             typer.echo(f"demo community ready: {summary.members} members")
@@ -69,6 +82,7 @@ def serve(
             workers=workers,
             log_level=settings.log_level,
             lifespan="on",
+            timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         )
     finally:
         if embedded is not None:

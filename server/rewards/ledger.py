@@ -29,10 +29,10 @@ from tortoise.models import Model
 
 from server.rewards.activities import Activity
 from server.rewards.errors import InsufficientPoints
+from server.rewards.events import EventType, moment, record
 from server.rewards.members import Member
 
 __all__ = [
-    "BoardUpdate",
     "EntryKind",
     "LedgerEntry",
     "Posting",
@@ -51,6 +51,19 @@ class EntryKind(StrEnum):
     SETTLE = "SETTLE"
     EXPIRE = "EXPIRE"
     RETURN = "RETURN"  # points of a cancelled redemption, given back
+
+
+# The event each kind of entry appends (an ADJUST below 0 is a reversal).
+_EVENT_OF = {
+    EntryKind.EARN: EventType.POINTS_CREDITED,
+    EntryKind.ADJUST: EventType.POINTS_CREDITED,
+    EntryKind.RETURN: EventType.POINTS_CREDITED,
+    EntryKind.RELEASE: EventType.POINTS_RELEASED,
+    EntryKind.SPEND: EventType.POINTS_SPENT,
+    EntryKind.REVERSAL: EventType.POINTS_REVERSED,
+    EntryKind.SETTLE: EventType.POINTS_REVERSED,
+    EntryKind.EXPIRE: EventType.POINTS_EXPIRED,
+}
 
 
 class LedgerEntry(Model):
@@ -98,26 +111,6 @@ class LedgerEntry(Model):
     @property
     def is_pending_credit(self) -> bool:
         return self.pending_delta > 0
-
-
-class BoardUpdate(Model):
-    """Outbox: a change of a member's earned points not yet applied to the boards.
-
-    Written in the ledger transaction; applied to Redis after commit and then
-    deleted, so nothing is lost while Redis is unreachable.
-    """
-
-    id = fields.BigIntField(primary_key=True)
-    member_id = fields.BigIntField()
-    # The ledger entry it comes from: a rebuild covers entries up to an id, not their rows.
-    entry_id = fields.BigIntField(null=True)
-    community = fields.CharField(max_length=64, null=True)
-    delta = fields.IntField()
-    occurred_at = fields.DatetimeField()
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "board_updates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,14 +194,23 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
         qualifying=_qualifies(posting),
         multiplier=posting.multiplier,
     )
-    if posting.lifetime_delta:
-        await BoardUpdate.create(
-            member_id=posting.member_id,
-            entry_id=entry.id,
-            community=community,
-            delta=posting.lifetime_delta,
-            occurred_at=posting.occurred_at or now,
-        )
+    await record(
+        EventType.POINTS_REVERSED
+        if posting.kind is EntryKind.ADJUST and posting.amount < 0
+        else _EVENT_OF[posting.kind],
+        posting.member_id,
+        {
+            "entry_id": entry.id,
+            "kind": posting.kind.value,
+            "amount": posting.amount,
+            "pending_delta": posting.pending_delta,
+            "lifetime_delta": posting.lifetime_delta,
+            "activity_id": posting.activity_id,
+            "actor": posting.actor,
+            "community": community,
+            "occurred_at": moment(posting.occurred_at or now),
+        },
+    )
     # Points already past their expiry (a late release) pay nothing: they are about to expire.
     if available > 0 and (posting.expires_at is None or posting.expires_at > now):
         await _settle_debt(entry, available, community=community, now=now)

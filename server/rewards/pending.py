@@ -16,6 +16,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from server.rewards.activities import Activity, ActivityStatus
+from server.rewards.events import EventType, record
 from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post
 from server.rewards.members import Member
 
@@ -111,9 +112,20 @@ async def release_credit(
                 now=now,
             )
             if activity_id is not None:
-                await Activity.filter(id=activity_id, status=ActivityStatus.PENDING).update(
-                    status=ActivityStatus.APPROVED, points=F("points") + remaining
-                )
+                approved = await Activity.filter(
+                    id=activity_id, status=ActivityStatus.PENDING
+                ).update(status=ActivityStatus.APPROVED, points=F("points") + remaining)
+                if approved:
+                    activity = await Activity.get(id=activity_id)
+                    await record(
+                        EventType.ACTIVITY_APPROVED,
+                        member_id,
+                        {
+                            "activity_id": activity.id,
+                            "kind": activity.kind.value,
+                            "status": activity.status.value,
+                        },
+                    )
     except IntegrityError:
         return 0  # released by a concurrent caller
     return remaining

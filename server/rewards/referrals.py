@@ -9,15 +9,19 @@ wait for a moderator's approval before they can pay.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.community import normalize_email
+from server.rewards.events import EventType, record
 from server.rewards.ledger import EntryKind, Posting, lock_member, post, reversal
 from server.rewards.members import Member
 
 __all__ = ["flag_for", "settle_referrals"]
+
+_REFUNDED = "The referred member's first purchase was refunded."
 
 
 def flag_for(
@@ -73,12 +77,7 @@ async def settle_referrals(
                 paid_to.add(referral.member_id)
             continue
         if refunded:
-            await Activity.filter(id=referral.id, status=ActivityStatus.PENDING).update(
-                status=ActivityStatus.REJECTED,
-                decision_reason="The referred member's first purchase was refunded.",
-                decided_at=now,
-                decided_by="system",
-            )
+            await _cancel(referral, now)
         elif first.occurred_at + window <= now and not _awaiting_moderator(referral):
             due = max(first.occurred_at + window, referral.decided_at or referral.occurred_at)
             points = await _pay(referral, now, due + keep_for if keep_for else None)
@@ -92,6 +91,34 @@ def _awaiting_moderator(referral: Activity) -> bool:
     return referral.flag_reason is not None and referral.decided_at is None
 
 
+def _about(referral: Activity, status: ActivityStatus, reason: str | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "activity_id": referral.id,
+        "kind": referral.kind.value,
+        "status": status.value,
+    }
+    if reason is not None:
+        payload["reason"] = reason
+    return payload
+
+
+async def _cancel(referral: Activity, now: datetime) -> None:
+    """Reject a pending referral whose referee's first purchase was refunded."""
+    async with in_transaction():
+        won = await Activity.filter(id=referral.id, status=ActivityStatus.PENDING).update(
+            status=ActivityStatus.REJECTED,
+            decision_reason=_REFUNDED,
+            decided_at=now,
+            decided_by="system",
+        )
+        if won == 1:
+            await record(
+                EventType.ACTIVITY_REJECTED,
+                referral.member_id,
+                _about(referral, ActivityStatus.REJECTED, _REFUNDED),
+            )
+
+
 async def _pay(referral: Activity, now: datetime, expires_at: datetime | None) -> int:
     points = referral.points_awarded
     async with in_transaction():
@@ -99,7 +126,14 @@ async def _pay(referral: Activity, now: datetime, expires_at: datetime | None) -
         won = await Activity.filter(id=referral.id, status=ActivityStatus.PENDING).update(
             status=ActivityStatus.APPROVED, points=points
         )
-        if won != 1 or points <= 0:
+        if won != 1:
+            return 0
+        await record(
+            EventType.ACTIVITY_APPROVED,
+            referral.member_id,
+            _about(referral, ActivityStatus.APPROVED),
+        )
+        if points <= 0:
             return 0
         await post(
             Posting(
@@ -126,10 +160,15 @@ async def _claw_back(referral: Activity, now: datetime) -> bool:
         won = await Activity.filter(id=referral.id, status=ActivityStatus.APPROVED).update(
             status=ActivityStatus.REVERSED,
             points=0,
-            decision_reason="The referred member's first purchase was refunded.",
+            decision_reason=_REFUNDED,
         )
         if won != 1:
             return False
+        await record(
+            EventType.ACTIVITY_REVERSED,
+            referral.member_id,
+            _about(referral, ActivityStatus.REVERSED),
+        )
         if referral.points <= 0:
             return True
         await post(

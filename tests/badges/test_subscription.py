@@ -4,6 +4,7 @@ process's services (its own Redis client) reaches the shopper through pub/sub.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from server import actions
 from server.actions import Services
 from server.app import create_app
 from server.auth import Principal, Role
-from server.events import Events
+from server.events import EventLog
 from server.settings import Settings
 from tests.conftest import JWT_SECRET, Backend, member_token
 
@@ -43,13 +44,17 @@ async def server(catalog: Services, settings: Settings) -> AsyncIterator[str]:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     runner = uvicorn.Server(config)
     task = asyncio.create_task(runner.serve())
+    consumers = asyncio.create_task(catalog.events.run_forever())  # as the lifespan runs them
     while not runner.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
         await asyncio.sleep(0.02)
     try:
         yield f"ws://127.0.0.1:{port}/graphql"
     finally:
         runner.should_exit = True
+        consumers.cancel()
         await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumers
 
 
 async def _open(url: str, token: str | None) -> ClientConnection:
@@ -83,7 +88,8 @@ async def test_an_award_by_another_worker_reaches_the_shopper(
     try:
         await _listening(other_redis, ana.id)
         boards = Leaderboards(other_redis)
-        other_worker = Services(events=Events(boards), boards=boards, clock=catalog.clock)
+        other_worker = Services(events=EventLog(boards), boards=boards, clock=catalog.clock)
+        actions.install_consumers(other_worker)
         await actions.record_purchase(
             other_worker,
             SHOP,

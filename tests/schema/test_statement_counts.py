@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from leaderboards import flush_outbox
 from server.actions import Services
 from tests.conftest import GraphQL
 from tests.helpers import ADJUST, BOARD, PURCHASE, UPSERT, purchase_input
@@ -198,7 +197,7 @@ async def test_a_rich_leaderboard_page_runs_the_same_few_statements_for_10_and_1
 ) -> None:
     await _seed(gql, keys)
     assert svc.boards is not None
-    await flush_outbox(svc.boards)
+    await svc.events.drain(grace=False)
     assert (await gql(TIERS))["tiers"] == LADDER
     board = (await gql(BOARD, {"first": 100}))["leaderboard"]
     assert board["totalMembers"] == MEMBERS

@@ -127,7 +127,7 @@ async def test_community_ranks_read_no_sql_and_match_each_rank(svc: Services) ->
     cy = await _member(svc, "cy")
     for member, points in ((ana, 50), (ben, 80), (cy, 10)):
         await _earn(svc, member, points, f"e-{member.external_id}")
-    await svc.events.points_committed()
+    await svc.events.drain(grace=False)
     members = [ana, ben, cy]
     alone = {m.id: await actions.community_rank(svc, m, "ALL_TIME") for m in members}
     with _statements() as sql:
@@ -219,7 +219,7 @@ async def test_a_finalized_contest_board_is_paged_in_sql(svc: Services, clock: C
     ana, ben, cy, dee = [await _member(svc, n) for n in ("ana", "ben", "cy", "dee")]
     for member, n in ((ana, 3), (ben, 2), (cy, 2), (dee, 1)):
         await _shares(svc, member, n)
-    await svc.events.points_committed()
+    await svc.events.drain(grace=False)
     live = await actions.contest_board(svc, contest, first=10, offset=0)
     expected = [(1, ana.id), (2, min(ben.id, cy.id)), (2, max(ben.id, cy.id)), (4, dee.id)]
     assert sorted((r.rank, m.id) for r, m in live.rows) == expected

@@ -114,17 +114,17 @@ class Api:
         result: dict[str, Any] = (await self(ADJUST, variables))["adjustPoints"]
         return result
 
-    async def outbox_drained(self) -> None:
+    async def boards_caught_up(self) -> None:
         """Wait until /healthz reports every board update applied."""
         try:
             async with asyncio.timeout(30):
                 while True:
                     health = (await self.http.get("/healthz")).json()
-                    if health["outbox"] == 0:
+                    if health["events"]["consumers"]["boards"]["lag"] == 0:
                         return
                     await asyncio.sleep(0.2)
         except TimeoutError:
-            pytest.fail("the outbox did not drain within 30 s")
+            pytest.fail("the board consumer did not catch up within 30 s")
 
 
 async def _members(api: Api) -> dict[str, str]:
@@ -166,7 +166,7 @@ async def test_concurrent_adjustments_keep_every_balance_equal_to_its_ledger(
         started = time.monotonic()
         await asyncio.gather(*(send(i, call) for i, call in enumerate(calls)))
         elapsed = time.monotonic() - started
-        await api.outbox_drained()
+        await api.boards_caught_up()
 
     counts: Counter[str] = Counter()
     applied: dict[str, list[int]] = {m: [OPENING_CREDIT] for m in member_ids}
@@ -286,7 +286,7 @@ async def test_concurrent_evaluations_grant_each_badge_level_once(
             *(api.adjust(member_id, f"race-{i}", 110) for i in range(20))
         )
         assert all(r["__typename"] == "PointsAdjusted" for r in results)
-        await api.outbox_drained()
+        await api.boards_caught_up()
     evaluations = await asyncio.gather(
         *(
             evaluate(int(member_id), ALL_METRICS, now=svc.clock(), keep_for=svc.keep_for)
@@ -369,7 +369,7 @@ async def test_concurrent_redemptions_never_oversell(server: str, svc: Services)
             {"i": {"prizeId": prize_id, "stock": 20}},
         )
         same = await asyncio.gather(*(redeem(rich_token, "the-same-key") for _ in range(50)))
-        await admin.outbox_drained()
+        await admin.boards_caught_up()
     redemptions = await Redemption.filter(prize_id=int(prize_id)).order_by("id")
     first_ten = [r for r in redemptions if not r.idempotency_key.endswith(":the-same-key")]
     prize = await Prize.get(id=int(prize_id))

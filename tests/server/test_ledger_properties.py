@@ -334,6 +334,7 @@ class Run:
 async def _fresh_start(svc: Services, redis: Redis, clock: Clock) -> list[int]:
     await truncate_all_models()
     await redis.flushdb()
+    await actions.adopt_boards(svc)
     clock.now = datetime.now(UTC)
     ids: list[int] = []
     for i in range(MEMBERS):

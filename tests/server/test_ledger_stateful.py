@@ -347,6 +347,7 @@ class LedgerMachine(RuleBasedStateMachine):
     async def _fresh_start(self) -> list[int]:
         await truncate_all_models()
         await self.env.redis.flushdb()
+        await actions.adopt_boards(self.svc)
         self.clock.now = START
         ids = []
         for i in range(MEMBERS):

@@ -1,0 +1,88 @@
+"""Leases on the event log's consumers: one process at a time advances a consumer.
+
+A lease is a row of ``event_consumers`` (owner, until). A free or run-out lease is
+claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` (plain on SQLite, one process), so
+two claimers never both win; the holder renews it while it works and gives it back
+on shutdown. A process that saw another's lease does not ask again before it runs out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import UTC, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from server.rewards.events import ConsumerState
+
+__all__ = ["Leases"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Leases:
+    """The leases one process holds, and what it knows of the others'."""
+
+    def __init__(self, owner: str, lease_seconds: float) -> None:
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self._held: dict[str, float] = {}  # consumer -> monotonic time its lease runs out
+        self._others: dict[str, float] = {}  # consumer -> when another's lease runs out
+        self._known: set[str] = set()  # consumers whose row exists
+
+    def lost(self, name: str) -> None:
+        """The lease is gone (taken over, or the row reset): claim it again next time."""
+        self._held.pop(name, None)
+
+    async def claimed(self, name: str) -> ConsumerState | None:
+        """The consumer's row if this process holds its lease (claiming it if free)."""
+        for _ in (1, 2):
+            if not await self._hold(name):
+                return None
+            row = await ConsumerState.get_or_none(name=name)
+            if row is not None and row.lease_owner == self.owner:
+                return row
+            self.lost(name)  # the row was reset or taken over: claim again
+        return None
+
+    async def _hold(self, name: str) -> bool:
+        """Keep or claim the consumer's lease; a free or run-out lease is taken with
+        ``SELECT ... FOR UPDATE SKIP LOCKED``, so two claimers never both win."""
+        margin = self.lease_seconds / 3
+        clock = time.monotonic()
+        if self._held.get(name, 0.0) - clock > margin:
+            return True
+        if self._others.get(name, 0.0) > clock:
+            return False  # another process holds it: no query until its lease runs out
+        if name not in self._known:
+            await ConsumerState.get_or_create(name=name)
+            self._known.add(name)
+        now = _now()
+        async with in_transaction():
+            row = await ConsumerState.filter(name=name).select_for_update(skip_locked=True).first()
+            if row is None:
+                self._known.discard(name)  # being claimed right now, or gone
+                return False
+            mine = row.lease_owner == self.owner
+            if row.lease_until is not None and row.lease_until > now and not mine:
+                self._held.pop(name, None)
+                self._others[name] = clock + (row.lease_until - now).total_seconds()
+                return False
+            await ConsumerState.filter(name=name).update(
+                lease_owner=self.owner, lease_until=now + timedelta(seconds=self.lease_seconds)
+            )
+        self._held[name] = clock + self.lease_seconds
+        return True
+
+    async def release(self) -> None:
+        """Give the leases back (shutdown), so another worker takes over at once."""
+        if not self._held:
+            return
+        with contextlib.suppress(Exception):
+            await ConsumerState.filter(name__in=list(self._held), lease_owner=self.owner).update(
+                lease_owner=None, lease_until=None
+            )
+        self._held.clear()
