@@ -86,7 +86,7 @@ class EffectsDone(Model):
     """An event whose badge and tier effects the request that made it carried out itself:
     the effects consumer skips it (and deletes the marker). Bookkeeping, not the log."""
 
-    event_id = fields.BigIntField(primary_key=True, generated=False)
+    event_id = fields.BigIntField(primary_key=True)  # the event's id, given
 
     class Meta:
         table = "effects_done"
