@@ -123,9 +123,9 @@ async def _resources(settings: Settings) -> AsyncIterator[Services]:
             try:
                 yield svc
             finally:
-                consumers.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await consumers
+                svc.events.stop()
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(consumers, timeout=5)
                 await svc.events.release()  # another worker takes over at once
     finally:
         await redis.aclose()

@@ -103,6 +103,7 @@ class EventLog:
         self.leases = Leases(self.owner, lease_seconds)
         self._locks: dict[str, asyncio.Lock] = {}
         self._wake = asyncio.Event()
+        self._stopping = False
         # Test-only: a file to create, then wait forever, right after a commit.
         self.pause_after_commit: str | None = None
 
@@ -142,9 +143,15 @@ class EventLog:
                 total += moved
         return total
 
+    def stop(self) -> None:
+        """End ``run_forever`` after the pass it is in (shutdown)."""
+        self._stopping = True
+        self.wake()
+
     async def run_forever(self) -> None:
-        """Background task: every consumer, again and again, until the process stops."""
-        while True:
+        """Background task: every consumer, again and again, until ``stop``."""
+        self._stopping = False
+        while not self._stopping:
             busy = False
             for name in self.consumers:
                 try:

@@ -4,7 +4,6 @@ process's services (its own Redis client) reaches the shopper through pub/sub.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -51,10 +50,9 @@ async def server(catalog: Services, settings: Settings) -> AsyncIterator[str]:
         yield f"ws://127.0.0.1:{port}/graphql"
     finally:
         runner.should_exit = True
-        consumers.cancel()
+        catalog.events.stop()
         await task
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumers
+        await asyncio.wait_for(consumers, timeout=5)
 
 
 async def _open(url: str, token: str | None) -> ClientConnection:
