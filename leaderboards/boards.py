@@ -254,6 +254,12 @@ class Leaderboards:
             pipe.publish(self.channel(board), "changed")
             await pipe.execute()
 
+    async def announce_all(self) -> None:
+        """Tell every board's live subscribers to read again (after a rebuild swapped
+        boards in): every channel that has a subscriber now."""
+        found = await self.redis.pubsub_channels(f"{self.prefix}:events:board:*")
+        await self.announce({str(c) for c in found})
+
     async def announce(self, channels: set[str]) -> None:
         """Tell every worker which boards changed (for live subscriptions)."""
         if not channels:

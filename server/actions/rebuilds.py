@@ -81,6 +81,7 @@ async def rebuild_leaderboards(
     except RebuildBusy as exc:
         raise Conflict(str(exc)) from None
     svc.board_cache.clear()
+    await boards.announce_all()  # live pages read the rebuilt boards
     svc.events.wake()  # the events that waited during the rebuild
     return done
 

@@ -32,9 +32,10 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name='EffectsDone',
             fields=[
-                ('event_id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('event_id', fields.BigIntField(unique=True)),
             ],
-            options={'table': 'effects_done', 'app': 'laurel', 'pk_attr': 'event_id', 'table_description': 'An event whose badge and tier effects the request that made it carried out itself:'},
+            options={'table': 'effects_done', 'app': 'laurel', 'pk_attr': 'id', 'table_description': 'An event whose badge and tier effects the request that made it carried out itself:'},
             bases=['Model'],
         ),
         ops.CreateModel(

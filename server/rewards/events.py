@@ -86,7 +86,8 @@ class EffectsDone(Model):
     """An event whose badge and tier effects the request that made it carried out itself:
     the effects consumer skips it (and deletes the marker). Bookkeeping, not the log."""
 
-    event_id = fields.BigIntField(primary_key=True)  # the event's id, given
+    id = fields.BigIntField(primary_key=True)
+    event_id = fields.BigIntField(unique=True)
 
     class Meta:
         table = "effects_done"
