@@ -3,20 +3,25 @@
 A lease is a row of ``event_consumers`` (owner, until). A free or run-out lease is
 claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` (plain on SQLite, one process), so
 two claimers never both win; the holder renews it while it works and gives it back
-on shutdown. A process that saw another's lease does not ask again before it runs out.
+on shutdown. A process that saw another's lease asks again a second later at most.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from server.rewards.events import ConsumerState
 
 __all__ = ["Leases"]
+
+_RECHECK_SECONDS = 1.0
+_log = logging.getLogger("laurel.leases")
 
 
 def _now() -> datetime:
@@ -56,11 +61,18 @@ class Leases:
         if self._held.get(name, 0.0) - clock > margin:
             return True
         if self._others.get(name, 0.0) > clock:
-            return False  # another process holds it: no query until its lease runs out
+            return False  # another process holds it: asked again within a second
         if name not in self._known:
             await ConsumerState.get_or_create(name=name)
             self._known.add(name)
         now = _now()
+        try:
+            return await self._claim(name, clock, now)
+        except OperationalError as exc:  # SQLite: another process is writing right now
+            _log.debug("lease %s not claimed: %s", name, exc)
+            return False
+
+    async def _claim(self, name: str, clock: float, now: datetime) -> bool:
         async with in_transaction():
             row = await ConsumerState.filter(name=name).select_for_update(skip_locked=True).first()
             if row is None:
@@ -69,7 +81,9 @@ class Leases:
             mine = row.lease_owner == self.owner
             if row.lease_until is not None and row.lease_until > now and not mine:
                 self._held.pop(name, None)
-                self._others[name] = clock + (row.lease_until - now).total_seconds()
+                # Ask again in a second at most: a holder that shuts down gives it back.
+                left = (row.lease_until - now).total_seconds()
+                self._others[name] = clock + min(left, _RECHECK_SECONDS)
                 return False
             await ConsumerState.filter(name=name).update(
                 lease_owner=self.owner, lease_until=now + timedelta(seconds=self.lease_seconds)
