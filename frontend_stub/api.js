@@ -31,26 +31,33 @@ export function subscribe(query, variables, token, onData, onError = () => {}) {
   let stopped = false;
   let retry = 500;
   const open = () => {
-    socket = new WebSocket(`${scheme}://${location.host}/graphql`, "graphql-transport-ws");
-    socket.addEventListener("open", () => {
+    const ws = new WebSocket(`${scheme}://${location.host}/graphql`, "graphql-transport-ws");
+    socket = ws;
+    // Never send on a socket that was stopped or closed meanwhile (a message may
+    // still arrive while it closes).
+    const send = (message) => {
+      if (!stopped && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+    };
+    ws.addEventListener("open", () => {
       const payload = token ? { Authorization: `Bearer ${token}` } : {};
-      socket.send(JSON.stringify({ type: "connection_init", payload }));
+      send({ type: "connection_init", payload });
     });
-    socket.addEventListener("message", async (event) => {
+    ws.addEventListener("message", async (event) => {
       const text = typeof event.data === "string" ? event.data : await event.data.text();
+      if (stopped) return;
       const message = JSON.parse(text);
       if (message.type === "connection_ack") {
         retry = 500;
-        socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables } }));
+        send({ id: "1", type: "subscribe", payload: { query, variables } });
       } else if (message.type === "next") {
         if (message.payload.errors?.length) onError(new Error(message.payload.errors[0].message));
         else onData(message.payload.data);
       } else if (message.type === "ping") {
-        socket.send(JSON.stringify({ type: "pong" }));
+        send({ type: "pong" });
       }
     });
-    socket.addEventListener("close", () => {
-      if (!stopped) setTimeout(open, (retry = Math.min(retry * 2, 10000)));
+    ws.addEventListener("close", () => {
+      if (!stopped && socket === ws) setTimeout(open, (retry = Math.min(retry * 2, 10000)));
     });
   };
   open();
