@@ -21,6 +21,7 @@ from badges.models import BadgeChange, BadgeDefinition
 from badges.shapes import SHAPES
 from badges.spec import MAX_LEVELS, Art, BadgeSpec, Metric
 from server.rewards.errors import Conflict, Invalid, NotFound
+from server.rewards.validation import clean_text
 
 __all__ = [
     "create_badge",
@@ -37,10 +38,10 @@ def validate(spec: BadgeSpec) -> BadgeSpec:
     """Raise ``Invalid`` naming the field when a definition cannot be used."""
     if not _SLUG.match(spec.slug):
         raise Invalid("slug", "slug: 3-48 lowercase letters, digits and dashes.")
-    if not 1 <= len(spec.name.strip()) <= 60:
-        raise Invalid("name", "name must be 1 to 60 characters.")
-    if len(spec.description) > 300:
-        raise Invalid("description", "description must be at most 300 characters.")
+    name = clean_text("name", spec.name, max_length=60, display=True)
+    description = clean_text(
+        "description", spec.description, max_length=300, multiline=True, allow_empty=True
+    )
     if not 1 <= len(spec.thresholds) <= MAX_LEVELS:
         raise Invalid("levels", f"A badge has 1 to {MAX_LEVELS} levels.")
     if any(t < 1 or t > 10_000_000 for t in spec.thresholds):
@@ -55,10 +56,12 @@ def validate(spec: BadgeSpec) -> BadgeSpec:
         raise Invalid("art.shape", "shape must be one of " + ", ".join(SHAPES) + ".")
     if spec.art.glyph not in GLYPHS:
         raise Invalid("art.glyph", "glyph must be one of " + ", ".join(GLYPHS) + ".")
-    for name in ("primary", "secondary"):
-        if not _COLOUR.match(getattr(spec.art, name)):
-            raise Invalid(f"art.{name}Color", f"{name}Color must look like #1a2b3c.")
-    return spec
+    for colour in ("primary", "secondary"):
+        if not _COLOUR.match(getattr(spec.art, colour)):
+            raise Invalid(f"art.{colour}Color", f"{colour}Color must look like #1a2b3c.")
+    if (name, description) == (spec.name, spec.description):
+        return spec
+    return replace(spec, name=name, description=description)
 
 
 def spec_of(row: BadgeDefinition) -> BadgeSpec:
@@ -98,7 +101,7 @@ async def ensure_badges() -> None:
 
 
 async def create_badge(spec: BadgeSpec, actor: str) -> BadgeDefinition:
-    validate(spec)
+    spec = validate(spec)
     try:
         row = await BadgeDefinition.create(slug=spec.slug, updated_by=actor, **_columns(spec))
     except IntegrityError:
@@ -113,9 +116,9 @@ async def update_badge(slug: str, changes: dict[str, Any], actor: str) -> BadgeD
     Levels already held stay held: new thresholds count from the next evaluation,
     and only a revocable badge can be taken back by them.
     """
-    row = await BadgeDefinition.get_or_none(slug=slug)
+    row = None if len(slug) > 48 else await BadgeDefinition.get_or_none(slug=slug)
     if row is None:
-        raise NotFound(f"No badge {slug!r}.")
+        raise NotFound(f"No badge {slug[:48]!r}.")
     before = spec_of(row)
     after = validate(replace(before, **changes))
     old, new = _columns(before), _columns(after)

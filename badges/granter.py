@@ -256,9 +256,9 @@ async def revoke(
     Returns the badge and what was revoked; a second call finds nothing held and
     returns an empty outcome.
     """
-    badge = await BadgeDefinition.get_or_none(slug=slug)
+    badge = None if len(slug) > 48 else await BadgeDefinition.get_or_none(slug=slug)
     if badge is None:
-        raise NotFound(f"No badge {slug!r}.")
+        raise NotFound(f"No badge {slug[:48]!r}.")
     outcome = Outcome()
     async with in_transaction():
         await lock_member(member_id)

@@ -10,6 +10,9 @@ Target: ratio >= 0.6.
 rich_board: GraphQL ``leaderboard(first: 100)`` with each member's tier, badges and
 community title vs the same page with display names only, same server process.
 Target: ratio >= 0.5.
+
+rate_limit: GraphQL ``leaderboard(first: 10)`` with rate limiting on vs off, two servers
+alike but for LAUREL_RATE_LIMIT_ENABLED, the limit never reached. Target: ratio >= 0.9.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import tempfile
 
 import orjson
 
-from bench import around, badge_images, event_log, rebuild, rich_board
+from bench import around, badge_images, event_log, rate_limit, rebuild, rich_board
 from bench.loadgen import http_request, requests_per_second
 from bench.servers import free_port, wait_until_answers
 
@@ -82,6 +85,7 @@ def main() -> None:
             f"ratio {ratio:.2f} (target >= 0.60) {verdict}"
         )
     rich_board.run()
+    rate_limit.run()
     around.run()
     rebuild.run()
     event_log.run()

@@ -3,7 +3,8 @@
 ``Leaderboards`` reads pages and applies board updates (each event once);
 ``rebuild`` recomputes every board from the ledger; ``EmbeddedValkey`` runs a
 private server when no Redis URL is configured; ``publish`` and ``listen``
-carry notifications between worker processes.
+carry notifications between worker processes; ``RateLimiter`` keeps the request
+counters every worker shares.
 """
 
 from leaderboards.boards import (
@@ -18,6 +19,7 @@ from leaderboards.boards import (
 from leaderboards.cache import TTLCache
 from leaderboards.channels import listen, publish
 from leaderboards.embedded import EmbeddedValkey
+from leaderboards.rate_limits import Rate, RateLimiter, Verdict, parse_rate
 from leaderboards.titles import DEFAULT_BANDS, NO_SCORE, Band, title_for
 from leaderboards.windows import Board, Window
 
@@ -32,11 +34,15 @@ __all__ = [
     "ContestUpdate",
     "EmbeddedValkey",
     "Leaderboards",
+    "Rate",
+    "RateLimiter",
     "Standing",
     "TTLCache",
+    "Verdict",
     "Window",
     "connect",
     "listen",
+    "parse_rate",
     "publish",
     "title_for",
 ]

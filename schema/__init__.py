@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.extensions import (
     AddValidationRules,
+    DisableIntrospection,
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
@@ -113,6 +114,8 @@ def _unexpected(error: GraphQLError) -> bool:
     """An error from an unexpected exception, not one of our own GraphQLErrors (bad input,
     limits, a dependency down): only these are masked and logged."""
     original = error.original_error
+    if isinstance(original, ValueError) and error.path is None:
+        return False  # validation met a literal no scalar reads (an Int of 5,000 digits)
     return original is not None and not isinstance(original, GraphQLError)
 
 
@@ -125,9 +128,14 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema(
-    max_query_cost: int = DEFAULT_MAX_QUERY_COST, max_page_size: int = 100
+    max_query_cost: int = DEFAULT_MAX_QUERY_COST,
+    max_page_size: int = 100,
+    *,
+    introspection: bool = True,
 ) -> strawberry.Schema:
-    """The schema with its guards: ``LAUREL_MAX_QUERY_COST`` and ``LAUREL_MAX_PAGE_SIZE``."""
+    """The schema with its guards: ``LAUREL_MAX_QUERY_COST``, ``LAUREL_MAX_PAGE_SIZE`` and,
+    with ``LAUREL_INTROSPECTION=false``, no ``__schema`` / ``__type`` (``__typename`` stays)."""
+    hidden: list[type[AddValidationRules]] = [] if introspection else [DisableIntrospection]
     return _Schema(
         query=Query,
         mutation=Mutation,
@@ -135,6 +143,7 @@ def build_schema(
         types=[InsufficientPointsError, OutOfStockError],
         extensions=[
             _Limits,
+            *hidden,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaskErrors(should_mask_error=_unexpected),
             lambda: ParserCache(maxsize=512),

@@ -125,7 +125,7 @@ class BadgeExported:
 
 
 ExportBadgeResult = Annotated[
-    BadgeExported | PermissionDeniedError | NotFoundError,
+    BadgeExported | ValidationError | PermissionDeniedError | NotFoundError,
     strawberry.union("ExportBadgeResult"),
 ]
 

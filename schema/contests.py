@@ -132,7 +132,9 @@ def placement_of(row: PlacementRow, contest: ContestRow, member: MemberRow) -> C
 
 @strawberry.type
 class ContestQueries:
-    @strawberry.field(description="Contests, newest first; drafts and cancelled ones for staff.")
+    @strawberry.field(
+        description="Contests, newest first; drafts and cancelled ones for moderators and admins."
+    )
     async def contests(self, info: Info, status: ContestStatus | None = None) -> list[Contest]:
         wanted = None if status is None else ContestStatusRow(status.value)
         rows = await actions.contests_list(info.context.services, info.context.principal, wanted)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.utils.str_converters import to_camel_case
 
 from schema.context import Context, Info
 from schema.errors import Error, as_error, query_error
@@ -40,6 +41,7 @@ from server.actions import (
 )
 from server.auth import Principal
 from server.rewards.errors import RewardsError
+from server.rewards.validation import argument_text
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -73,6 +75,7 @@ def mutation(*, description: str) -> Callable[[Resolver], Any]:
                 context.loaders.clear()
             for attempt in (1, 2):
                 try:
+                    _check_strings(kwargs)
                     async with inline_effects():
                         return await resolver(*args, **kwargs)
                 except RewardsError as exc:
@@ -97,6 +100,26 @@ def mutation(*, description: str) -> Callable[[Resolver], Any]:
         return strawberry.mutation(description=description)(run)
 
     return decorate
+
+
+def _check_strings(arguments: dict[str, Any]) -> None:
+    """Every string in the arguments, in input objects and lists too, passes
+    ``validation.argument_text`` (length, lone surrogates, control characters) before the
+    resolver does any work; the field is named as the client spells it."""
+    pending: list[tuple[str, object]] = [(to_camel_case(k), v) for k, v in arguments.items()]
+    while pending:
+        name, value = pending.pop()
+        if isinstance(value, str):
+            argument_text(name, value)
+        elif isinstance(value, list):
+            pending.extend((name, item) for item in value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            definition = getattr(type(value), "__strawberry_definition__", None)
+            if definition is None:
+                continue
+            for f in definition.fields:
+                label = f.graphql_name or to_camel_case(f.python_name)
+                pending.append((label, getattr(value, f.python_name, None)))
 
 
 def _keyed(arguments: Iterable[object]) -> bool:
@@ -130,6 +153,7 @@ def field(*, description: str | None = None) -> Callable[[Resolver], Any]:
         @functools.wraps(resolver)
         async def run(*args: Any, **kwargs: Any) -> object:
             try:
+                _check_strings(kwargs)
                 return await resolver(*args, **kwargs)
             except (RewardsError, BoardsUnavailable) as exc:
                 raise query_error(exc) from None

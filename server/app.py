@@ -16,7 +16,9 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,17 +27,24 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.ides import GraphQL_IDE
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from leaderboards import EmbeddedValkey, Leaderboards, connect
-from schema import Context, build_schema, request_context
-from server import badge_routes
+from leaderboards import EmbeddedValkey, Leaderboards, RateLimiter, connect
+from schema import MAX_TOKENS, Context, build_schema, request_context
+from server import badge_routes, request_json
 from server.actions import Services, services_for, status
 from server.auth import AuthError, Principal, authenticate
 from server.db import orm
-from server.failures import ErrorsAsJSON
+from server.failures import ErrorsAsJSON, http_error_as_json
+from server.graphiql import GRAPHIQL_STYLE_HASHES, graphiql_page, vendor_routes
+from server.headers import SecurityHeaders
+from server.limits_http import BodyLimit, several_operations_without_name, shorten_errors
 from server.pages import page_routes
+from server.rate_limits import RateLimits, refuse
 from server.settings import Settings
 
 __all__ = ["app_from_environment", "create_app"]
@@ -50,7 +59,11 @@ class _GraphQL(GraphQL[Context, None]):
     def __init__(
         self, services: Services | None, secret: str, settings: Settings, **kwargs: Any
     ) -> None:
-        super().__init__(build_schema(settings.max_query_cost, settings.max_page_size), **kwargs)
+        schema = build_schema(
+            settings.max_query_cost, settings.max_page_size, introspection=settings.introspection
+        )
+        ide: GraphQL_IDE | None = "graphiql" if settings.graphiql else None
+        super().__init__(schema, graphql_ide=ide, **kwargs)
         self.services = services
         self.secret = secret
 
@@ -62,7 +75,56 @@ class _GraphQL(GraphQL[Context, None]):
         return request_context(principal, self.services, request, sub_response)
 
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return request_json.encode_fallback(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """WebSocket messages: anything malformed closes the socket (4400)."""
+        return request_json.decode(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body or ``variables``/``extensions`` in a URL: 400 naming the problem."""
+        try:
+            return request_json.decode(data)
+        except request_json.BadJSON as exc:
+            raise HTTPException(400, exc.reason) from None
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our GraphiQL page: the shipped assets, no CDN, no inline script (CSP)."""
+        return graphiql_page()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry answers a request it refuses (HTTPException) in plain text; JSON here."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            body = {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]}
+            response = JSONResponse(body, status_code=exc.status_code)
+        await response(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and several_operations_without_name(
+            data.query, data.operation_name, MAX_TOKENS
+        ):
+            raise HTTPException(
+                400, "The document has several operations: say which one in operationName."
+            )
+        return data
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        shorten_errors(cast(list[dict[str, Any]], processed.get("errors") or []))
+        return processed
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Browsers cannot set headers on a WebSocket: they may send ``Authorization``
@@ -81,18 +143,27 @@ class _GraphQL(GraphQL[Context, None]):
 class _Authenticated:
     """ASGI wrapper: resolve the principal first; bad credentials never reach the schema."""
 
-    def __init__(self, inner: _GraphQL, secret: str) -> None:
+    def __init__(self, inner: _GraphQL, secret: str, limits: RateLimits) -> None:
         self.inner = inner
         self.secret = secret
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers") or [])
-        raw = headers.get(b"authorization")
+        given = [v for k, v in scope.get("headers") or [] if k == b"authorization"]
+        raw = given[0] if len(given) == 1 else None
+        address = self.limits.address(scope)
         try:
+            if len(given) > 1:  # never pick one of several credentials
+                raise AuthError("Send one Authorization header, not several.")
             scope["laurel.principal"] = await authenticate(
                 raw.decode("latin-1") if raw is not None else None, self.secret
             )
         except AuthError as exc:
+            given_text = given[0].decode("latin-1") if given else None
+            verdict = await self.limits.failed_auth(address, given_text)
+            if not verdict.allowed:  # guessing: 429 instead of 401 (server/rate_limits.py)
+                await refuse(scope, receive, send, verdict)
+                return
             if scope["type"] == "websocket":
                 await WebSocket(scope, receive, send).close(code=4401, reason=str(exc))
                 return
@@ -102,6 +173,13 @@ class _Authenticated:
             )
             await response(scope, receive, send)
             return
+        principal = scope["laurel.principal"]
+        verdict = await self.limits.request(address, principal)
+        if not verdict.allowed:
+            await refuse(scope, receive, send, verdict)
+            return
+        if scope["type"] == "websocket":  # every message counts too
+            receive = self.limits.counted_receive(receive, send, address, principal)
         await self.inner(scope, receive, send)
 
 
@@ -134,9 +212,14 @@ async def _resources(settings: Settings) -> AsyncIterator[Services]:
 
 
 def create_app(
-    settings: Settings, *, services: Services | None = None, jwt_secret: str | None = None
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    jwt_secret: str | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> Starlette:
-    """The app. With ``services`` given, the caller owns ORM and Redis (tests)."""
+    """The app. With ``services`` given, the caller owns ORM and Redis (tests).
+    ``rate_limiter``: where the rate limits count; default: the boards' Redis."""
     secret = jwt_secret or settings.resolved_jwt_secret()
     graphql = _GraphQL(
         services,
@@ -144,7 +227,10 @@ def create_app(
         settings,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
     )
-    endpoint = _Authenticated(graphql, secret)
+    rate_limits = RateLimits(settings, rate_limiter)
+    if services is not None:
+        rate_limits.use(services.boards)
+    endpoint = _Authenticated(graphql, secret, rate_limits)
 
     async def healthz(request: Request) -> Response:
         if graphql.services is None:
@@ -179,6 +265,7 @@ def create_app(
             return
         async with _resources(settings) as svc:
             graphql.services = svc
+            rate_limits.use(svc.boards)
             yield
 
     return Starlette(
@@ -186,14 +273,29 @@ def create_app(
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint),
             Route("/healthz", healthz),
-            Route("/badges/{slug}/{level:int}.png", badge_image),
+            Route("/badges/{slug}/{level}.png", badge_image),
             Route("/openbadges/issuer", issuer),
-            Route("/openbadges/badges/{slug}/{level:int}", badge_class),
+            Route("/openbadges/badges/{slug}/{level}", badge_class),
             Route("/openbadges/assertions/{token}", assertion),
             *page_routes(demo=settings.demo, secret=secret),
+            *(vendor_routes() if settings.graphiql else []),
         ],
         # A database failure anywhere in a request answers JSON (503 + Retry-After).
-        middleware=[Middleware(ErrorsAsJSON)],
+        middleware=[
+            Middleware(
+                SecurityHeaders,
+                public_url=settings.public_url,
+                style_hashes={"/graphql": GRAPHIQL_STYLE_HASHES},
+            ),
+            Middleware(
+                BodyLimit,
+                max_bytes=settings.max_body_bytes,
+                timeout=settings.body_timeout_seconds,
+            ),
+            Middleware(ErrorsAsJSON),
+        ],
+        # No such route (404) or method (405): JSON too, not Starlette's plain text.
+        exception_handlers={StarletteHTTPException: http_error_as_json},
         lifespan=lifespan,
     )
 

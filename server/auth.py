@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,11 +50,17 @@ STAFF_ROLES = frozenset({Role.SERVICE, Role.MODERATOR, Role.ADMIN})
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller. ``member_id`` is set for shoppers; ``name`` identifies staff keys."""
+    """The caller. ``member_id`` is set for shoppers; ``name`` identifies staff keys.
+
+    ``key_id`` and ``shared_scope`` come from the API key; staff principals made in
+    code (CLI jobs, the demo seed) have neither.
+    """
 
     role: Role
     member_id: int | None = None
     name: str = ""
+    key_id: int | None = None
+    shared_scope: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -65,6 +72,19 @@ class Principal:
         if self.role is Role.SHOPPER:
             return f"member:{self.member_id}"
         return f"{self.role.value.lower()}:{self.name}"
+
+    @property
+    def idempotency_scope(self) -> str:
+        """Whose idempotency keys these are: one shopper, one API key, or a scope that
+        API keys were explicitly given to share. Staff without a key (CLI jobs) share
+        ``staff``, the scope every staff caller had before keys were scoped per key."""
+        if self.role is Role.SHOPPER:
+            return f"m{self.member_id}"
+        if self.shared_scope:
+            return f"s-{self.shared_scope}"
+        if self.key_id is not None:
+            return f"k{self.key_id}"
+        return "staff"
 
 
 ANONYMOUS = Principal(role=Role.ANONYMOUS)
@@ -78,14 +98,28 @@ def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_api_key(role: StaffRole, name: str) -> str:
-    """Create a key and return it; it is never shown again."""
+async def create_api_key(
+    role: StaffRole, name: str, *, idempotency_scope: str | None = None
+) -> str:
+    """Create a key and return it; it is never shown again.
+
+    Keys created with the same ``idempotency_scope`` see each other's idempotency keys
+    (a retry through another key replays); without one, a key sees only its own.
+    """
     name = name.strip()
     if not name or len(name) > 100:
         raise Invalid("name", "A key needs a name of 1 to 100 characters.")
+    if idempotency_scope is not None and not re.fullmatch(r"[a-z0-9-]{1,64}", idempotency_scope):
+        raise Invalid("idempotencyScope", "An idempotency scope is 1 to 64 of a-z, 0-9 and -.")
     prefix = secrets.token_hex(6)
     key = f"{_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
-    await ApiKey.create(name=name, role=role, prefix=prefix, key_hash=_hash_key(key))
+    await ApiKey.create(
+        name=name,
+        role=role,
+        prefix=prefix,
+        key_hash=_hash_key(key),
+        idempotency_scope=idempotency_scope,
+    )
     return key
 
 
@@ -124,10 +158,19 @@ async def authenticate(authorization: str | None, secret: str) -> Principal:
 
 async def _api_key_principal(key: str) -> Principal:
     prefix = key[len(_KEY_PREFIX) :].split("_", 1)[0]
-    row = await ApiKey.filter(prefix=prefix, revoked_at__isnull=True).first()
+    # Keys are made with a 12-hex-digit prefix (the column's length): another names none.
+    well_formed = len(prefix) == 12 and all(c in "0123456789abcdef" for c in prefix)
+    row = (
+        await ApiKey.filter(prefix=prefix, revoked_at__isnull=True).first() if well_formed else None
+    )
     if row is None or not hmac.compare_digest(row.key_hash, _hash_key(key)):
         raise AuthError("Unknown or revoked API key.")
-    return Principal(role=Role(row.role.value), name=row.name)
+    return Principal(
+        role=Role(row.role.value),
+        name=row.name,
+        key_id=row.id,
+        shared_scope=row.idempotency_scope,
+    )
 
 
 async def _token_principal(token: str, secret: str) -> Principal:

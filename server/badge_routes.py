@@ -7,9 +7,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from badges import openbadges as ob
+from badges.art import MAX_SIZE, MIN_SIZE
 from server import actions
 from server.actions import Services
 from server.rewards.errors import Invalid, NotFound
+from server.rewards.validation import excerpt
 
 __all__ = ["assertion", "badge_class", "image", "issuer"]
 
@@ -35,12 +37,19 @@ def _problem(status: int, message: str) -> Response:
 
 
 def _size(request: Request) -> int | None:
+    """``?size=``: absent is the default size; anything given, 0 included, must be in range."""
     raw = request.query_params.get("size")
     if raw is None:
         return None
-    if not raw.isdigit():
-        raise Invalid("size", "size must be a whole number of pixels, 64 to 512.")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and MIN_SIZE <= int(raw) <= MAX_SIZE):
+        raise Invalid("size", f"size must be a whole number of pixels, {MIN_SIZE} to {MAX_SIZE}.")
     return int(raw)
+
+
+def _level(request: Request) -> int | None:
+    """The level in the path, or None when it names none (a level is 1 to a few)."""
+    raw: str = request.path_params["level"]
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else None
 
 
 def _matches(request: Request, etag: str) -> bool:
@@ -51,9 +60,10 @@ def _matches(request: Request, etag: str) -> bool:
 async def image(svc: Services, request: Request) -> Response:
     """GET /badges/{slug}/{level}.png[?size=64..512]: strong ETag, 304 when unchanged."""
     try:
-        found = await actions.badge_image(
-            svc, request.path_params["slug"], request.path_params["level"], _size(request)
-        )
+        level = _level(request)
+        if level is None:
+            raise NotFound("No such badge level.")
+        found = await actions.badge_image(svc, request.path_params["slug"], level, _size(request))
     except NotFound as exc:
         return _problem(404, exc.message)
     except Invalid as exc:
@@ -69,10 +79,13 @@ def issuer(svc: Services, base_url: str) -> Response:
 
 
 async def badge_class(base_url: str, request: Request) -> Response:
-    slug, level = request.path_params["slug"], request.path_params["level"]
+    slug, level = request.path_params["slug"], _level(request)
     badge = (await actions.badges_by_slug([slug])).get(slug)
-    if badge is None or not 1 <= level <= len(badge.thresholds):
-        return _problem(404, f"No badge {slug!r} with level {level}.")
+    if badge is None or level is None or not 1 <= level <= len(badge.thresholds):
+        return _problem(
+            404,
+            f"No badge {excerpt(slug)} with level {excerpt(str(request.path_params['level']))}.",
+        )
     return _json(ob.badge_class(base_url, badge, level))
 
 

@@ -17,6 +17,9 @@ import sqlite3
 
 import orjson
 from asyncpg import exceptions as pg
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import DBConnectionError
 
@@ -25,6 +28,7 @@ __all__ = [
     "UNAVAILABLE_CODE",
     "UNAVAILABLE_MESSAGE",
     "ErrorsAsJSON",
+    "http_error_as_json",
     "is_transient",
 ]
 
@@ -151,3 +155,18 @@ class ErrorsAsJSON:
             headers, body = _json_error(status, message, code)
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
+
+
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+async def http_error_as_json(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route: 404, wrong method: 405) as JSON errors
+    in the same shape, instead of its plain text."""
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+    _, body = _json_error(exc.status_code, exc.detail, code)
+    response = Response(body, status_code=exc.status_code, media_type="application/json")
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response

@@ -3,6 +3,7 @@ the dev-only endpoints that hand out demo credentials."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from importlib.resources import files
 
@@ -17,6 +18,12 @@ from server.rewards.staff import StaffRole
 __all__ = ["page_routes"]
 
 _TYPES = {".css": "text/css", ".js": "text/javascript"}
+# The shipped files' names; anything else (a NUL, a path, a percent sign) names none.
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def _not_found() -> Response:
+    return JSONResponse({"error": "No such file."}, status_code=404)
 
 
 def _read(name: str) -> str:
@@ -26,12 +33,12 @@ def _read(name: str) -> str:
 async def _static(request: Request) -> Response:
     name = request.path_params["name"]
     kind = _TYPES.get(name[name.rfind(".") :] if "." in name else "")
-    if kind is None or "/" in name or name.startswith("."):
-        return Response("not found", status_code=404)
+    if kind is None or not _NAME.fullmatch(name) or name.startswith("."):
+        return _not_found()
     try:
         body = _read(name)
-    except FileNotFoundError:
-        return Response("not found", status_code=404)
+    except (FileNotFoundError, IsADirectoryError):
+        return _not_found()
     return Response(body, media_type=kind, headers={"Cache-Control": "no-cache"})
 
 

@@ -6,13 +6,16 @@ rather than a traceback later in a request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
 from decimal import Decimal
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -39,10 +42,19 @@ class Settings(BaseSettings):
     purchase_pending_days: int = Field(default=14, ge=0, le=365)
     points_per_currency_unit: Decimal = Field(default=Decimal(1), ge=0, le=10_000)
     points_expire_days: int = Field(default=365, ge=0, le=3650)
+    # The largest order (and refund) a shop may report, in cents: 1,000,000.00 by default.
+    max_amount_cents: int = Field(default=100_000_000, ge=100, le=2**31 - 1)
+    # The largest adjustPoints credit or debit in one call.
+    max_points_per_call: int = Field(default=1_000_000, ge=1, le=2**31 - 1)
     shop_domains: str = ""
     max_page_size: int = Field(default=100, ge=1, le=1000)
     # The static cost a GraphQL document may have (see schema/cost.py).
     max_query_cost: int = Field(default=5_000, ge=100, le=1_000_000)
+    # HTTP limits (server/limits_http.py): larger bodies get 413 before anything parses
+    # them; a body or the headers slower than these get 408 and the connection closed.
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=100 * 1_048_576)
+    body_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300)
     tier_window: Literal["rolling", "calendar"] = "rolling"
     leaderboard_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # False: this process runs none of the event log's consumers (an API-only node; the
@@ -56,6 +68,19 @@ class Settings(BaseSettings):
     worker_healthcheck_seconds: int = Field(default=60, ge=5, le=600)
     # Dev only: /demo endpoints hand out shopper tokens and moderator keys to anyone.
     demo: bool = False
+    # /graphql rate limits, counted in Redis for all workers (server/rate_limits.py). A rate
+    # is "N/second|minute|hour", or several joined by ";" ("10/second;300/minute").
+    rate_limit_enabled: bool = True
+    rate_limit_per_address: str = "600/minute"  # anonymous and shopper requests per address
+    rate_limit_per_shopper: str = "120/minute"  # per member token
+    rate_limit_per_api_key: str = "6000/minute"  # per staff key (SERVICE, MODERATOR, ADMIN)
+    rate_limit_failed_auth: str = "10/minute"  # wrong credentials, per address and key prefix
+    # Comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client.
+    trusted_proxies: str = ""
+    # GraphiQL at GET /graphql, and introspection queries (__schema, __type); frontend
+    # developers explore the API with them. Off: no GraphiQL (404) / introspection refused.
+    graphiql: bool = True
+    introspection: bool = True
 
     @field_validator("database_url")
     @classmethod
@@ -97,6 +122,40 @@ class Settings(BaseSettings):
         """Domains whose pages may be shared for points; empty: any."""
         found = (d.strip().lower().removeprefix("www.") for d in self.shop_domains.split(","))
         return tuple(d for d in found if d)
+
+    @field_validator(
+        "rate_limit_per_address",
+        "rate_limit_per_shopper",
+        "rate_limit_per_api_key",
+        "rate_limit_failed_auth",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            if not parse_many(value):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{value[:40]!r} is no rate like 120/minute or 10/second;300/minute"
+            ) from None
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for cidr in (c.strip() for c in value.split(",")):
+            try:
+                if cidr:
+                    ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr[:50]!r} is no address or CIDR like 10.0.0.0/8") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The networks of ``trusted_proxies``; empty: the TCP peer is the client."""
+        found = (c.strip() for c in self.trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(c, strict=False) for c in found if c)
 
     @field_validator("log_level")
     @classmethod

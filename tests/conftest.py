@@ -157,7 +157,9 @@ async def services_of(boards: Leaderboards, clock: Clock, **given: Any) -> Servi
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, jwt_secret=JWT_SECRET)
+    # Rate limits off: a test's bursts (Hypothesis) are not what they measure.
+    # tests/server/test_rate_limits.py turns them on with tiny rates.
+    return Settings(data_dir=tmp_path, jwt_secret=JWT_SECRET, rate_limit_enabled=False)
 
 
 @pytest.fixture

@@ -54,6 +54,8 @@ def server_process(
         "LAUREL_HOST": "127.0.0.1",
         "LAUREL_PORT": str(port),
         "LAUREL_LOG_LEVEL": "warning",
+        # Load tests are not what rate limits are about (test_rate_limits.py turns them on).
+        "LAUREL_RATE_LIMIT_ENABLED": "false",
         **(env or {}),
     }
     data.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@ progress, images and Open Badges export."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ __all__ = [
     "update_badge",
 ]
 
+_SLUG_MAX = 48  # the column's length
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")  # secrets.token_urlsafe
+
 
 async def badge_catalog() -> list[BadgeDefinition]:
     """Enabled badges in catalog order."""
@@ -61,7 +65,10 @@ async def badge_catalog() -> list[BadgeDefinition]:
 
 async def badges_by_slug(slugs: Sequence[str]) -> dict[str, BadgeDefinition]:
     """Badge definitions (disabled ones too) by slug in one query (for DataLoaders)."""
-    return {b.slug: b for b in await BadgeDefinition.filter(slug__in=list(slugs))}
+    asked = [slug for slug in slugs if len(slug) <= _SLUG_MAX]
+    if not asked:
+        return {}
+    return {b.slug: b for b in await BadgeDefinition.filter(slug__in=asked)}
 
 
 async def define_badge(principal: Principal, spec: BadgeSpec) -> BadgeDefinition:
@@ -134,11 +141,11 @@ async def reevaluate_badges(
 
 async def badge_image(svc: Services, slug: str, level: int, size: int | None) -> BadgeImage:
     """The badge's PNG at a level; ``NotFound`` for an unknown badge or level."""
-    badge = await BadgeDefinition.get_or_none(slug=slug)
+    badge = None if len(slug) > _SLUG_MAX else await BadgeDefinition.get_or_none(slug=slug)
     if badge is None or not 1 <= level <= len(badge.thresholds):
-        raise NotFound(f"No badge {slug!r} with level {level}.")
+        raise NotFound(f"No badge {v.excerpt(slug)} with level {level}.")
     try:
-        return await svc.images.get(badge, level, size or DEFAULT_SIZE)
+        return await svc.images.get(badge, level, DEFAULT_SIZE if size is None else size)
     except ValueError as exc:
         raise Invalid("size", str(exc)) from None
 
@@ -161,7 +168,7 @@ async def export_badge(principal: Principal, slug: str) -> Exported:
     held = (await held_badges([principal.member_id]))[principal.member_id]
     grant = next((g for g in held if g.badge.slug == slug.strip()), None)
     if grant is None:
-        raise NotFound(f"You do not hold the badge {slug!r}.")
+        raise NotFound(f"You do not hold the badge {v.excerpt(slug)}.")
     award = grant.award
     for _ in range(2):
         found = await BadgeAssertion.get_or_none(award_id=award.id, generation=award.generation)
@@ -189,7 +196,12 @@ class HostedAssertion:
 
 async def hosted_assertion(svc: Services, base_url: str, token: str) -> HostedAssertion:
     """The assertion's public JSON; revoked when its grant was revoked since."""
-    found = await BadgeAssertion.get_or_none(token=token).prefetch_related("award__badge")
+    known = v.code("token", token, max_length=40, pattern=_TOKEN)
+    found = (
+        None
+        if known is None
+        else await BadgeAssertion.get_or_none(token=known).prefetch_related("award__badge")
+    )
     if found is None:
         raise NotFound("No such assertion.")
     award, badge = found.award, found.award.badge

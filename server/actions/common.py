@@ -48,10 +48,19 @@ def require(principal: Principal, *roles: Role) -> None:
         raise PermissionDenied(f"This needs the {allowed} role.")
 
 
-def scoped_key(operation: str, principal: Principal, key: str) -> str:
-    """The caller's idempotency key made unique per operation and caller (a shopper's own)."""
-    scope = f"m{principal.member_id}" if principal.role is Role.SHOPPER else "staff"
-    return f"{operation}:{scope}:{v.idempotency_key(key)}"
+async def scoped_key(operation: str, principal: Principal, key: str, stored_in: type[Model]) -> str:
+    """The caller's idempotency key made unique per operation and caller: one shopper, one
+    API key, or the scope keys were explicitly made to share (docs/decisions/0022).
+
+    Before that, every staff caller shared ``staff``: a key an API key used then, found
+    in ``stored_in``, keeps replaying its first result.
+    """
+    clean = v.idempotency_key(key)
+    if principal.is_staff and principal.idempotency_scope != "staff":
+        legacy = f"{operation}:staff:{clean}"
+        if await stored_in.filter(idempotency_key=legacy).exists():
+            return legacy
+    return f"{operation}:{principal.idempotency_scope}:{clean}"
 
 
 def same_request(stored_hash: str, request_hash: str) -> None:

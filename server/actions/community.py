@@ -60,7 +60,7 @@ async def submit_review(
 ) -> Recorded:
     """A review of a product the member bought; it waits for a moderator."""
     author = await acting_member(principal, member_external_id)
-    key = scoped_key("review", principal, idempotency_key)
+    key = await scoped_key("review", principal, idempotency_key, Activity)
     product = v.clean_text("productId", product_id, max_length=128)
     if not 1 <= rating <= 5:
         raise Invalid("rating", "rating must be 1 to 5.")
@@ -100,7 +100,7 @@ async def record_share(
 ) -> Recorded:
     """A share of one of the shop's pages: once per page, a few a day."""
     sharer = await acting_member(principal, member_external_id)
-    key = scoped_key("share", principal, idempotency_key)
+    key = await scoped_key("share", principal, idempotency_key, Activity)
     where = share_platform(platform)
     page = share_url(url, svc.shop_domains)
     payload = {"platform": where, "url": page}

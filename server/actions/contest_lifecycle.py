@@ -62,11 +62,9 @@ class ContestFields:
 async def _columns(svc: Services, fields: ContestFields, contest: Contest | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if fields.name is not None or contest is None:
-        out["name"] = v.clean_text("name", fields.name or "", max_length=120)
+        out["name"] = v.clean_text("name", fields.name or "", max_length=120, display=True)
     if fields.description is not None:
-        if len(fields.description) > 2000:
-            raise Invalid("description", "description must be at most 2000 characters.")
-        out["description"] = fields.description.strip()
+        out["description"] = v.optional_text("description", fields.description, max_length=2000)
     starts = fields.starts_at or (contest.starts_at if contest else None)
     ends = fields.ends_at or (contest.ends_at if contest else None)
     if starts is None or ends is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -22,6 +23,9 @@ from server.rewards.rules import rule_for
 
 __all__ = ["account", "member", "members_by_ids", "upsert_member", "viewer"]
 
+_REFERRAL_CODE_MAX = 16  # the column's length
+_CODE = re.compile(r"[A-Z0-9]+")
+
 
 async def upsert_member(
     svc: Services,
@@ -41,7 +45,7 @@ async def upsert_member(
     """
     require(principal, Role.SERVICE, Role.ADMIN)
     external_id = v.clean_text("externalId", external_id, max_length=128)
-    name = v.clean_text("displayName", display_name, max_length=80)
+    name = v.clean_text("displayName", display_name, max_length=80, display=True)
     address = v.optional_email(email)
     group = v.optional_slug("community", community)
     referrer = await _referrer(referral_code)
@@ -97,7 +101,12 @@ def _about(member: Member) -> dict[str, str | None]:
 async def _referrer(code: str | None) -> Member | None:
     if code is None or not code.strip():
         return None
-    found = await Member.get_or_none(referral_code=code.strip().upper())
+    if len(code.strip()) > _REFERRAL_CODE_MAX:
+        raise Invalid(
+            "referralCode", f"referralCode must be at most {_REFERRAL_CODE_MAX} characters."
+        )
+    known = v.code("referralCode", code.upper(), max_length=_REFERRAL_CODE_MAX, pattern=_CODE)
+    found = None if known is None else await Member.get_or_none(referral_code=known)
     if found is None:
         raise Invalid("referralCode", "No member has this referral code.")
     return found

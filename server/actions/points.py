@@ -113,8 +113,8 @@ async def adjust_points(
     """ADMIN: a manual credit or debit, counted as earned (a correction of earning); it
     counts toward tiers only when flagged ``qualifying``."""
     require(principal, Role.ADMIN)
-    key = scoped_key("adjust", principal, idempotency_key)
-    amount = v.points_amount("amount", amount, allow_negative=True)
+    key = await scoped_key("adjust", principal, idempotency_key, LedgerEntry)
+    amount = v.points_amount("amount", amount, allow_negative=True, maximum=svc.max_points_per_call)
     reason = v.clean_text("reason", reason, max_length=500)
     target = await find_by_id(Member, "memberId", member_id, "member")
     request_hash = v.fingerprint(
@@ -144,6 +144,7 @@ async def adjust_points(
                     idempotency_key=key,
                     request_hash=request_hash,
                     expires_at=now + svc.keep_for if svc.keep_for and amount > 0 else None,
+                    field="amount",
                 ),
                 community=target.community,
                 now=now,

@@ -61,11 +61,9 @@ class PrizeFields:
 async def _columns(fields: PrizeFields, *, creating: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if fields.name is not None or creating:
-        out["name"] = v.clean_text("name", fields.name or "", max_length=120)
+        out["name"] = v.clean_text("name", fields.name or "", max_length=120, display=True)
     if fields.description is not None:
-        if len(fields.description) > 1000:
-            raise Invalid("description", "description must be at most 1000 characters.")
-        out["description"] = fields.description.strip()
+        out["description"] = v.optional_text("description", fields.description, max_length=1000)
     if fields.cost is not None or creating:
         if fields.cost is None or not 1 <= fields.cost <= _MAX_COST:
             raise Invalid("cost", f"cost must be between 1 and {_MAX_COST:,} points.")

@@ -61,12 +61,11 @@ async def record_purchase(
     occurred_at: datetime | None = None,
     product_ids: list[str] | None = None,
 ) -> Recorded:
-    """SERVICE: an order was paid. Its points stay pending through the return window."""
-    require(principal, Role.SERVICE)
-    key = scoped_key("purchase", principal, idempotency_key)
+    """SERVICE or ADMIN: an order was paid. Its points stay pending through the return window."""
+    require(principal, Role.SERVICE, Role.ADMIN)  # README: ADMIN may all SERVICE may
+    key = await scoped_key("purchase", principal, idempotency_key, Activity)
     order_id = v.clean_text("orderId", order_id, max_length=128)
-    if amount_cents <= 0:
-        raise Invalid("amountCents", "amountCents must be positive.")
+    amount_cents = v.amount_cents("amountCents", amount_cents, maximum=svc.max_amount_cents)
     products = _product_ids(product_ids)
     now = svc.clock()
     occurred = v.when("occurredAt", occurred_at, now=now)
@@ -91,6 +90,10 @@ async def record_purchase(
     points = purchase_points(svc.points_per_currency_unit if rate is None else rate, amount_cents)
     tier = await earning_tier(svc, buyer.id)
     points = apply_multiplier(points, tier) if rule.active else 0
+    if points > v.MAX_POINT_TOTAL:
+        raise Invalid(
+            "amountCents", f"This order would earn more than {v.MAX_POINT_TOTAL:,} points."
+        )
     window = svc.return_window if rule.pending_days is None else timedelta(days=rule.pending_days)
     available_at = occurred + window
     pending = points if available_at > now else 0
@@ -132,6 +135,7 @@ async def record_purchase(
                         expires_at=now + svc.keep_for if svc.keep_for and not pending else None,
                         occurred_at=occurred,
                         multiplier=multiplier_of(tier),
+                        field="amountCents",
                     ),
                     community=buyer.community,
                     now=now,
@@ -164,18 +168,17 @@ async def refund_purchase(
     order_id: str,
     amount_cents: int,
 ) -> Recorded:
-    """SERVICE: a full or partial refund takes back the purchase's points in proportion.
+    """SERVICE or ADMIN: a full or partial refund takes back the purchase's points in proportion.
 
     Pending points go first, then spendable ones; what the balance cannot cover
     is recorded as debt and settled from later earnings. A full refund also
     cancels (or takes back) the referral reward the purchase qualified.
     ``pointsAwarded`` is negative: the points taken back by this call.
     """
-    require(principal, Role.SERVICE)
-    key = scoped_key("refund", principal, idempotency_key)
+    require(principal, Role.SERVICE, Role.ADMIN)  # README: ADMIN may all SERVICE may
+    key = await scoped_key("refund", principal, idempotency_key, Refund)
     order_id = v.clean_text("orderId", order_id, max_length=128)
-    if amount_cents <= 0:
-        raise Invalid("amountCents", "amountCents must be positive.")
+    amount_cents = v.amount_cents("amountCents", amount_cents, maximum=svc.max_amount_cents)
     purchase = await Activity.get_or_none(dedupe_key=f"purchase:{order_id}")
     if purchase is None:
         raise NotFound(f"No purchase with order id {order_id!r}.")

@@ -84,7 +84,7 @@ async def redeem_prize(
     """SHOPPER: spend points on a prize; the code comes back at once."""
     if principal.role is not Role.SHOPPER or principal.member_id is None:
         raise PermissionDenied("Only a signed-in shopper can redeem a prize.")
-    key = scoped_key("redeem", principal, idempotency_key)
+    key = await scoped_key("redeem", principal, idempotency_key, Redemption)
     prize = await prize_by_id(prize_id)
     request_hash = v.fingerprint(prize=prize.id)
     replay = await _replay(principal, key, request_hash)

@@ -31,6 +31,9 @@ class Services:
     purchase_pending_days: int = 14
     points_per_currency_unit: Decimal = Decimal(1)
     points_expire_days: int = 365
+    # LAUREL_MAX_AMOUNT_CENTS and LAUREL_MAX_POINTS_PER_CALL.
+    max_amount_cents: int = 100_000_000
+    max_points_per_call: int = 1_000_000
     shop_domains: tuple[str, ...] = ()
     max_page_size: int = 100
     # Base of the absolute URLs in Open Badges documents; None: the request's own.
@@ -62,6 +65,8 @@ def make_services(settings: Settings, boards: Leaderboards | None) -> Services:
         purchase_pending_days=settings.purchase_pending_days,
         points_per_currency_unit=settings.points_per_currency_unit,
         points_expire_days=settings.points_expire_days,
+        max_amount_cents=settings.max_amount_cents,
+        max_points_per_call=settings.max_points_per_call,
         shop_domains=settings.shop_domain_list,
         max_page_size=settings.max_page_size,
         public_url=settings.public_url,

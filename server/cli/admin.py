@@ -49,6 +49,10 @@ def seed_demo_command() -> None:
 def create_api_key_command(
     role: Annotated[str, typer.Option(help="service, moderator or admin")],
     name: Annotated[str, typer.Option(help="Who uses the key, e.g. 'shop backend'")],
+    idempotency_scope: Annotated[
+        str | None,
+        typer.Option(help="Share idempotency keys with the other keys given this scope"),
+    ] = None,
 ) -> None:
     """Print a new API key (stored hashed: it cannot be shown again)."""
     try:
@@ -57,7 +61,10 @@ def create_api_key_command(
         fail("--role must be one of service, moderator, admin")
     settings = settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = run_job(settings, lambda _svc: create_api_key(staff_role, name))
+    key = run_job(
+        settings,
+        lambda _svc: create_api_key(staff_role, name, idempotency_scope=idempotency_scope),
+    )
     typer.echo(key)
 
 

@@ -83,6 +83,10 @@ def serve(
             log_level=settings.log_level,
             lifespan="on",
             timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
+            # Slow or huge headers (server/limits_http.py); bodies are bounded by the app.
+            http="server.limits_http:H11WithHeaderTimeout",
+            h11_max_incomplete_event_size=16 * 1024,
+            timeout_keep_alive=5,
         )
     finally:
         if embedded is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from server.rewards.errors import Invalid
+from server.rewards.validation import clean_text
 
 __all__ = [
     "SHARE_PLATFORMS",
@@ -51,25 +52,27 @@ def share_url(value: str, shop_domains: tuple[str, ...]) -> str:
     It must be http(s) and, when shop domains are configured, on one of them or
     a subdomain.
     """
-    text = value.strip()
-    if len(text) > 500:
-        raise Invalid("url", "url must be at most 500 characters.")
-    parts = urlsplit(text)
-    host = (parts.hostname or "").lower().rstrip(".")
+    text = clean_text("url", value, max_length=500)
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower().rstrip(".")
+        given_port = parts.port
+    except ValueError:  # a bracketed host that is no IPv6 address, a port out of range
+        raise Invalid("url", "url must be an http(s) address.") from None
     if parts.scheme.lower() not in {"http", "https"} or not host:
         raise Invalid("url", "url must be an http(s) address.")
     if shop_domains and not any(host == d or host.endswith("." + d) for d in shop_domains):
         raise Invalid("url", f"url must be on the shop's own site ({', '.join(shop_domains)}).")
     query = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_")]
     path = parts.path.rstrip("/") or "/"
-    port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
+    port = f":{given_port}" if given_port and given_port not in (80, 443) else ""
     return urlunsplit(
         ("https", host.removeprefix("www.") + port, path, urlencode(sorted(query)), "")
     )
 
 
 def review_text(value: str) -> str:
-    text = value.strip()
+    text = clean_text("text", value, max_length=REVIEW_TEXT_MAX, multiline=True, allow_empty=True)
     if not REVIEW_TEXT_MIN <= len(text) <= REVIEW_TEXT_MAX:
         raise Invalid(
             "text", f"text must be {REVIEW_TEXT_MIN} to {REVIEW_TEXT_MAX} characters long."

@@ -18,7 +18,7 @@ concurrent postings for one member serialize on PostgreSQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -28,9 +28,10 @@ from tortoise.expressions import F
 from tortoise.models import Model
 
 from server.rewards.activities import Activity
-from server.rewards.errors import InsufficientPoints
+from server.rewards.errors import InsufficientPoints, Invalid
 from server.rewards.events import EventType, moment, record
 from server.rewards.members import Member
+from server.rewards.validation import MAX_POINT_TOTAL
 
 __all__ = [
     "EntryKind",
@@ -135,6 +136,10 @@ class Posting:
     # None: earning and reversals qualify for tiers, adjustments do not.
     qualifying: bool | None = None
     multiplier: Decimal | None = None
+    # A credit the caller asked for by amount names its input field: it is refused
+    # (``Invalid``) when it would take a total beyond ``MAX_POINT_TOTAL``. Without one, a
+    # credit the rules pay (earning, bonuses, prizes) is cut to what still fits.
+    field: str | None = None
 
     @property
     def available_delta(self) -> int:
@@ -150,16 +155,24 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
     idempotency key raises the database's IntegrityError. Points made
     spendable first pay off any debt, by a SETTLE entry in the same transaction.
     """
+    if posting.field is None and posting.amount > 0:
+        posting = await _fitting(posting)
     available = posting.available_delta
     guarded = Member.filter(id=posting.member_id)
-    for column, delta in (
+    moves = (
         ("points_balance", available),
         ("pending_points", posting.pending_delta),
         ("lifetime_points", posting.lifetime_delta),
         ("debt_points", posting.debt_delta),
-    ):
+    )
+    for column, delta in moves:
+        if delta > MAX_POINT_TOTAL:
+            raise _beyond_the_maximum(posting)
         if delta < 0:
             guarded = guarded.filter(**{f"{column}__gte": -delta})
+        elif delta > 0:
+            # Totals are 32-bit GraphQL Ints: refused rather than unreadable.
+            guarded = guarded.filter(**{f"{column}__lte": MAX_POINT_TOTAL - delta})
     changes: dict[str, object] = {
         "points_balance": F("points_balance") + available,
         "pending_points": F("pending_points") + posting.pending_delta,
@@ -168,6 +181,11 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
     }
     if await guarded.update(**changes) != 1:
         current = await Member.get_or_none(id=posting.member_id)
+        if current is not None and any(
+            delta > 0 and getattr(current, column) + delta > MAX_POINT_TOTAL
+            for column, delta in moves
+        ):
+            raise _beyond_the_maximum(posting)
         raise InsufficientPoints(
             balance=current.points_balance if current else 0, required=max(0, -available)
         )
@@ -215,6 +233,40 @@ async def post(posting: Posting, *, community: str | None, now: datetime) -> Led
     if available > 0 and (posting.expires_at is None or posting.expires_at > now):
         await _settle_debt(entry, available, community=community, now=now)
     return entry
+
+
+async def _fitting(posting: Posting) -> Posting:
+    """A credit cut so that no total passes ``MAX_POINT_TOTAL`` (its own amount, and the
+    pending and lifetime parts of it, by the same number of points)."""
+    member = await Member.get_or_none(id=posting.member_id)
+    if member is None:
+        return posting
+    over = (
+        max(
+            member.points_balance + posting.available_delta,
+            member.pending_points + posting.pending_delta,
+            member.lifetime_points + posting.lifetime_delta,
+        )
+        - MAX_POINT_TOTAL
+    )
+    if over <= 0:
+        return posting
+    cut = min(over, posting.amount)
+    return replace(
+        posting,
+        amount=posting.amount - cut,
+        pending_delta=max(0, posting.pending_delta - cut) if posting.pending_delta > 0 else 0,
+        lifetime_delta=max(0, posting.lifetime_delta - cut),
+        reason=f"{posting.reason} (cut by {cut} at the {MAX_POINT_TOTAL:,} maximum)"[:500],
+    )
+
+
+def _beyond_the_maximum(posting: Posting) -> Invalid:
+    return Invalid(
+        posting.field or "amount",
+        f"This would take the member's points beyond {MAX_POINT_TOTAL:,}, the most a "
+        "balance, lifetime total or board score may hold.",
+    )
 
 
 def _qualifies(posting: Posting) -> bool:

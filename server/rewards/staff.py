@@ -23,6 +23,9 @@ class ApiKey(Model):
     # The public part of the key, for lookup; the secret is only hashed.
     prefix = fields.CharField(max_length=16, unique=True)
     key_hash = fields.CharField(max_length=64)
+    # Keys given the same scope share idempotency keys (e.g. the old and the new key of a
+    # shop backend during a rotation); unset, each key has its own (docs/decisions/0022).
+    idempotency_scope = fields.CharField(max_length=64, null=True)
     revoked_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -30,6 +30,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
 from server.rewards.errors import Invalid
+from server.rewards.validation import clean_text
 
 __all__ = [
     "DEFAULT_TIERS",
@@ -101,8 +102,8 @@ def validate_tiers(values: Sequence[TierValues]) -> Sequence[TierValues]:
     """The lowest tier starts at 0; thresholds rise; multipliers 1 to 10 and never fall."""
     if not values or values[0].threshold != 0:
         raise Invalid("threshold", "The lowest tier must start at 0 qualifying points.")
-    names = [v.name.strip() for v in values]
-    if any(not 1 <= len(n) <= 40 for n in names) or len(set(names)) != len(names):
+    names = [clean_text("name", v.name, max_length=40, display=True) for v in values]
+    if len(set(names)) != len(names):
         raise Invalid("name", "Tier names must be 1 to 40 characters and distinct.")
     for lower, higher in itertools.pairwise(values):
         if higher.threshold <= lower.threshold:

@@ -12,33 +12,145 @@ import orjson
 from server.rewards.errors import Invalid
 
 __all__ = [
+    "MAX_ARGUMENT_CHARS",
     "MAX_POINTS_PER_CALL",
+    "MAX_POINT_TOTAL",
+    "amount_cents",
+    "argument_text",
     "clean_text",
+    "code",
+    "excerpt",
     "fingerprint",
     "idempotency_key",
     "optional_email",
     "optional_slug",
+    "optional_text",
     "parse_id",
     "points_amount",
     "when",
 ]
 
 MAX_POINTS_PER_CALL = 1_000_000
+# Balances, lifetime totals and board scores are GraphQL Ints (32-bit signed).
+MAX_POINT_TOTAL = 2**31 - 1
+# No string argument is longer (the longest field, a review's text, takes 5,000).
+MAX_ARGUMENT_CHARS = 10_000
+# Characters of a bad value an error message or a log line may quote.
+_EXCERPT = 40
+# Leading and trailing whitespace a value may carry beyond its field's length.
+_PADDING = 64
+# Bidirectional overrides/isolates/marks and zero-width characters: they make a display
+# name read differently from what it is ("evil\u202egnp.exe"), or look like another's.
+_INVISIBLE = frozenset(
+    "\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
+)
+_ZWJ = "\u200d"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
-def clean_text(field: str, value: str, *, max_length: int) -> str:
-    """Stripped text of 1..max_length characters without control characters."""
-    text = value.strip()
+def excerpt(value: str, limit: int = _EXCERPT) -> str:
+    """At most ``limit`` characters of ``value``, printable, for messages and logs."""
+    short = value[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
+    return repr(short) + ("..." if len(value) > limit else "")
+
+
+def _surrogate_free(field: str, value: str) -> None:
+    # A lone surrogate (JSON "\ud800") is no character: no database or encoder takes it.
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise Invalid(field, f"{field} must be valid Unicode (it has a lone surrogate).")
+
+
+def argument_text(field: str, value: str) -> None:
+    """What every string argument must be, whatever field it is for: at most
+    ``MAX_ARGUMENT_CHARS`` long, valid Unicode, and no control characters other than
+    tab and line breaks. Checked before any other work; each field's own rule
+    (``clean_text`` and friends) then says more."""
+    if len(value) > MAX_ARGUMENT_CHARS:
+        raise Invalid(field, f"{field} must be at most {MAX_ARGUMENT_CHARS} characters.")
+    _surrogate_free(field, value)
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
+        raise Invalid(field, f"{field} must not contain control characters.")
+
+
+def clean_text(
+    field: str,
+    value: str,
+    *,
+    max_length: int,
+    multiline: bool = False,
+    display: bool = False,
+    allow_empty: bool = False,
+) -> str:
+    """Stripped, NFC-normalized text of 1..max_length characters.
+
+    Refused: lone surrogates and control characters; ``multiline`` texts (a review,
+    a description) may hold line breaks (CRLF becomes LF) and tabs. ``display`` names
+    (members, prizes, contests, badges, tiers) refuse bidirectional controls and
+    zero-width characters, except a joiner inside an emoji sequence. The length is
+    checked before anything else is done with the value.
+    """
+    if len(value) > max_length + _PADDING:
+        raise Invalid(field, f"{field} must be at most {max_length} characters.")
+    _surrogate_free(field, value)
+    text = unicodedata.normalize("NFC", value).strip()
+    if multiline:
+        text = text.replace("\r\n", "\n")
     if not text:
+        if allow_empty:
+            return ""
         raise Invalid(field, f"{field} must not be empty.")
     if len(text) > max_length:
         raise Invalid(field, f"{field} must be at most {max_length} characters.")
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise Invalid(field, f"{field} must not contain control characters.")
+    allowed = "\n\t" if multiline else ""
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
+        what = "control characters other than line breaks" if multiline else "control characters"
+        raise Invalid(field, f"{field} must not contain {what}.")
+    if display and _has_invisible(text):
+        raise Invalid(
+            field, f"{field} must not contain direction overrides or zero-width characters."
+        )
+    return text
+
+
+def _has_invisible(text: str) -> bool:
+    for i, ch in enumerate(text):
+        if ch not in _INVISIBLE:
+            continue
+        if ch == _ZWJ and 0 < i < len(text) - 1 and _emoji_join(text[i - 1], text[i + 1]):
+            continue  # 👩‍💻: a joiner between two symbols
+        return True
+    return False
+
+
+def _emoji_join(before: str, after: str) -> bool:
+    symbol = ("So", "Sk")
+    return (before == "\ufe0f" or unicodedata.category(before) in symbol) and (
+        unicodedata.category(after) in symbol
+    )
+
+
+def optional_text(
+    field: str, value: str | None, *, max_length: int, multiline: bool = True
+) -> str | None:
+    """``clean_text`` for an optional text that may be empty (a description); None stays None."""
+    if value is None:
+        return None
+    return clean_text(field, value, max_length=max_length, multiline=multiline, allow_empty=True)
+
+
+def code(field: str, value: str, *, max_length: int, pattern: re.Pattern[str]) -> str | None:
+    """A machine-made token (a referral code, an assertion id) or None when it cannot be
+    one: the caller answers "not found" without asking the database about a value longer
+    than its column."""
+    if len(value) > max_length + _PADDING:
+        return None
+    text = value.strip()
+    if len(text) > max_length or not pattern.fullmatch(text):
+        return None
     return text
 
 
@@ -55,7 +167,7 @@ def optional_email(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     email = value.strip()
-    if len(email) > 254 or not _EMAIL.match(email):
+    if len(email) > 254 or not email.isprintable() or not _EMAIL.match(email):
         raise Invalid("email", "email is not a valid address.")
     return email
 
@@ -80,13 +192,25 @@ def parse_id(field: str, value: str) -> int | None:
     return int(text)
 
 
-def points_amount(field: str, value: int, *, allow_negative: bool) -> int:
+def points_amount(
+    field: str, value: int, *, allow_negative: bool, maximum: int = MAX_POINTS_PER_CALL
+) -> int:
+    """A non-zero amount of at most ``maximum`` in size (``LAUREL_MAX_POINTS_PER_CALL``)."""
     if value == 0:
         raise Invalid(field, f"{field} must not be zero.")
     if value < 0 and not allow_negative:
         raise Invalid(field, f"{field} must be positive.")
-    if abs(value) > MAX_POINTS_PER_CALL:
-        raise Invalid(field, f"{field} must be at most {MAX_POINTS_PER_CALL} in size.")
+    if abs(value) > maximum:
+        raise Invalid(field, f"{field} must be at most {maximum} in size.")
+    return value
+
+
+def amount_cents(field: str, value: int, *, maximum: int) -> int:
+    """A positive amount of money in cents of at most ``maximum`` (``LAUREL_MAX_AMOUNT_CENTS``)."""
+    if value <= 0:
+        raise Invalid(field, f"{field} must be positive.")
+    if value > maximum:
+        raise Invalid(field, f"{field} must be at most {maximum}.")
     return value
 
 

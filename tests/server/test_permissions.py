@@ -70,7 +70,7 @@ def _mutation_case(
 
 ALLOWED = {
     "upsertMember": {"SERVICE", "ADMIN"},
-    "recordPurchase": {"SERVICE"},
+    "recordPurchase": {"SERVICE", "ADMIN"},
     "adjustPoints": {"ADMIN"},
 }
 SUCCESS = {
