@@ -53,6 +53,8 @@ class Verdict:
 
 
 ALLOWED = Verdict(True)
+_SHARES_PER_LIMIT = 50
+_MAX_SHARES = 100_000
 
 
 class RateLimiter:
@@ -80,6 +82,10 @@ class RateLimiter:
         self._pause = pause
         self._paused_until = 0.0
         self._down = False
+        # (limit, identity) -> (hits this process reserved and may still spend, until)
+        self._shares: dict[tuple[str, str], tuple[int, float]] = {}
+        self._seen: dict[tuple[str, str], int] = {}  # hits this process sent to Redis
+        self._reserving: set[tuple[str, str]] = set()
 
     @property
     def failing_open(self) -> bool:
@@ -94,14 +100,21 @@ class RateLimiter:
         """
         if not checks or time.monotonic() < self._paused_until:
             return ALLOWED
-        pairs = [(item, identity) for rate, identity in checks for item in rate]
+        pairs = [
+            (item, identity)
+            for rate, identity in checks
+            for item in rate
+            if not self._spend_local(item, identity)
+        ]
+        if not pairs:
+            return ALLOWED
         try:
             async with asyncio.timeout(self._timeout):
                 if len(pairs) == 1:  # the common case: no tasks to schedule
-                    results = [await self._strategy.hit(*pairs[0])]
+                    results = [await self._reserve(*pairs[0])]
                 else:
                     results = await asyncio.gather(
-                        *(self._strategy.hit(item, identity) for item, identity in pairs)
+                        *(self._reserve(item, identity) for item, identity in pairs)
                     )
                 refused = [pair for pair, ok in zip(pairs, results, strict=True) if not ok]
                 if not refused:
@@ -113,6 +126,39 @@ class RateLimiter:
             return ALLOWED
         self._recovered()
         return Verdict(False, max(waits))
+
+    def _spend_local(self, item: RateLimitItem, identity: str) -> bool:
+        """Take one hit from this process's reserved share of the limit, if any is left."""
+        key = (item.key_for(), identity)
+        share = self._shares.get(key)
+        if share is None or share[0] <= 0 or share[1] < time.monotonic():
+            return False
+        self._shares[key] = (share[0] - 1, share[1])
+        return True
+
+    async def _reserve(self, item: RateLimitItem, identity: str) -> bool:
+        """Count this hit in Redis; for a caller this process already saw busy, reserve a
+        small share (1/50 of the limit) at once, so that busy callers cost a round trip
+        every few requests, not each.
+        A share unused by the end of the window still counted: the limit is at most a
+        share per worker stricter. Near the limit only the one hit is asked for."""
+        key = (item.key_for(), identity)
+        share = max(1, item.amount // _SHARES_PER_LIMIT)
+        seen = self._seen[key] = self._seen.get(key, 0) + 1
+        # Only for a caller this process already saw busy, one reservation at a time.
+        if share == 1 or seen < share or key in self._reserving:
+            return await self._strategy.hit(item, identity)
+        self._reserving.add(key)
+        try:
+            if not await self._strategy.hit(item, identity, cost=share):
+                return await self._strategy.hit(item, identity)  # near the limit: exact
+        finally:
+            self._reserving.discard(key)
+        self._shares[key] = (share - 1, time.monotonic() + item.get_expiry())
+        if len(self._shares) > _MAX_SHARES or len(self._seen) > _MAX_SHARES:
+            self._shares.clear()  # many callers: forget rather than grow
+            self._seen.clear()
+        return True
 
     async def _wait(self, item: RateLimitItem, identity: str) -> int:
         stats = await self._strategy.get_window_stats(item, identity)
@@ -136,4 +182,5 @@ class RateLimiter:
         """Forget the counts of these limits (tests, an operator lifting a block)."""
         for rate, identity in rates:
             for item in rate:
+                self._shares.pop((item.key_for(), identity), None)
                 await self._strategy.clear(item, identity)
