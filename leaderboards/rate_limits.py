@@ -54,6 +54,7 @@ class Verdict:
 
 ALLOWED = Verdict(True)
 _SHARES_PER_LIMIT = 50
+_BUSY_AFTER = 3  # hits sent to Redis before a caller counts as busy
 _MAX_SHARES = 100_000
 
 
@@ -146,7 +147,7 @@ class RateLimiter:
         share = max(1, item.amount // _SHARES_PER_LIMIT)
         seen = self._seen[key] = self._seen.get(key, 0) + 1
         # Only for a caller this process already saw busy, one reservation at a time.
-        if share == 1 or seen < share or key in self._reserving:
+        if share == 1 or seen < _BUSY_AFTER or key in self._reserving:
             return await self._strategy.hit(item, identity)
         self._reserving.add(key)
         try:
