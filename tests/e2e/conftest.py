@@ -1,8 +1,10 @@
-"""A real `laurel serve --demo --seed-demo` on a free port with the embedded defaults, and
-Debian's Chromium driven by Playwright (never a downloaded browser)."""
+"""A real `laurel serve --demo --seed-demo` on a free port (the embedded defaults, or on
+the PostgreSQL pass a database of its own with the embedded Valkey), and Debian's
+Chromium driven by Playwright (never a downloaded browser)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import _create_pg_database, _drop_pg_database, on_postgres
 from tests.servers import REPO, free_port, stop, wait_healthy
 
 pytestmark = pytest.mark.embedded_only
@@ -27,10 +30,23 @@ def chromium_missing() -> bool:
 
 @contextlib.contextmanager
 def demo_site(data: Path) -> Iterator[str]:
-    """`laurel serve --seed-demo --demo` on ``data``, the embedded defaults; yields its URL."""
+    """`laurel serve --seed-demo --demo` on ``data``; yields its URL. On the PostgreSQL
+    pass the SQL is a fresh database of its own (dropped afterwards)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")}
     env.update(LAUREL_DATA_DIR=str(data), LAUREL_PORT=str(port), LAUREL_LOG_LEVEL="warning")
+    base_url = os.environ.get("LAUREL_TEST_DATABASE_URL", "")
+    database = None
+    if on_postgres():
+        database, env["LAUREL_DATABASE_URL"] = asyncio.run(_create_pg_database(base_url))
+    try:
+        yield from _serving(data, port, env)
+    finally:
+        if database is not None:
+            asyncio.run(_drop_pg_database(base_url, database))
+
+
+def _serving(data: Path, port: int, env: dict[str, str]) -> Iterator[str]:
     with (data / "serve.log").open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--seed-demo", "--demo"],

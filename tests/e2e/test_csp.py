@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
-from tests.e2e.conftest import pytestmark  # noqa: F401  (embedded only)
+# On both back ends (the other browser tests run on the embedded defaults only).
 
 # Runs before any script of the page; Playwright injects it outside the page's CSP.
 _RECORD_VIOLATIONS = """
