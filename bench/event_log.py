@@ -24,7 +24,6 @@ import contextlib
 import os
 import re
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ import asyncpg
 import orjson
 from redis.asyncio import Redis
 
-from bench.servers import free_port
+from bench.servers import free_port, stop_group
 from leaderboards import Board, connect
 from leaderboards.windows import board_key
 
@@ -311,7 +310,7 @@ def _serving(tree: Path, base_url: str, redis_url: str) -> Iterator[tuple[int, s
                 _wait_healthy(proc, port, log)
                 yield port, _api_key(tree, env)
             finally:
-                _stop(proc)
+                stop_group(proc)
     finally:
         asyncio.run(_database(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         asyncio.run(_flush(redis_url))
@@ -339,18 +338,6 @@ def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
             return
         time.sleep(0.2)
     raise SystemExit(f"event_log: the server did not become healthy:\n{log.read_text()}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group (uvicorn and its workers), then SIGKILL."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 @contextlib.contextmanager

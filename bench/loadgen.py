@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-__all__ = ["requests_per_second"]
+__all__ = ["alternating", "http_request", "requests_per_second"]
 
 
 async def _worker(host: str, port: int, request: bytes, deadline: float, counts: list[int]) -> None:
@@ -46,3 +46,26 @@ def http_request(method: str, path: str, body: bytes = b"", content_type: str = 
     if body:
         lines += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def alternating(
+    product: tuple[int, bytes],
+    floor: tuple[int, bytes],
+    *,
+    rounds: int,
+    seconds: float,
+    connections: int,
+) -> tuple[float, float]:
+    """Mean requests per second of (port, request) ``product`` and ``floor``, after a
+    warm-up, measured in alternating rounds so that drift hits both alike."""
+    for port, request in (product, floor):
+        await requests_per_second("127.0.0.1", port, request, seconds=1, connections=4)
+    product_total = floor_total = 0.0
+    for _ in range(rounds):
+        floor_total += await requests_per_second(
+            "127.0.0.1", *floor, seconds=seconds, connections=connections
+        )
+        product_total += await requests_per_second(
+            "127.0.0.1", *product, seconds=seconds, connections=connections
+        )
+    return product_total / rounds, floor_total / rounds

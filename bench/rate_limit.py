@@ -22,7 +22,7 @@ from contextlib import ExitStack, contextmanager
 
 import orjson
 
-from bench.loadgen import http_request, requests_per_second
+from bench.loadgen import alternating, http_request
 from bench.servers import free_port, wait_until_answers
 
 __all__ = ["run"]
@@ -79,17 +79,9 @@ def _check_limiter(on: int, off: int) -> None:
 
 async def _load(on: int, off: int) -> tuple[float, float]:
     request = http_request("POST", "/graphql", orjson.dumps({"query": QUERY}), "application/json")
-    for port in (on, off):  # warm up
-        await requests_per_second("127.0.0.1", port, request, seconds=1, connections=4)
-    on_total = off_total = 0.0
-    for _ in range(ROUNDS):  # alternate so drift hits both alike
-        off_total += await requests_per_second(
-            "127.0.0.1", off, request, seconds=SECONDS, connections=CONNECTIONS
-        )
-        on_total += await requests_per_second(
-            "127.0.0.1", on, request, seconds=SECONDS, connections=CONNECTIONS
-        )
-    return on_total / ROUNDS, off_total / ROUNDS
+    return await alternating(
+        (on, request), (off, request), rounds=ROUNDS, seconds=SECONDS, connections=CONNECTIONS
+    )
 
 
 def run() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from bench.loadgen import http_request, requests_per_second
+from bench.loadgen import alternating, http_request
 from bench.servers import embedded, free_port, serve, stop_on_sigterm, wait_until_answers
 from server import actions
 from server.actions import Services, adopt_boards, services_for
@@ -104,17 +104,9 @@ async def _load(port: int) -> tuple[float, float]:
     floor_body = orjson.dumps({"query": FLOOR})
     rich = http_request("POST", "/graphql", rich_body, "application/json")
     floor = http_request("POST", "/graphql", floor_body, "application/json")
-    for body in (rich, floor):  # warm up
-        await requests_per_second("127.0.0.1", port, body, seconds=1, connections=4)
-    r_total = f_total = 0.0
-    for _ in range(ROUNDS):  # alternate so drift hits both alike
-        f_total += await requests_per_second(
-            "127.0.0.1", port, floor, seconds=SECONDS, connections=CONNECTIONS
-        )
-        r_total += await requests_per_second(
-            "127.0.0.1", port, rich, seconds=SECONDS, connections=CONNECTIONS
-        )
-    return r_total / ROUNDS, f_total / ROUNDS
+    return await alternating(
+        (port, rich), (port, floor), rounds=ROUNDS, seconds=SECONDS, connections=CONNECTIONS
+    )
 
 
 def _measure() -> tuple[float, float]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -19,7 +20,14 @@ from leaderboards import EmbeddedValkey, Leaderboards, connect
 from server.db import apply_migrations, orm
 from server.settings import Settings
 
-__all__ = ["embedded", "free_port", "serve", "stop_on_sigterm", "wait_until_answers"]
+__all__ = [
+    "embedded",
+    "free_port",
+    "serve",
+    "stop_group",
+    "stop_on_sigterm",
+    "wait_until_answers",
+]
 
 
 def free_port() -> int:
@@ -75,3 +83,15 @@ def stop_on_sigterm() -> None:
     """uvicorn re-raises the SIGTERM it handled; make it an exception, so that the
     ``embedded`` context stops its Valkey."""
     signal.signal(signal.SIGTERM, _exit)
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a server's process group (uvicorn and its workers), then SIGKILL."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
