@@ -55,7 +55,8 @@ def wait_until_answers(
 async def embedded(data_dir: Path, secret: str) -> AsyncIterator[tuple[Settings, Leaderboards]]:
     """Settings (LAUREL_* from the environment), a migrated SQLite database with the ORM
     open, and boards on a private Valkey, stopped on the way out."""
-    settings = Settings(data_dir=data_dir, jwt_secret=secret)
+    # Rate limits off: a bench's load comes from one address (bench.rate_limit measures them).
+    settings = Settings(data_dir=data_dir, jwt_secret=secret, rate_limit_enabled=False)
     valkey = EmbeddedValkey(data_dir)
     redis = connect(valkey.start())
     try:
