@@ -40,7 +40,7 @@ if not score or tonumber(score) <= 0 then return {total, 0, score or '0'} end
 return {total, redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf') + 1, score}
 """
 
-# Add a delta unless this outbox row was applied to this board already (its marker).
+# Add a delta unless this event was applied to this board already (its marker).
 APPLY_ONCE_SCRIPT = """
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
   redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
