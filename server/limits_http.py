@@ -197,12 +197,26 @@ def several_operations_without_name(query: object, operation_name: object, max_t
     """
     if not isinstance(query, str) or operation_name is not None:
         return False
+    if len(query) <= _CACHED_DOCUMENT_CHARS:  # clients send the same few documents
+        return _operations(query, max_tokens) > 1
+    return _count_operations(query, max_tokens) > 1
+
+
+_CACHED_DOCUMENT_CHARS = 10_000
+
+
+@functools.lru_cache(maxsize=1024)
+def _operations(query: str, max_tokens: int) -> int:
+    return _count_operations(query, max_tokens)
+
+
+def _count_operations(query: str, max_tokens: int) -> int:
+    """Operations in the document; 0 when it does not parse (the schema answers that)."""
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except (GraphQLError, RecursionError):
-        return False
-    found = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-    return found > 1
+        return 0
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
 def excerpt(text: str, limit: int = MAX_EXCERPT) -> str:
