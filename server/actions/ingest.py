@@ -20,7 +20,7 @@ from server.actions.tiers import earning_tier, multiplier_of
 from server.auth import Principal, Role
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.errors import Conflict, Invalid, LimitReached, NotFound, PermissionDenied
-from server.rewards.events import EventType, record
+from server.rewards.events import EventType, record_activity
 from server.rewards.ledger import EntryKind, Posting, lock_member, post
 from server.rewards.members import Member
 from server.rewards.rules import EarningRule, rule_for
@@ -122,15 +122,7 @@ async def ingest(
                 decided_at=None if moderated else now,
                 decided_by=None if moderated else _BY_RULES,
             )
-            await record(
-                EventType.ACTIVITY_RECORDED,
-                member.id,
-                {
-                    "activity_id": activity.id,
-                    "kind": activity.kind.value,
-                    "status": activity.status.value,
-                },
-            )
+            await record_activity(EventType.ACTIVITY_RECORDED, activity)
             if points:
                 await post(
                     Posting(

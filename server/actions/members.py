@@ -16,7 +16,7 @@ from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.errors import Conflict, Invalid
-from server.rewards.events import EventType, record
+from server.rewards.events import EventType, record, record_activity
 from server.rewards.members import Member, new_referral_code
 from server.rewards.referrals import flag_for
 from server.rewards.rules import rule_for
@@ -144,15 +144,7 @@ async def _link_referral(svc: Services, referrer: Member, referee: Member) -> No
         decided_at=None if flag else now,
         decided_by=None if flag else "rules",
     )
-    await record(
-        EventType.ACTIVITY_RECORDED,
-        referrer.id,
-        {
-            "activity_id": referral.id,
-            "kind": referral.kind.value,
-            "status": referral.status.value,
-        },
-    )
+    await record_activity(EventType.ACTIVITY_RECORDED, referral)
 
 
 async def member(member_id: str) -> Member | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -22,7 +21,7 @@ from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.errors import Conflict, Invalid
-from server.rewards.events import EventType, record
+from server.rewards.events import EventType, record_activity
 from server.rewards.expiry import expire_due
 from server.rewards.ledger import LedgerEntry, lock_member, post, reversal
 from server.rewards.pending import release_credit, remaining_pending
@@ -124,7 +123,9 @@ async def _decide(
                 status=ActivityStatus.REJECTED
             )
             if won == 1:
-                await _changed(EventType.ACTIVITY_REJECTED, activity, ActivityStatus.REJECTED, note)
+                await record_activity(
+                    EventType.ACTIVITY_REJECTED, activity, ActivityStatus.REJECTED, note
+                )
             return 0
         return await settle_referrals(
             now=now, window=svc.return_window, keep_for=svc.keep_for, referrer_id=activity.member_id
@@ -133,20 +134,6 @@ async def _decide(
         return await _approve_review(svc, principal, activity, now)
     await _reject_review(principal, activity, note, now)
     return 0
-
-
-async def _changed(
-    type: EventType, activity: Activity, status: ActivityStatus, reason: str | None = None
-) -> None:
-    """Record that ``activity`` took ``status``; in the transaction that changed it."""
-    payload: dict[str, Any] = {
-        "activity_id": activity.id,
-        "kind": activity.kind.value,
-        "status": status.value,
-    }
-    if reason is not None:
-        payload["reason"] = reason
-    await record(type, activity.member_id, payload)
 
 
 def _already_decided(activity: Activity, decision: Decision) -> Recorded:
@@ -174,7 +161,7 @@ async def _approve_review(
     credit = await _credit_of(activity)
     if credit is None:  # a rule worth 0 points
         await Activity.filter(id=activity.id).update(status=ActivityStatus.APPROVED)
-        await _changed(EventType.ACTIVITY_APPROVED, activity, ActivityStatus.APPROVED)
+        await record_activity(EventType.ACTIVITY_APPROVED, activity, ActivityStatus.APPROVED)
         return 0
     # release_credit records activity.approved when it moves the activity out of PENDING.
     return await release_credit(
@@ -195,7 +182,7 @@ async def _reject_review(
     async with in_transaction():
         member = await lock_member(activity.member_id)
         await Activity.filter(id=activity.id).update(status=ActivityStatus.REJECTED)
-        await _changed(EventType.ACTIVITY_REJECTED, activity, ActivityStatus.REJECTED, note)
+        await record_activity(EventType.ACTIVITY_REJECTED, activity, ActivityStatus.REJECTED, note)
         if credit is None:
             return
         left = (await remaining_pending([credit.id])).get(credit.id, 0)
@@ -240,7 +227,7 @@ async def _reverse(
         if won != 1:
             await activity.refresh_from_db()
             return Recorded(activity=activity, points_awarded=0, duplicate=True)
-        await _changed(EventType.ACTIVITY_REVERSED, activity, ActivityStatus.REVERSED)
+        await record_activity(EventType.ACTIVITY_REVERSED, activity, ActivityStatus.REVERSED)
         if activity.points > 0:
             await post(
                 reversal(

@@ -23,7 +23,7 @@ from server.rewards.activities import (
     Refund,
 )
 from server.rewards.errors import Conflict, Invalid, NotFound
-from server.rewards.events import EventType, record
+from server.rewards.events import EventType, record_activity
 from server.rewards.expiry import expire_due
 from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post, reversal
 from server.rewards.members import Member
@@ -113,7 +113,7 @@ async def record_purchase(
                 target=order_id,
                 occurred_at=occurred,
             )
-            await record(EventType.ACTIVITY_RECORDED, buyer.id, _about(activity))
+            await record_activity(EventType.ACTIVITY_RECORDED, activity)
             for product in products:
                 await PurchasedProduct.create(
                     member_id=buyer.id, product_id=product, purchase_id=activity.id
@@ -219,10 +219,8 @@ async def refund_purchase(
                     .update(status=ActivityStatus.REVERSED)
                 )
                 if reversed_now:
-                    await record(
-                        EventType.ACTIVITY_REVERSED,
-                        purchase.member_id,
-                        _about(purchase, ActivityStatus.REVERSED),
+                    await record_activity(
+                        EventType.ACTIVITY_REVERSED, purchase, ActivityStatus.REVERSED
                     )
     except IntegrityError:
         replay = await _refund_replay(key, request_hash, purchase)
@@ -244,15 +242,6 @@ async def refund_purchase(
         await award_badges(svc, referrer, [ActivityKind.REFERRAL])
     await purchase.refresh_from_db()
     return Recorded(activity=purchase, points_awarded=-take, duplicate=False)
-
-
-def _about(activity: Activity, status: ActivityStatus | None = None) -> dict[str, object]:
-    """An activity event's payload; ``status`` when it has just changed."""
-    return {
-        "activity_id": activity.id,
-        "kind": activity.kind.value,
-        "status": (status or activity.status).value,
-    }
 
 
 async def _take_back(

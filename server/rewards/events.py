@@ -21,7 +21,18 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-__all__ = ["ConsumerState", "EffectsDone", "Event", "EventType", "collecting", "moment", "record"]
+from server.rewards.activities import Activity, ActivityStatus
+
+__all__ = [
+    "ConsumerState",
+    "EffectsDone",
+    "Event",
+    "EventType",
+    "collecting",
+    "moment",
+    "record",
+    "record_activity",
+]
 
 
 class EventType(StrEnum):
@@ -105,6 +116,23 @@ async def record(
     if seen is not None:
         seen.append(event)
     return event
+
+
+async def record_activity(
+    type: EventType,
+    activity: Activity,
+    status: ActivityStatus | None = None,
+    reason: str | None = None,
+) -> Event:
+    """Append an activity event (recorded, or ``status`` just taken, with its reason)."""
+    payload: dict[str, Any] = {
+        "activity_id": activity.id,
+        "kind": activity.kind.value,
+        "status": (status or activity.status).value,
+    }
+    if reason is not None:
+        payload["reason"] = reason
+    return await record(type, activity.member_id, payload)
 
 
 @contextmanager

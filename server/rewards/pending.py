@@ -16,7 +16,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from server.rewards.activities import Activity, ActivityStatus
-from server.rewards.events import EventType, record
+from server.rewards.events import EventType, record_activity
 from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post
 from server.rewards.members import Member
 
@@ -117,15 +117,7 @@ async def release_credit(
                 ).update(status=ActivityStatus.APPROVED, points=F("points") + remaining)
                 if approved:
                     activity = await Activity.get(id=activity_id)
-                    await record(
-                        EventType.ACTIVITY_APPROVED,
-                        member_id,
-                        {
-                            "activity_id": activity.id,
-                            "kind": activity.kind.value,
-                            "status": activity.status.value,
-                        },
-                    )
+                    await record_activity(EventType.ACTIVITY_APPROVED, activity)
     except IntegrityError:
         return 0  # released by a concurrent caller
     return remaining

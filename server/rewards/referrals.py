@@ -9,13 +9,12 @@ wait for a moderator's approval before they can pay.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.community import normalize_email
-from server.rewards.events import EventType, record
+from server.rewards.events import EventType, record_activity
 from server.rewards.ledger import EntryKind, Posting, lock_member, post, reversal
 from server.rewards.members import Member
 
@@ -91,17 +90,6 @@ def _awaiting_moderator(referral: Activity) -> bool:
     return referral.flag_reason is not None and referral.decided_at is None
 
 
-def _about(referral: Activity, status: ActivityStatus, reason: str | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "activity_id": referral.id,
-        "kind": referral.kind.value,
-        "status": status.value,
-    }
-    if reason is not None:
-        payload["reason"] = reason
-    return payload
-
-
 async def _cancel(referral: Activity, now: datetime) -> None:
     """Reject a pending referral whose referee's first purchase was refunded."""
     async with in_transaction():
@@ -112,10 +100,8 @@ async def _cancel(referral: Activity, now: datetime) -> None:
             decided_by="system",
         )
         if won == 1:
-            await record(
-                EventType.ACTIVITY_REJECTED,
-                referral.member_id,
-                _about(referral, ActivityStatus.REJECTED, _REFUNDED),
+            await record_activity(
+                EventType.ACTIVITY_REJECTED, referral, ActivityStatus.REJECTED, _REFUNDED
             )
 
 
@@ -128,11 +114,7 @@ async def _pay(referral: Activity, now: datetime, expires_at: datetime | None) -
         )
         if won != 1:
             return 0
-        await record(
-            EventType.ACTIVITY_APPROVED,
-            referral.member_id,
-            _about(referral, ActivityStatus.APPROVED),
-        )
+        await record_activity(EventType.ACTIVITY_APPROVED, referral, ActivityStatus.APPROVED)
         if points <= 0:
             return 0
         await post(
@@ -164,11 +146,7 @@ async def _claw_back(referral: Activity, now: datetime) -> bool:
         )
         if won != 1:
             return False
-        await record(
-            EventType.ACTIVITY_REVERSED,
-            referral.member_id,
-            _about(referral, ActivityStatus.REVERSED),
-        )
+        await record_activity(EventType.ACTIVITY_REVERSED, referral, ActivityStatus.REVERSED)
         if referral.points <= 0:
             return True
         await post(
