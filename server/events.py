@@ -176,9 +176,11 @@ class EventLog:
             row = await self.leases.claimed(name)
             if row is None:
                 return 0
-            if consumer.ready is not None and not await consumer.ready(inline):
-                return 0
-            row = await ConsumerState.get(name=name)  # ready() may have moved its state
+            if consumer.ready is not None:
+                if not await consumer.ready(inline):
+                    return 0
+                if not inline:  # a background ready() may have rebuilt and moved the state
+                    row = await ConsumerState.get(name=name)
             if grace and row.retry_at is not None and row.retry_at > _now():
                 return 0  # backing off: requests stay fast while, say, Redis is down
             return await self._batch(consumer, row, grace)
