@@ -91,13 +91,17 @@ async def test_a_terminated_connection_is_transient(database: Backend) -> None:
 
 
 @needs_postgres
-async def test_a_terminated_tortoise_connection_is_transient(database: Backend) -> None:
-    """The same through Tortoise's asyncpg client, which passes the driver's error on."""
+async def test_a_cut_tortoise_connection_is_transient(database: Backend) -> None:
+    """The same through Tortoise's asyncpg client, which passes the driver's error on. The
+    connection goes through a proxy that is then cut (the open connection reset, new ones
+    refused), so the pool cannot quietly reconnect as it may after pg_terminate_backend."""
     url = urlsplit(database.database_url)
+    proxy = _CuttableProxy(url.hostname or "127.0.0.1", url.port or 5432)
+    proxy.open()
     client = AsyncpgDBClient(
         connection_name="probe",
-        host=url.hostname,
-        port=url.port or 5432,
+        host="127.0.0.1",
+        port=proxy.port,
         user=url.username,
         password=url.password,
         database=url.path.lstrip("/"),
@@ -105,17 +109,16 @@ async def test_a_terminated_tortoise_connection_is_transient(database: Backend) 
         maxsize=1,
     )
     await client.create_connection(with_db=True)
-    admin = await asyncpg.connect(_pg_dsn(database.database_url))
     try:
-        _, rows = await client.execute_query("SELECT pg_backend_pid() AS pid")
-        await admin.execute("SELECT pg_terminate_backend($1)", rows[0]["pid"])
-        exc = await _raised(client.execute_query("SELECT 1"))
-        assert is_transient(exc), repr(exc)
         # A query is no connection problem: a syntax error is a bug.
         assert not is_transient(await _raised(client.execute_query("SELEC 1")))
+        proxy.cut()
+        exc = await _raised(client.execute_query("SELECT 1"))
+        assert is_transient(exc), repr(exc)
     finally:
-        await admin.close()
-        await client.close()
+        proxy.close()
+        with contextlib.suppress(Exception):
+            await client.close()
 
 
 async def test_a_locked_sqlite_database_is_transient(tmp_path: Path) -> None:
