@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -28,6 +29,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.ides import GraphQL_IDE
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -37,14 +39,20 @@ from leaderboards import EmbeddedValkey, Leaderboards, RateLimiter, connect
 from schema import MAX_TOKENS, Context, build_schema, request_context
 from server import badge_routes, request_json
 from server.actions import Services, services_for, status
-from server.auth import AuthError, Principal, authenticate
+from server.auth import AuthError, Principal, Role, authenticate
 from server.db import orm
 from server.failures import ErrorsAsJSON, http_error_as_json
 from server.graphiql import GRAPHIQL_STYLE_HASHES, graphiql_page, vendor_routes
 from server.headers import SecurityHeaders
-from server.limits_http import BodyLimit, several_operations_without_name, shorten_errors
+from server.limits_http import (
+    BodyLimit,
+    operation_kind,
+    several_operations_without_name,
+    shorten_errors,
+)
 from server.pages import page_routes
 from server.rate_limits import RateLimits, refuse
+from server.response_cache import PersistedQueries, PersistedQueryError, ResponseCache
 from server.settings import Settings
 
 __all__ = ["app_from_environment", "create_app"]
@@ -66,6 +74,16 @@ class _GraphQL(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide=ide, **kwargs)
         self.services = services
         self.secret = secret
+        self.persisted = PersistedQueries()
+        self.response_cache = settings.response_cache
+
+    @functools.cached_property
+    def responses(self) -> ResponseCache:
+        """Anonymous answers, kept as long as the board pages (LAUREL_LEADERBOARD_CACHE_SECONDS
+        in a server; none for services a test builds itself)."""
+        if self.services is None:
+            raise RuntimeError("the app's lifespan has not started")
+        return ResponseCache(self.services.board_cache.ttl if self.response_cache else 0)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if self.services is None:
@@ -91,6 +109,12 @@ class _GraphQL(GraphQL[Context, None]):
         except request_json.BadJSON as exc:
             raise HTTPException(400, exc.reason) from None
 
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Not for a persisted query sent by GET, which has no ``query`` either."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our GraphiQL page: the shipped assets, no CDN, no inline script (CSP)."""
         return graphiql_page()
@@ -105,19 +129,56 @@ class _GraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             body = {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]}
             response = JSONResponse(body, status_code=exc.status_code)
+        except PersistedQueryError as exc:
+            body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
+            response = JSONResponse(body, status_code=exc.status)
         await response(scope, receive, send)
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         data = await super().parse_http_body(request)
-        if isinstance(data, GraphQLRequestData) and several_operations_without_name(
-            data.query, data.operation_name, MAX_TOKENS
-        ):
+        if not isinstance(data, GraphQLRequestData):
+            return data
+        document = self.persisted.document(data.query, data.extensions)
+        if isinstance(document, str) or document is None:
+            data.query = document
+        if several_operations_without_name(data.query, data.operation_name, MAX_TOKENS):
             raise HTTPException(
                 400, "The document has several operations: say which one in operationName."
             )
         return data
+
+    async def execute_single(  # strawberry's signature
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """An anonymous query may be answered from the response cache (server/response_cache)."""
+        run = functools.partial(
+            super().execute_single,
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
+        query, name = request_data.query, request_data.operation_name
+        if (
+            self.responses.enabled
+            and context.principal.role is Role.ANONYMOUS
+            and isinstance(query, str)
+            and operation_kind(query, name, MAX_TOKENS) == "query"
+        ):
+            key = ResponseCache.key(query, name, request_data.variables)
+            if key is not None:
+                return await self.responses.answer(key, run)
+        return await run()
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -32,6 +32,7 @@ __all__ = [
     "BodyLimit",
     "H11WithHeaderTimeout",
     "excerpt",
+    "operation_kind",
     "several_operations_without_name",
     "shorten_errors",
 ]
@@ -197,26 +198,44 @@ def several_operations_without_name(query: object, operation_name: object, max_t
     """
     if not isinstance(query, str) or operation_name is not None:
         return False
-    if len(query) <= _CACHED_DOCUMENT_CHARS:  # clients send the same few documents
-        return _operations(query, max_tokens) > 1
-    return _count_operations(query, max_tokens) > 1
+    return len(_operations_of(query, max_tokens)) > 1
+
+
+def operation_kind(query: str, operation_name: str | None, max_tokens: int) -> str | None:
+    """``"query"``, ``"mutation"`` or ``"subscription"``: the type of the operation the
+    request runs; None when the document does not parse or names no such operation."""
+    operations = _operations_of(query, max_tokens)
+    if operation_name is None:
+        return operations[0][1] if len(operations) == 1 else None
+    return next((kind for name, kind in operations if name == operation_name), None)
 
 
 _CACHED_DOCUMENT_CHARS = 10_000
 
 
+def _operations_of(query: str, max_tokens: int) -> tuple[tuple[str | None, str], ...]:
+    if len(query) <= _CACHED_DOCUMENT_CHARS:  # clients send the same few documents
+        return _cached_operations(query, max_tokens)
+    return _parse_operations(query, max_tokens)
+
+
 @functools.lru_cache(maxsize=1024)
-def _operations(query: str, max_tokens: int) -> int:
-    return _count_operations(query, max_tokens)
+def _cached_operations(query: str, max_tokens: int) -> tuple[tuple[str | None, str], ...]:
+    return _parse_operations(query, max_tokens)
 
 
-def _count_operations(query: str, max_tokens: int) -> int:
-    """Operations in the document; 0 when it does not parse (the schema answers that)."""
+def _parse_operations(query: str, max_tokens: int) -> tuple[tuple[str | None, str], ...]:
+    """(name, type) of each operation; none when the document does not parse (the
+    schema answers that)."""
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except (GraphQLError, RecursionError):
-        return 0
-    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        return ()
+    return tuple(
+        (d.name.value if d.name else None, d.operation.value)
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
 
 
 def excerpt(text: str, limit: int = MAX_EXCERPT) -> str:
