@@ -12,6 +12,11 @@ rich_board: GraphQL ``leaderboard(first: 100)`` with each member's tier, badges 
 community title vs the same page with display names only, same server process.
 Target: ratio >= 0.5.
 
+money_path: adjustPoints, recordPurchase and redeemPrize per second with 4 workers on
+PostgreSQL vs the same transactions' SQL through asyncpg, with p50/p99, CPU ms per
+request (server and database) and the SQL statements of each. Target: ratio >= 0.5.
+Needs LAUREL_BENCH_DATABASE_URL / LAUREL_BENCH_REDIS_URL, like event_log.
+
 rate_limit: GraphQL ``leaderboard(first: 10)`` with rate limiting on vs off, two servers
 alike but for LAUREL_RATE_LIMIT_ENABLED, the limit never reached. Target: ratio >= 0.9.
 """
@@ -26,7 +31,7 @@ import tempfile
 
 import orjson
 
-from bench import around, badge_images, event_log, rate_limit, rebuild, rich_board
+from bench import around, badge_images, event_log, money_path, rate_limit, rebuild, rich_board
 from bench.loadgen import alternating, http_request
 from bench.servers import free_port, wait_until_answers
 
@@ -84,6 +89,7 @@ def main() -> None:
     around.run()
     rebuild.run()
     event_log.run()
+    money_path.run()
 
 
 if __name__ == "__main__":

@@ -22,25 +22,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-import asyncpg
-import orjson
 from redis.asyncio import Redis
 
-from bench.servers import free_port, stop_group
+from bench.pg_servers import Connection, loadavg, percentile, serving
 from leaderboards import Board, connect
 from leaderboards.windows import board_key
 
@@ -82,47 +78,7 @@ class _Result:
     rates: list[float] = field(default_factory=list)
 
 
-class _Connection:
-    """One keep-alive HTTP/1.1 connection posting GraphQL as an admin (plain asyncio
-    streams: the client stays cheap next to four workers on the same machine)."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def open(cls, port: int) -> AsyncIterator[_Connection]:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            yield cls(reader, writer)
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-
-    async def mutate(self, key: str, query: str, variables: dict[str, str]) -> dict[str, Any]:
-        """The mutation's result; raises unless it answered 200 without errors."""
-        body = orjson.dumps({"query": query, "variables": variables})
-        self.writer.write(
-            b"POST /graphql HTTP/1.1\r\nHost: bench\r\nConnection: keep-alive\r\n"
-            b"Content-Type: application/json\r\nAuthorization: Bearer " + key.encode() + b"\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-        )
-        await self.writer.drain()
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        answer = orjson.loads(await self.reader.readexactly(length))
-        if not head.startswith(b"HTTP/1.1 200") or "errors" in answer:
-            raise RuntimeError(f"{head.splitlines()[0]!r}: {answer}")
-        data: dict[str, Any] = next(iter(answer["data"].values()))
-        return data
-
-
-async def _adjust(conn: _Connection, key: str, member: str) -> None:
+async def _adjust(conn: Connection, key: str, member: str) -> None:
     done = await conn.mutate(key, _ADJUST, {"k": secrets.token_hex(8), "m": member})
     if done["__typename"] != "PointsAdjusted":
         raise RuntimeError(f"adjustPoints answered {done}")
@@ -130,7 +86,7 @@ async def _adjust(conn: _Connection, key: str, member: str) -> None:
 
 async def _seed(port: int, key: str) -> list[str]:
     async def some(start: int) -> list[str]:
-        async with _Connection.open(port) as conn:
+        async with Connection.open(port) as conn:
             return [
                 (await conn.mutate(key, _UPSERT, {"e": f"bench-{i}"}))["member"]["id"]
                 for i in range(start, MEMBERS, 8)
@@ -158,7 +114,7 @@ async def _latency(port: int, key: str, redis: Redis, members: list[str]) -> lis
         for i in range(count):
             began = time.perf_counter()
             member = mine[i % len(mine)]
-            async with _Connection.open(port) as conn:  # any worker may take it
+            async with Connection.open(port) as conn:  # any worker may take it
                 await _adjust(conn, key, member)
             expected[member] += 1
             pending.append((member, expected[member], time.perf_counter()))
@@ -207,7 +163,7 @@ async def _throughput(port: int, key: str, redis: Redis, members: list[str]) -> 
     async def client(mine: list[str], deadline: float) -> None:
         i = 0
         while time.perf_counter() < deadline:
-            async with _Connection.open(port) as conn:
+            async with Connection.open(port) as conn:
                 for _ in range(_REQUESTS_PER_CONNECTION):
                     await _adjust(conn, key, mine[i % len(mine)])
                     counts[0] += 1
@@ -238,111 +194,6 @@ async def _measure(port: int, key: str, redis_url: str, into: _Result) -> None:
         await redis.aclose()
 
 
-async def _database(base_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(base_url.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _flush(redis_url: str) -> None:
-    redis = connect(redis_url)
-    try:
-        await redis.flushdb()
-    finally:
-        await redis.aclose()
-
-
-def _environment(
-    tree: Path, database_url: str, redis_url: str, data: Path, port: int
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")}
-    env.update(
-        PYTHONPATH=str(tree),  # this tree's packages, not an installed copy's
-        LAUREL_DATABASE_URL=database_url,
-        LAUREL_REDIS_URL=redis_url,
-        LAUREL_JWT_SECRET="event-log-bench-" + "z" * 32,
-        LAUREL_DATA_DIR=str(data),
-        LAUREL_HOST="127.0.0.1",
-        LAUREL_PORT=str(port),
-        LAUREL_LOG_LEVEL="warning",
-        # The load comes from one address and key: the limiter (benched on its own in
-        # bench.rate_limit) would throttle it; the floor's tree has none.
-        LAUREL_RATE_LIMIT_ENABLED="false",
-    )
-    return env
-
-
-def _check_imports(tree: Path, env: dict[str, str]) -> None:
-    """Fail unless the server's packages come from ``tree`` (not an installed copy)."""
-    packages = "badges, leaderboards, schema, server"
-    code = f"import {packages}; print({packages})"
-    shown = subprocess.run(
-        [sys.executable, "-c", code], cwd=tree, env=env, capture_output=True, text=True, check=True
-    )
-    paths = re.findall(r"from '([^']+)'", shown.stdout)
-    if len(paths) != 4 or not all(Path(p).resolve().is_relative_to(tree.resolve()) for p in paths):
-        raise SystemExit(f"event_log: not all of {packages} from {tree}: {shown.stdout}")
-
-
-@contextlib.contextmanager
-def _serving(tree: Path, base_url: str, redis_url: str) -> Iterator[tuple[int, str]]:
-    """A fresh database and Redis db, ``serve --workers 4`` from ``tree`` on them, and an
-    admin API key; yields (port, key), then stops the server and drops the database."""
-    name = f"laurel_bench_{secrets.token_hex(4)}"
-    asyncio.run(_flush(redis_url))
-    asyncio.run(_database(base_url, f'CREATE DATABASE "{name}"'))
-    try:
-        with tempfile.TemporaryDirectory(prefix="laurel-event-log-") as tmp:
-            port = free_port()
-            database_url = f"{base_url.rpartition('/')[0]}/{name}"
-            env = _environment(tree, database_url, redis_url, Path(tmp), port)
-            _check_imports(tree, env)
-            log = Path(tmp) / "server.log"
-            with log.open("wb") as out:
-                proc = subprocess.Popen(
-                    [*_SERVER, "serve", "--workers", str(WORKERS)],
-                    cwd=tree,
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            try:
-                _wait_healthy(proc, port, log)
-                yield port, _api_key(tree, env)
-            finally:
-                stop_group(proc)
-    finally:
-        asyncio.run(_database(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        asyncio.run(_flush(redis_url))
-
-
-def _api_key(tree: Path, env: dict[str, str]) -> str:
-    made = subprocess.run(
-        [*_SERVER, "create-api-key", "--role", "admin", "--name", "event log bench"],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return made.stdout.split()[-1]
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"event_log: the server exited:\n{log.read_text()}")
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"event_log: the server did not become healthy:\n{log.read_text()}")
-
-
 @contextlib.contextmanager
 def _floor_tree() -> Iterator[Path | None]:
     """A worktree of the commit before the event log, removed on the way out; None
@@ -366,16 +217,8 @@ def _floor_tree() -> Iterator[Path | None]:
         subprocess.run([*git, "worktree", "remove", "--force", str(path)], capture_output=True)
 
 
-def _percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 def _each(rates: list[float]) -> str:
     return ", ".join(f"{r:,.0f}" for r in rates) or "-"
-
-
-def _loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def run() -> None:
@@ -387,24 +230,24 @@ def run() -> None:
             "and LAUREL_BENCH_REDIS_URL)"
         )
         return
-    load_before = _loadavg()
+    load_before = loadavg()
     log, floor = _Result(), _Result()
     with _floor_tree() as tree:
         runs = [(REPO, log), (tree, floor)] * 2 if tree else [(REPO, log)] * 2
         for source, into in runs:
-            with _serving(source, base_url, redis_url) as (port, key):
-                asyncio.run(_measure(port, key, redis_url, into))
+            with serving(source, base_url, redis_url) as server:
+                asyncio.run(_measure(server.port, server.key, redis_url, into))
     rate = statistics.mean(log.rates)
     line = (
-        f"event_log: commit-to-board p50 {_percentile(log.latencies_ms, 50):.1f} ms "
-        f"p99 {_percentile(log.latencies_ms, 99):.1f} ms"
+        f"event_log: commit-to-board p50 {percentile(log.latencies_ms, 50):.1f} ms "
+        f"p99 {percentile(log.latencies_ms, 99):.1f} ms"
     )
     if floor.rates:
         before = statistics.mean(floor.rates)
         ratio = rate / before
         line += (
-            f" (before: p50 {_percentile(floor.latencies_ms, 50):.1f} ms "
-            f"p99 {_percentile(floor.latencies_ms, 99):.1f} ms); events/s end to end "
+            f" (before: p50 {percentile(floor.latencies_ms, 50):.1f} ms "
+            f"p99 {percentile(floor.latencies_ms, 99):.1f} ms); events/s end to end "
             f"{rate:,.0f} (before: {before:,.0f}), ratio {ratio:.2f} (target >= {TARGET}) "
             f"{'ok' if ratio >= TARGET else 'BELOW TARGET'}"
         )
@@ -413,7 +256,7 @@ def run() -> None:
             f"; events/s end to end {rate:,.0f} (no floor: commit {FLOOR_COMMIT} "
             "is not in this clone's history, so absolute numbers only)"
         )
-    print(f"{line}; load average {load_before} at start, {_loadavg()} at end")
+    print(f"{line}; load average {load_before} at start, {loadavg()} at end")
     print(f"event_log: events/s of each server: log {_each(log.rates)}; floor {_each(floor.rates)}")
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from tortoise import Tortoise
@@ -21,6 +22,7 @@ __all__ = [
     "MIGRATIONS_CONFIG",
     "MODEL_MODULES",
     "apply_migrations",
+    "counting_statements",
     "orm",
     "tortoise_config",
     "unmigrated_changes",
@@ -137,3 +139,36 @@ async def unmigrated_changes() -> list[str]:
         assert ctx.apps is not None
         writers = await MigrationAutodetector(ctx.apps, MIGRATIONS_CONFIG["apps"]).changes()
     return [f"{w.app_label}.{w.name}" for w in writers]
+
+
+class _Statements(logging.Handler):
+    """Collects the SQL of each statement logged; connection set-up lines are not SQL."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.sql: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "%s: %s" and isinstance(record.args, tuple):  # query: values
+            self.sql.append(str(record.args[0]))
+        elif not str(record.msg).startswith(("Created connection", "Closed connection")):
+            self.sql.append(record.getMessage())  # execute_script logs the bare script
+
+
+@contextlib.contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """The SQL of every statement this process runs meanwhile, in order. Tortoise's
+    clients (SQLite and asyncpg alike) log each statement on ``tortoise.db_client`` at
+    DEBUG just before running it; transaction control (BEGIN, COMMIT) is not logged."""
+    logger = logging.getLogger("tortoise.db_client")
+    handler = _Statements()
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # hundreds of DEBUG lines are not for anyone's log
+    try:
+        yield handler.sql
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate

@@ -2,21 +2,16 @@
 few SQL statements for 10 entries as for 100: nested fields are batched per request,
 never queried once per row.
 
-Statements are counted from Tortoise's own clients: every one of them (SQLite and
-asyncpg alike) logs each statement it executes on ``tortoise.db_client`` at DEBUG,
-just before running it. Transaction control (BEGIN, COMMIT) is not logged, and a read
-needs none.
+Statements are counted from Tortoise's own clients (``server.db.counting_statements``).
 """
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from server.actions import Services
+from server.db import counting_statements
 from tests.conftest import GraphQL
 from tests.helpers import ADJUST, BOARD, PURCHASE, UPSERT, purchase_input
 
@@ -117,36 +112,6 @@ def _shaped(data: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-class _Statements(logging.Handler):
-    """Collects the SQL of each statement logged; connection set-up lines are not SQL."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.sql: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "%s: %s" and isinstance(record.args, tuple):  # query: values
-            self.sql.append(str(record.args[0]))
-        elif not str(record.msg).startswith(("Created connection", "Closed connection")):
-            self.sql.append(record.getMessage())  # execute_script logs the bare script
-
-
-@contextmanager
-def _counting_sql() -> Iterator[list[str]]:
-    logger = logging.getLogger("tortoise.db_client")
-    handler = _Statements()
-    level, propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False  # hundreds of DEBUG lines are not for the test report
-    try:
-        yield handler.sql
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.propagate = propagate
-
-
 def _summary(sql: list[str]) -> str:
     return "\n".join(f"{count:4d} x {text[:160]}" for text, count in Counter(sql).most_common())
 
@@ -206,9 +171,9 @@ async def test_a_rich_leaderboard_page_runs_the_same_few_statements_for_10_and_1
     ]
     await gql(RICH, {"n": 1})  # per-process caches warm, alike for both counted requests
 
-    with _counting_sql() as top10:
+    with counting_statements() as top10:
         data10 = await gql(RICH, {"n": 10})
-    with _counting_sql() as top100:
+    with counting_statements() as top100:
         data100 = await gql(RICH, {"n": 100})
 
     assert _shaped(data10) == _expected(10)
@@ -258,13 +223,13 @@ async def test_prize_tiers_and_activity_members_are_batched(
     await gql(PRIZES, {"n": 1})
     await gql(HISTORY, {"id": ada, "n": 1}, auth=keys["ADMIN"])
 
-    with _counting_sql() as few_prizes:
+    with counting_statements() as few_prizes:
         two = await gql(PRIZES, {"n": 2})
-    with _counting_sql() as many_prizes:
+    with counting_statements() as many_prizes:
         twelve = await gql(PRIZES, {"n": 12})
-    with _counting_sql() as few_orders:
+    with counting_statements() as few_orders:
         await gql(HISTORY, {"id": ada, "n": 2}, auth=keys["ADMIN"])
-    with _counting_sql() as many_orders:
+    with counting_statements() as many_orders:
         history = await gql(HISTORY, {"id": ada, "n": 12}, auth=keys["ADMIN"])
 
     names = ["Bronze", "Silver", "Gold", "Platinum"]

@@ -8,9 +8,6 @@ Statements are counted from Tortoise's own clients, which log each one on
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +16,7 @@ from badges import ensure_badges
 from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
+from server.db import counting_statements
 from server.rewards.activities import ActivityKind
 from server.rewards.contests import Contest, ContestStatus, status_of
 from server.rewards.errors import Invalid
@@ -30,28 +28,6 @@ SHOP = Principal(role=Role.SERVICE, name="shop backend")
 ADMIN = Principal(role=Role.ADMIN, name="ops")
 MODERATOR = Principal(role=Role.MODERATOR, name="mia")
 ANYONE = Principal(role=Role.ANONYMOUS)
-
-
-class _Statements(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
-
-
-@contextmanager
-def _statements() -> Iterator[_Statements]:
-    log = logging.getLogger("tortoise.db_client")
-    handler, level = _Statements(), log.level
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
 
 
 async def _member(svc: Services, name: str, community: str | None = None) -> Member:
@@ -90,12 +66,12 @@ async def test_tier_standings_say_what_each_standing_says_in_a_few_statements(
     clock.now = datetime(2027, 2, 1, 12, tzinfo=UTC)
     ids = [ana.id, ben.id, cy.id, dee.id]
     alone = {pk: await actions.tier_standing(svc, pk) for pk in ids}
-    with _statements() as one:
+    with counting_statements() as one:
         await actions.tier_standings(svc, [ben.id])
-    with _statements() as many:
+    with counting_statements() as many:
         together = await actions.tier_standings(svc, [*ids, ben.id])
     assert together == alone
-    assert many.count == one.count <= 3
+    assert len(many) == len(one) <= 3
     ben_now = together[ben.id]
     if window is TierWindow.ROLLING:
         assert ben_now.qualifying_points == 2_800
@@ -110,7 +86,7 @@ async def test_tier_standings_say_what_each_standing_says_in_a_few_statements(
         "Silver",
     ]
     # A list of members needs only the tier: one grouped query on the ladder.
-    with _statements() as held_count:
+    with counting_statements() as held_count:
         held = await actions.tiers_held(svc, [*ids, ben.id])
     assert {pk: t.name if t else None for pk, t in held.items()} == {
         ana.id: "Bronze",
@@ -118,7 +94,7 @@ async def test_tier_standings_say_what_each_standing_says_in_a_few_statements(
         cy.id: "Bronze",
         dee.id: "Silver",
     }
-    assert held_count.count == 2  # the ladder, the members' qualifying points
+    assert len(held_count) == 2  # the ladder, the members' qualifying points
 
 
 async def test_community_ranks_read_no_sql_and_match_each_rank(svc: Services) -> None:
@@ -130,9 +106,9 @@ async def test_community_ranks_read_no_sql_and_match_each_rank(svc: Services) ->
     await svc.events.drain(grace=False)
     members = [ana, ben, cy]
     alone = {m.id: await actions.community_rank(svc, m, "ALL_TIME") for m in members}
-    with _statements() as sql:
+    with counting_statements() as sql:
         ranks = await actions.community_ranks(svc, members, "ALL_TIME")
-    assert sql.count == 0
+    assert len(sql) == 0
     assert ranks == alone
     assert [(ranks[m.id].community, ranks[m.id].standing.position) for m in members] == [
         ("makers", 2),

@@ -1,0 +1,485 @@
+"""The money path at speed: ``adjustPoints``, ``recordPurchase`` and ``redeemPrize`` per
+second with ``laurel serve --workers 4`` on PostgreSQL + Redis, each against a floor
+that runs the same transaction's SQL directly with asyncpg, in the same run.
+
+Product: 16 keep-alive clients for ``BENCH_MONEY_SECONDS`` (default 8) per mutation, each
+request with its own idempotency key, over 200 members (credited 1,000,000 points first so
+that redemptions never run short). Per mutation: requests/s, p50 and p99 latency, and CPU
+milliseconds per request: the server's processes plus the PostgreSQL backends connected
+to the bench database (read from /proc before and after), over the requests answered.
+
+Floor: 4 processes (as many as the workers) with 4 connections each (16 in flight, as the
+clients), each transaction what the mutation must write at least: the idempotency check,
+the ledger row, the conditional balance UPDATE and the event, plus the activity row for
+a purchase, the conditional stock UPDATE and the redemption for a redeem, and the board
+bump in Redis for a credit. It skips what the product adds on top (authentication,
+GraphQL, badge and tier evaluation, the event log's cursors), so the ratio says what
+that costs. Targets: requests/s ratio >= 0.5 each.
+
+Then each mutation once in this process against the same database with the statements
+counted (``server.db.counting_statements``), listed by statement.
+
+Needs LAUREL_BENCH_DATABASE_URL and LAUREL_BENCH_REDIS_URL (see ``bench.event_log``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import secrets
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import jwt
+
+from bench.pg_servers import (
+    JWT_SECRET,
+    WORKERS,
+    Connection,
+    Serving,
+    api_key,
+    loadavg,
+    percentile,
+    serving,
+)
+from leaderboards import Board, Leaderboards, connect
+from leaderboards.windows import board_key
+from server.actions import services_for
+from server.app import create_app
+from server.db import counting_statements, orm
+from server.rewards.events import EventType
+from server.rewards.ledger import EntryKind
+from server.settings import Settings
+
+__all__ = ["run"]
+
+REPO = Path(__file__).resolve().parents[1]
+MEMBERS = 200
+CLIENTS = 16
+SECONDS = float(os.environ.get("BENCH_MONEY_SECONDS", "8"))
+TARGET = 0.5
+PRIZE_COST = 10
+SAMPLES = 5  # requests of each mutation whose statements are counted
+_TICKS = os.sysconf("SC_CLK_TCK")
+_BOARD = board_key("laurel", Board(), datetime.now(UTC))
+
+UPSERT = (
+    "mutation($e: String!) { upsertMember(input: {externalId: $e, displayName: $e}) "
+    "{ __typename ... on MemberSaved { member { id } } } }"
+)
+ADJUST = (
+    "mutation($k: String!, $m: ID!, $a: Int!) { adjustPoints(input: {idempotencyKey: $k, "
+    'memberId: $m, amount: $a, reason: "bench"}) { __typename } }'
+)
+PURCHASE = (
+    "mutation($k: String!, $e: String!) { recordPurchase(input: {idempotencyKey: $k, "
+    "memberExternalId: $e, orderId: $k, amountCents: 2500}) { __typename } }"
+)
+REDEEM = (
+    "mutation($k: String!, $p: ID!) { redeemPrize(input: {idempotencyKey: $k, prizeId: $p}) "
+    "{ __typename } }"
+)
+CREATE_PRIZE = (
+    'mutation($c: Int!) { createPrize(input: {name: "Bench mug", cost: $c, '
+    "stock: 1000000, kind: PHYSICAL}) { __typename ... on PrizeSaved { prize { id } } } }"
+)
+_EXPECTED = {
+    "adjustPoints": "PointsAdjusted",
+    "recordPurchase": "ActivityRecorded",
+    "redeemPrize": "PrizeRedeemed",
+}
+
+
+@dataclass
+class _Members:
+    ids: list[str]
+    externals: list[str]
+    tokens: list[str]
+    prize: str
+    service_key: str
+
+
+@dataclass
+class _Run:
+    requests: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    cpu_ms: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        return (
+            f"{self.rate:,.0f}/s, p50 {percentile(self.latencies_ms, 50):.1f} ms, "
+            f"p99 {percentile(self.latencies_ms, 99):.1f} ms, "
+            f"CPU {self.cpu_ms / self.requests:.1f} ms/request"
+        )
+
+
+# CPU from /proc
+
+
+def _proc_cpu(pid: int) -> tuple[int, int, float]:
+    """(process group, session, CPU seconds) of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[2]), int(fields[3]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _cpu_seconds(group: int, database: str) -> float:
+    """CPU of the processes of ``group`` and of PostgreSQL's backends connected to
+    ``database``, so far."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            pgrp, _, seconds = _proc_cpu(pid)
+            mine = pgrp == group
+            if not mine:
+                command = (entry / "cmdline").read_bytes().decode(errors="replace")
+                mine = command.startswith("postgres:") and f" {database} " in command
+        except OSError:
+            continue  # it exited meanwhile
+        if mine:
+            total += seconds
+    return total
+
+
+# The product, over HTTP
+
+
+def _token(external_id: str) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "sub": external_id,
+        "aud": "laurel:shopper",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=2)).timestamp()),
+    }
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+async def _seed(server: Serving) -> _Members:
+    service = api_key(server.tree, server.env, "service")
+    externals = [f"bench-{n}" for n in range(MEMBERS)]
+    async with Connection.open(server.port) as conn:
+        ids = [(await conn.mutate(service, UPSERT, {"e": e}))["member"]["id"] for e in externals]
+        for member in ids:
+            done = await conn.mutate(
+                server.key, ADJUST, {"k": f"seed-{member}", "m": member, "a": 1_000_000}
+            )
+            if done["__typename"] != "PointsAdjusted":
+                raise SystemExit(f"money_path: seeding answered {done}")
+        prize = (await conn.mutate(server.key, CREATE_PRIZE, {"c": PRIZE_COST}))["prize"]["id"]
+    return _Members(ids, externals, [_token(e) for e in externals], prize, service)
+
+
+def _request(
+    name: str, server: Serving, members: _Members, n: int
+) -> tuple[str, str, dict[str, Any]]:
+    """(credential, document, variables) of request ``n``: a new key every time."""
+    key = f"{name}-{secrets.token_hex(8)}"
+    i = n % MEMBERS
+    if name == "adjustPoints":
+        return server.key, ADJUST, {"k": key, "m": members.ids[i], "a": 1}
+    if name == "recordPurchase":
+        return members.service_key, PURCHASE, {"k": key, "e": members.externals[i]}
+    return members.tokens[i], REDEEM, {"k": key, "p": members.prize}
+
+
+async def _load(name: str, server: Serving, members: _Members) -> _Run:
+    result = _Run()
+
+    async def client(c: int, deadline: float) -> None:
+        n = c
+        async with Connection.open(server.port) as conn:
+            while time.perf_counter() < deadline:
+                credential, document, variables = _request(name, server, members, n)
+                began = time.perf_counter()
+                done = await conn.mutate(credential, document, variables)
+                result.latencies_ms.append((time.perf_counter() - began) * 1000)
+                if done["__typename"] != _EXPECTED[name]:
+                    raise RuntimeError(f"{name} answered {done}")
+                result.requests += 1
+                n += CLIENTS
+
+    database = server.database_url.rpartition("/")[2]
+    cpu = _cpu_seconds(server.group, database)
+    began = time.perf_counter()
+    deadline = began + SECONDS
+    await asyncio.gather(*(client(c, deadline) for c in range(CLIENTS)))
+    result.seconds = time.perf_counter() - began
+    result.cpu_ms = (_cpu_seconds(server.group, database) - cpu) * 1000
+    return result
+
+
+# The floor: the same transactions through asyncpg
+
+
+_LEDGER = (
+    "INSERT INTO ledger_entries (kind, amount, pending_delta, lifetime_delta, debt_delta, "
+    "reason, actor, idempotency_key, request_hash, available_at, expires_at, qualifying, "
+    "multiplier, occurred_at, created_at, activity_id, member_id, source_entry_id) "
+    "VALUES ($1, $2, $3, $4, 0, 'bench', 'floor', $5, '', NULL, NULL, false, NULL, now(), "
+    "now(), $6, $7, NULL) RETURNING id"
+)
+_EVENT = (
+    "INSERT INTO events (type, member_id, payload, created_at) "
+    "VALUES ($1, $2, $3::jsonb, now()) RETURNING id"
+)
+
+
+async def _floor_adjust(conn: asyncpg.Connection, redis: Any, member: int, key: str) -> None:
+    async with conn.transaction():
+        if await conn.fetchval("SELECT 1 FROM ledger_entries WHERE idempotency_key = $1", key):
+            return
+        entry = await conn.fetchval(_LEDGER, EntryKind.ADJUST.value, 1, 0, 1, key, None, member)
+        balance = await conn.fetchval(
+            "UPDATE members SET points_balance = points_balance + 1, "
+            "lifetime_points = lifetime_points + 1 WHERE id = $1 AND points_balance + 1 >= 0 "
+            "RETURNING points_balance",
+            member,
+        )
+        if balance is None:
+            raise RuntimeError("the floor's balance update matched nothing")
+        await conn.fetchval(
+            _EVENT, EventType.POINTS_CREDITED.value, member, f'{{"entry_id": {entry}}}'
+        )
+    await redis.zincrby(_BOARD, 1, str(member))
+
+
+async def _floor_purchase(conn: asyncpg.Connection, redis: Any, member: int, key: str) -> None:
+    async with conn.transaction():
+        if await conn.fetchval("SELECT 1 FROM activities WHERE idempotency_key = $1", key):
+            return
+        activity = await conn.fetchval(
+            "INSERT INTO activities (kind, status, points_awarded, points, idempotency_key, "
+            "request_hash, dedupe_key, payload, occurred_at, created_at, updated_at, member_id) "
+            "VALUES ('PURCHASE', 'PENDING', 25, 25, $1, '', $1, "
+            "'{\"amount_cents\": 2500}'::jsonb, now(), now(), now(), $2) RETURNING id",
+            key,
+            member,
+        )
+        entry = await conn.fetchval(_LEDGER, EntryKind.EARN.value, 0, 25, 25, key, activity, member)
+        pending = await conn.fetchval(
+            "UPDATE members SET pending_points = pending_points + 25, "
+            "lifetime_points = lifetime_points + 25 WHERE id = $1 RETURNING pending_points",
+            member,
+        )
+        if pending is None:
+            raise RuntimeError("the floor's pending update matched nothing")
+        await conn.fetchval(
+            _EVENT, EventType.ACTIVITY_RECORDED.value, member, f'{{"activity_id": {activity}}}'
+        )
+        await conn.fetchval(
+            _EVENT, EventType.POINTS_CREDITED.value, member, f'{{"entry_id": {entry}}}'
+        )
+
+
+async def _floor_redeem(
+    conn: asyncpg.Connection, redis: Any, member: int, key: str, prize: int
+) -> None:
+    async with conn.transaction():
+        if await conn.fetchval("SELECT 1 FROM redemptions WHERE idempotency_key = $1", key):
+            return
+        if not await conn.fetchval(
+            "UPDATE prizes SET stock_left = stock_left - 1 WHERE id = $1 AND stock_left > 0 "
+            "RETURNING 1",
+            prize,
+        ):
+            raise RuntimeError("the floor's prize is out of stock")
+        if (
+            await conn.fetchval(
+                "UPDATE members SET points_balance = points_balance - $2 "
+                "WHERE id = $1 AND points_balance >= $2 RETURNING points_balance",
+                member,
+                PRIZE_COST,
+            )
+            is None
+        ):
+            raise RuntimeError("the floor's member cannot afford the prize")
+        entry = await conn.fetchval(
+            _LEDGER, EntryKind.SPEND.value, -PRIZE_COST, 0, 0, key, None, member
+        )
+        redemption = await conn.fetchval(
+            "INSERT INTO redemptions (member_id, cost, code, status, idempotency_key, "
+            "request_hash, created_at, prize_id) VALUES ($1, $2, $3, 'RESERVED', $4, '', now(), "
+            "$5) RETURNING id",
+            member,
+            PRIZE_COST,
+            secrets.token_hex(6),
+            key,
+            prize,
+        )
+        await conn.fetchval(
+            _EVENT,
+            EventType.REDEMPTION_CREATED.value,
+            member,
+            f'{{"redemption_id": {redemption}, "entry_id": {entry}}}',
+        )
+
+
+def _cpu_of(pids: list[int]) -> float:
+    return sum(_proc_cpu(pid)[2] for pid in pids)
+
+
+async def _floor_process(
+    name: str, dsn: str, redis_url: str, members: list[int], prize: int, seconds: float
+) -> tuple[int, list[float], float]:
+    """(transactions, latencies, CPU seconds of this process and its backends)."""
+    pool = await asyncpg.create_pool(dsn, min_size=4, max_size=4)
+    redis = connect(redis_url)
+    backends = []
+    async with contextlib.AsyncExitStack() as held:  # each of the 4 connections once
+        for _ in range(4):
+            conn = await held.enter_async_context(pool.acquire())
+            backends.append(conn.get_server_pid())
+    pids = [os.getpid(), *backends]
+    latencies: list[float] = []
+    steps: dict[str, Callable[[asyncpg.Connection, int, str], Awaitable[None]]] = {
+        "adjustPoints": lambda c, m, k: _floor_adjust(c, redis, m, k),
+        "recordPurchase": lambda c, m, k: _floor_purchase(c, redis, m, k),
+        "redeemPrize": lambda c, m, k: _floor_redeem(c, redis, m, k, prize),
+    }
+    step = steps[name]
+
+    async def worker(w: int, deadline: float) -> None:
+        n = w
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            async with pool.acquire() as conn:
+                await step(conn, members[n % len(members)], f"floor-{secrets.token_hex(8)}")
+            latencies.append((time.perf_counter() - began) * 1000)
+            n += 4
+
+    try:
+        cpu = _cpu_of(pids)
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(worker(w, deadline) for w in range(4)))
+        cpu = _cpu_of(pids) - cpu
+    finally:
+        await pool.close()
+        await redis.aclose()
+    return len(latencies), latencies, cpu
+
+
+def _floor_child(
+    args: tuple[str, str, str, list[int], int, float],
+) -> tuple[int, list[float], float]:
+    return asyncio.run(_floor_process(*args))
+
+
+def _floor(name: str, server: Serving, redis_url: str, members: _Members) -> _Run:
+    dsn = server.database_url.replace("postgres://", "postgresql://", 1)
+    ids = [int(m) for m in members.ids]
+    shares = [ids[w::WORKERS] for w in range(WORKERS)]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(WORKERS) as pool:
+        pool.map(int, range(WORKERS))  # the processes are up before the clock runs
+        done = pool.map(
+            _floor_child,
+            [(name, dsn, redis_url, share, int(members.prize), SECONDS) for share in shares],
+        )
+    result = _Run(seconds=SECONDS)
+    for count, latencies, cpu in done:
+        result.requests += count
+        result.latencies_ms += latencies
+        result.cpu_ms += cpu * 1000
+    return result
+
+
+# Statements per mutation, in this process
+
+
+async def _statements(
+    server: Serving, redis_url: str, members: _Members
+) -> dict[str, list[list[str]]]:
+    """The statements of SAMPLES requests of each mutation (after one that warms up)."""
+    settings = Settings(
+        data_dir=Path(server.env["LAUREL_DATA_DIR"]),
+        jwt_secret=JWT_SECRET,
+        database_url=server.database_url,
+        redis_url=redis_url,
+        rate_limit_enabled=False,
+    )
+    redis = connect(redis_url)
+    counted: dict[str, list[list[str]]] = {}
+    try:
+        async with orm(server.database_url):
+            svc = services_for(settings, Leaderboards(redis))
+            app = create_app(settings, services=svc, jwt_secret=JWT_SECRET)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+                for name in _EXPECTED:
+                    samples: list[list[str]] = []
+                    for n in range(SAMPLES + 1):  # the first warms the process's caches
+                        credential, document, variables = _request(name, server, members, n)
+                        with counting_statements() as sql:
+                            answer = await http.post(
+                                "/graphql",
+                                json={"query": document, "variables": variables},
+                                headers={"Authorization": f"Bearer {credential}"},
+                            )
+                        typename = answer.json()["data"][name]["__typename"]
+                        if typename != _EXPECTED[name]:
+                            raise SystemExit(f"money_path: {name} answered {answer.text}")
+                        samples.append(sql)
+                    counted[name] = samples[1:]
+    finally:
+        await redis.aclose()
+    return counted
+
+
+def _short(statement: str) -> str:
+    return statement if len(statement) <= 110 else statement[:109] + "…"
+
+
+def run() -> None:
+    base_url = os.environ.get("LAUREL_BENCH_DATABASE_URL")
+    redis_url = os.environ.get("LAUREL_BENCH_REDIS_URL")
+    if not (base_url and redis_url):
+        print(
+            "money_path: skipped (needs PostgreSQL + Redis: set LAUREL_BENCH_DATABASE_URL "
+            "and LAUREL_BENCH_REDIS_URL)"
+        )
+        return
+    load_before = loadavg()
+    with serving(REPO, base_url, redis_url) as server:
+        members = asyncio.run(_seed(server))
+        for name in _EXPECTED:
+            product = asyncio.run(_load(name, server, members))
+            floor = _floor(name, server, redis_url, members)
+            ratio = product.rate / floor.rate
+            verdict = "ok" if ratio >= TARGET else "BELOW TARGET"
+            print(
+                f"money_path {name} (4 workers, PostgreSQL): {product.line()}; floor (the "
+                f"same transaction's SQL with asyncpg, 4 processes): {floor.line()}; "
+                f"ratio {ratio:.2f} (target >= {TARGET:.2f}) {verdict}"
+            )
+        counted = asyncio.run(_statements(server, redis_url, members))
+    for name, samples in counted.items():
+        sizes = [len(sql) for sql in samples]
+        typical = sorted(samples, key=len)[len(samples) // 2]
+        print(
+            f"money_path {name}: SQL statements per request {sizes} (one that earns a badge "
+            f"or a tier runs more); the median one, {len(typical)} statements:"
+        )
+        for statement, count in Counter(typical).most_common():
+            print(f"  {count} x {_short(statement)}")
+    print(f"money_path: load average {load_before} at start, {loadavg()} at end")
+
+
+if __name__ == "__main__":
+    run()
