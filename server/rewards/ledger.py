@@ -24,7 +24,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from tortoise import fields
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.models import Model
 
 from server.rewards.activities import Activity
@@ -276,9 +276,10 @@ def _qualifies(posting: Posting) -> bool:
 
 
 async def _keep_earliest(member_id: int, column: str, moment: datetime) -> None:
-    """Set a cached 'next due' column to ``moment`` unless an earlier one is set."""
-    await Member.filter(id=member_id, **{f"{column}__isnull": True}).update(**{column: moment})
-    await Member.filter(id=member_id, **{f"{column}__gt": moment}).update(**{column: moment})
+    """Set a cached 'next due' column to ``moment`` unless an earlier one is set (one
+    conditional UPDATE)."""
+    unset_or_later = Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__gt": moment})
+    await Member.filter(unset_or_later, id=member_id).update(**{column: moment})
 
 
 async def _settle_debt(
