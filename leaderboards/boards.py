@@ -4,8 +4,9 @@ Ranks are competition ranks: rank = 1 + the number of members with a strictly
 higher score, so equal scores share a rank and the next rank skips (1, 2, 2, 4),
 and a page starting in the middle of a tie still gets it right.
 
-Keys carry a hash tag (``{...}``) so that a Redis Cluster could spread boards
-over nodes; every script touches keys of one board only.
+Keys carry a hash tag (``{...}``) so that a Redis Cluster spreads boards over
+its masters; every script and transaction touches keys of one board only (one
+slot), and a pipeline of several boards is split by the client per master.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError
 
+from leaderboards.client import Client, channels_listened, connect, primaries, publish_all
 from leaderboards.rows import BoardPage, BoardRow, Standing, rows_of, standing_of
 from leaderboards.scripts import APPLY_ONCE_SCRIPT, AROUND_SCRIPT, PAGE_SCRIPT, STANDING_SCRIPT
 from leaderboards.windows import Board, Target, board_key, boards_of, channel_of
@@ -46,6 +47,8 @@ class BoardsUnavailable(Exception):
 
 # Markers that an event was applied live long enough to outlast any retry.
 _MARKER_TTL_SECONDS = 7 * 24 * 3600
+# Between an epoch token and the cluster's masters of its time, in the epoch key.
+_MASTERS = "@"
 
 
 class UpdateRow(Protocol):
@@ -69,22 +72,10 @@ class ContestUpdate:
     delta: int
 
 
-def connect(url: str) -> Redis:
-    """A client for ``url`` with short timeouts: a dead Redis must not stall requests."""
-    client: Redis = Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=2.0,
-        socket_connect_timeout=2.0,
-        health_check_interval=15,
-    )
-    return client
-
-
 class Leaderboards:
-    """The boards of one Laurel installation in one Redis database."""
+    """The boards of one Laurel installation in one Redis database or Redis Cluster."""
 
-    def __init__(self, redis: Redis, *, prefix: str = "laurel") -> None:
+    def __init__(self, redis: Client, *, prefix: str = "laurel") -> None:
         self.redis = redis
         self.prefix = prefix
         self._page = redis.register_script(PAGE_SCRIPT)
@@ -110,12 +101,29 @@ class Leaderboards:
         return f"{self.prefix}:epoch"
 
     async def epoch(self) -> str | None:
-        """The token of the rebuild these boards come from; None when they are gone."""
+        """The token of the rebuild these boards come from; None when they are gone.
+
+        On a cluster the token was stored with the masters of its time: after a failover
+        the new master may lack the last writes of the old one, so the token read then
+        is not the one stored (``~failover``), and the board consumer rebuilds."""
         value = await self.redis.get(self.epoch_key)
-        return None if value is None else str(value)
+        if value is None:
+            return None
+        token, _, masters = str(value).partition(_MASTERS)
+        # This client's view may be the stale one: ask the cluster before saying so (two
+        # processes must not take turns rebuilding on different views).
+        if (
+            masters
+            and masters != await primaries(self.redis)
+            and masters != await primaries(self.redis, fresh=True)
+        ):
+            return token + "~failover"
+        return token
 
     async def set_epoch(self, token: str) -> None:
-        await self.redis.set(self.epoch_key, token)
+        masters = await primaries(self.redis, fresh=True)
+        value = token if masters is None else token + _MASTERS + masters
+        await self.redis.set(self.epoch_key, value)
 
     async def rebuilding(self) -> bool:
         """True while a rebuild holds the lock."""
@@ -181,8 +189,8 @@ class Leaderboards:
             async with self.redis.pipeline(transaction=False) as pipe:
                 if first:
                     pipe.execute_command(*first)
-                for keys, args in calls:
-                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                for keys, args in calls:  # (a cluster pipeline blocks pipe.evalsha)
+                    pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
                 results: list[Any] = await pipe.execute(raise_on_error=False)
             if attempt == 1 and any(isinstance(r, NoScriptError) for r in results):
                 script.sha = await self.redis.script_load(script.script)
@@ -221,15 +229,20 @@ class Leaderboards:
         """(event, member, delta, board) each applied at most once, in one pipeline."""
         if not targets:
             return set()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for row_id, member_id, delta, target in targets:
-                expire_at = 0 if target.expires_at is None else int(target.expires_at.timestamp())
-                await self._apply_once(
-                    keys=[target.key, f"{target.key}:event:{row_id}"],
-                    args=[delta, member_id, _MARKER_TTL_SECONDS, expire_at],
-                    client=pipe,
-                )
-            results = await pipe.execute()
+        calls = [
+            (
+                [target.key, f"{target.key}:event:{row_id}"],  # the board's hash tag: one slot
+                [
+                    delta,
+                    member_id,
+                    _MARKER_TTL_SECONDS,
+                    0 if target.expires_at is None else int(target.expires_at.timestamp()),
+                ],
+            )
+            for row_id, member_id, delta, target in targets
+        ]
+        # Sent again whole if Redis lacked the script: each event still applies once.
+        results = await self._each(self._apply_once, calls)
         return {
             t.channel
             for (_, _, _, t), applied in zip(targets, results, strict=True)
@@ -239,35 +252,30 @@ class Leaderboards:
     async def replace_board(
         self, board: Board, scores: dict[int, int], *, expires_at: datetime | None
     ) -> None:
-        """Swap in a whole board at once (a contest recomputed from SQL)."""
+        """Swap in a whole board at once (a contest recomputed from SQL), then tell its
+        live subscribers. The transaction's keys share the board's hash tag."""
         key = self.key(board, datetime.now(UTC))
         temp = key + ":replace"
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(temp)
             if scores:
                 pipe.zadd(temp, {str(m): s for m, s in scores.items()})
-                pipe.rename(temp, key)
+                pipe.execute_command("RENAME", temp, key)  # (blocked as pipe.rename)
                 if expires_at is not None:
                     pipe.expireat(key, int(expires_at.timestamp()))
             else:
                 pipe.delete(key)
-            pipe.publish(self.channel(board), "changed")
             await pipe.execute()
+        await self.announce({self.channel(board)})
 
     async def announce_all(self) -> None:
         """Tell every board's live subscribers to read again (after a rebuild swapped
         boards in): every channel that has a subscriber now."""
-        found = await self.redis.pubsub_channels(f"{self.prefix}:events:board:*")
-        await self.announce({str(c) for c in found})
+        await self.announce(await channels_listened(self.redis, f"{self.prefix}:events:board:*"))
 
     async def announce(self, channels: set[str]) -> None:
         """Tell every worker which boards changed (for live subscriptions)."""
-        if not channels:
-            return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for channel in sorted(channels):
-                pipe.publish(channel, "changed")
-            await pipe.execute()
+        await publish_all(self.redis, sorted(channels), "changed")
 
     async def ping(self) -> bool:
         """True when Redis answers."""

@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
-from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
+
+from leaderboards.client import Client
 
 __all__ = ["Rate", "RateLimiter", "Verdict", "parse_rate"]
 
@@ -58,27 +60,50 @@ _BUSY_AFTER = 3  # hits sent to Redis before a caller counts as busy
 _MAX_SHARES = 100_000
 
 
+def _storage(redis: Client, prefix: str) -> RedisStorage:
+    """Where ``limits`` counts: the boards' connection pool on one server; on a cluster,
+    ``limits``' own cluster client seeded with the boards' nodes (its counters of one
+    limit share a hash tag, so each script stays on one slot)."""
+    if isinstance(redis, RedisCluster):
+        seeds = ",".join(node.name for node in redis.nodes_manager.startup_nodes.values())
+        given = redis.get_connection_kwargs()
+        # Credentials and timeouts as the boards' client has them (typed by `limits` as
+        # plain option values).
+        options: dict[str, Any] = {
+            name: given[name]
+            for name in ("username", "password", "socket_timeout", "socket_connect_timeout")
+            if given.get(name) is not None
+        }
+        return RedisClusterStorage(
+            f"async+redis+cluster://{seeds}",
+            implementation="redispy",
+            wrap_exceptions=True,
+            key_prefix=prefix,
+            **options,
+        )
+    shared: dict[str, Any] = {"connection_pool": redis.connection_pool}
+    return RedisStorage(
+        "async+redis://",
+        implementation="redispy",
+        wrap_exceptions=True,
+        key_prefix=prefix,
+        **shared,
+    )
+
+
 class RateLimiter:
     """Hits on named counters (``rate`` x ``identity``) in Redis, failing open."""
 
     def __init__(
         self,
-        redis: Redis,
+        redis: Client,
         *,
         prefix: str = "laurel:rl",
         timeout: float = 0.5,
         pause: float = 5.0,
     ) -> None:
-        # The boards' connection pool (typed by `limits` as a plain option value).
-        shared: dict[str, Any] = {"connection_pool": redis.connection_pool}
-        storage = RedisStorage(
-            "async+redis://",
-            implementation="redispy",
-            wrap_exceptions=True,
-            key_prefix=prefix,
-            **shared,
-        )
-        self._strategy = SlidingWindowCounterRateLimiter(storage)
+        self._storage = _storage(redis, prefix)
+        self._strategy = SlidingWindowCounterRateLimiter(self._storage)
         self._timeout = timeout
         self._pause = pause
         self._paused_until = 0.0
@@ -178,6 +203,15 @@ class RateLimiter:
         if self._down:
             self._down = False
             _log.info("Redis answers again: rate limits are back on")
+
+    async def aclose(self) -> None:
+        """Close the client ``limits`` made of its own (a cluster's); a limiter on one
+        server shares the boards' connection pool, which the boards' owner closes."""
+        if isinstance(self._storage, RedisClusterStorage):
+            # `limits` has no close of its own; its redis-py bridge keeps the client here.
+            own = getattr(self._storage.bridge, "storage", None)
+            if own is not None:
+                await own.aclose()
 
     async def clear(self, rates: Sequence[tuple[Rate, str]]) -> None:
         """Forget the counts of these limits (tests, an operator lifting a block)."""

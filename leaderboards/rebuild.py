@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import cast
 
-from redis.asyncio import Redis
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from leaderboards.boards import Leaderboards
+from leaderboards.client import Client
 from leaderboards.windows import boards_of
 from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
@@ -198,7 +198,9 @@ async def rebuild(
         done = Rebuilt()
         built: dict[str, datetime | None] = {}
         await _clear_temp(redis, boards.prefix)
-        add = redis.register_script(_ADD_SCRIPT)
+        # Loaded first (on every master of a cluster), then called by its digest: a
+        # cluster pipeline takes no script objects.
+        add = str(await redis.script_load(_ADD_SCRIPT))
         chunks: dict[str, list[str]] = defaultdict(list)
         n = 0
         async for sums, expiry in _sums(boards, up_to, now=now, batch=batch, on_rows=on_rows):
@@ -211,7 +213,7 @@ async def rebuild(
                     chunks[key].append(chunk)
                     for i in range(0, len(pairs), _PAIRS_PER_CALL):
                         packed = " ".join(pairs[i : i + _PAIRS_PER_CALL])
-                        await add(keys=[chunk], args=[packed], client=pipe)
+                        pipe.execute_command("EVALSHA", add, 1, chunk, packed)
                 await pipe.execute()
             built.update(expiry)
             n += 1
@@ -228,19 +230,20 @@ async def rebuild(
         await redis.delete(boards.rebuild_lock)
 
 
-async def _merge(redis: Redis, chunks: dict[str, list[str]]) -> None:
+async def _merge(redis: Client, chunks: dict[str, list[str]]) -> None:
     """Sum each board's chunks into its temporary key (ZUNIONSTORE adds scores)."""
     async with redis.pipeline(transaction=False) as pipe:
         for key, parts in chunks.items():
             if len(parts) == 1:
-                pipe.rename(parts[0], key + _TEMP)
+                # Same hash tag, so one slot (a cluster pipeline blocks pipe.rename).
+                pipe.execute_command("RENAME", parts[0], key + _TEMP)
             else:
                 pipe.zunionstore(key + _TEMP, parts, aggregate="SUM")
                 pipe.delete(*parts)
         await pipe.execute()
 
 
-async def _live_keys(redis: Redis, prefix: str) -> set[str]:
+async def _live_keys(redis: Client, prefix: str) -> set[str]:
     """Global and community board keys (contest boards are rebuilt by their contest)."""
     found: set[str] = set()
     async for key in redis.scan_iter(match=f"{prefix}:lb:{{*}}", count=1000):
@@ -250,12 +253,12 @@ async def _live_keys(redis: Redis, prefix: str) -> set[str]:
     return found
 
 
-async def _clear_temp(redis: Redis, prefix: str) -> None:
+async def _clear_temp(redis: Client, prefix: str) -> None:
     async for key in redis.scan_iter(match=f"{prefix}:lb:*{_TEMP}*", count=1000):
         await redis.delete(key)
 
 
-async def _swap(redis: Redis, prefix: str, built: dict[str, datetime | None]) -> tuple[int, int]:
+async def _swap(redis: Client, prefix: str, built: dict[str, datetime | None]) -> tuple[int, int]:
     """RENAME each rebuilt board over the live one; delete live boards with nothing left."""
     live = await _live_keys(redis, prefix)
     swapped = removed = 0
@@ -264,7 +267,7 @@ async def _swap(redis: Redis, prefix: str, built: dict[str, datetime | None]) ->
             temp = key + _TEMP
             if not await redis.exists(temp):
                 continue  # every sum was 0: the board is empty
-            pipe.rename(temp, key)
+            pipe.execute_command("RENAME", temp, key)
             if expires_at is not None:
                 pipe.expireat(key, int(expires_at.timestamp()))
             swapped += 1

@@ -253,7 +253,7 @@ async def _resources(settings: Settings) -> AsyncIterator[Services]:
         # Run without `laurel serve` (e.g. a bare uvicorn): bring our own Valkey.
         embedded = EmbeddedValkey(settings.data_dir)
         redis_url = embedded.start()
-    redis = connect(redis_url)
+    redis = connect(redis_url, cluster=settings.redis_cluster)
     boards = Leaderboards(redis)
     svc = services_for(settings, boards)
     try:
@@ -327,7 +327,10 @@ def create_app(
         async with _resources(settings) as svc:
             graphql.services = svc
             rate_limits.use(svc.boards)
-            yield
+            try:
+                yield
+            finally:
+                await rate_limits.aclose()
 
     return Starlette(
         routes=[

@@ -124,6 +124,7 @@ class RateLimits:
         self.enabled = settings.rate_limit_enabled
         self.trusted = settings.trusted_proxy_networks
         self.limiter = limiter
+        self._owned = False
         self._address: Rate = parse_rate(settings.rate_limit_per_address)
         self._shopper: Rate = parse_rate(settings.rate_limit_per_shopper)
         self._api_key: Rate = parse_rate(settings.rate_limit_per_api_key)
@@ -133,6 +134,12 @@ class RateLimits:
         """Count in the boards' Redis, unless a limiter was given."""
         if self.limiter is None and boards is not None:
             self.limiter = RateLimiter(boards.redis)
+            self._owned = True
+
+    async def aclose(self) -> None:
+        """Close what ``use`` opened (on a Redis Cluster the limiter has its own client)."""
+        if self._owned and self.limiter is not None:
+            await self.limiter.aclose()
 
     def address(self, scope: Scope) -> str:
         return client_address(scope, self.trusted)

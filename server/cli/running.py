@@ -61,7 +61,7 @@ async def _services(
 ) -> AsyncIterator[actions.Services]:
     """ORM and Redis (when configured or running) for a one-shot command."""
     async with _redis_url(settings, start=start_redis) as url:
-        redis = connect(url) if with_redis and url else None
+        redis = connect(url, cluster=settings.redis_cluster) if with_redis and url else None
         boards = Leaderboards(redis) if redis is not None else None
         try:
             async with orm(settings.resolved_database_url):

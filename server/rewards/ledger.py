@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.expressions import F, Q
@@ -278,7 +279,9 @@ def _qualifies(posting: Posting) -> bool:
 async def _keep_earliest(member_id: int, column: str, moment: datetime) -> None:
     """Set a cached 'next due' column to ``moment`` unless an earlier one is set (one
     conditional UPDATE)."""
-    unset_or_later = Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__gt": moment})
+    unset: dict[str, Any] = {f"{column}__isnull": True}
+    later: dict[str, Any] = {f"{column}__gt": moment}
+    unset_or_later = Q(**unset) | Q(**later)
     await Member.filter(unset_or_later, id=member_id).update(**{column: moment})
 
 
