@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check bench schema migrations screenshots clean
+.PHONY: run test check bench bench-large schema migrations screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: check
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# One 10,000,000-member board: memory, read latency, rebuild (several minutes; bench/large.py).
+bench-large: $(STAMP)
+	$(BIN)/python -m bench.large
 
 # Rewrite schema/schema.graphql from the code (then commit it).
 schema: $(STAMP)
