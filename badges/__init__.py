@@ -9,17 +9,8 @@ from PIL import Image
 from badges.art import contact_sheet, render
 from badges.catalog import create_badge, ensure_badges
 from badges.defaults import DEFAULT_BADGES
-from badges.granter import (
-    Grant,
-    Outcome,
-    Progress,
-    evaluate,
-    grant,
-    grants_of_activity,
-    held_badges,
-    progress,
-    revoke,
-)
+from badges.granter import Outcome, evaluate, grant, revoke
+from badges.holdings import Grant, Progress, grants_of_activity, held_badges, progress
 from badges.metrics import ALL_METRICS, CAUSES
 from badges.models import BadgeAssertion, BadgeAward, BadgeDefinition
 from badges.spec import Art, BadgeSpec, Metric

@@ -9,45 +9,25 @@ repeated evaluations find the row and credit nothing more.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from badges.holdings import Grant
 from badges.metrics import metric_values
 from badges.models import AUTOMATIC, BadgeAward, BadgeDefinition
 from badges.spec import Metric
 from server.rewards.errors import NotFound
 from server.rewards.events import EventType, record
-from server.rewards.ledger import EntryKind, Posting, lock_member, post, reversal
+from server.rewards.ledger import EntryKind
 from server.rewards.members import Member
+from server.rewards.posting import Posting, lock_member, post, reversal
 
-__all__ = [
-    "Grant",
-    "Outcome",
-    "Progress",
-    "evaluate",
-    "grant",
-    "grants_of_activity",
-    "held_badges",
-    "progress",
-    "revoke",
-]
+__all__ = ["Outcome", "evaluate", "grant", "revoke"]
 
 _CASCADE_ROUNDS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """One level of one badge, as granted (or revoked) to a member."""
-
-    award: BadgeAward
-    badge: BadgeDefinition
-
-    @property
-    def level(self) -> int:
-        return int(self.award.level)
 
 
 @dataclass(slots=True)
@@ -57,24 +37,6 @@ class Outcome:
 
     def __bool__(self) -> bool:
         return bool(self.granted or self.revoked)
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    badge: BadgeDefinition
-    value: int
-    level: int  # held now; 0 for none
-
-    @property
-    def next_threshold(self) -> int | None:
-        levels = self.badge.thresholds
-        return levels[self.level] if self.level < len(levels) else None
-
-    @property
-    def percent(self) -> int:
-        """Towards the next level, 100 when every level is held."""
-        goal = self.next_threshold
-        return 100 if goal is None else min(99, self.value * 100 // goal)
 
 
 async def evaluate(
@@ -269,35 +231,3 @@ async def revoke(
             if row.held and await _revoke(row, badge, actor, reason, now):
                 outcome.revoked.append(Grant(row, badge))
     return badge, outcome
-
-
-async def held_badges(member_ids: Sequence[int]) -> dict[int, list[Grant]]:
-    """Per member, the highest level held of each badge, in catalog order."""
-    rows = (
-        await BadgeAward.filter(member_id__in=list(member_ids), revoked_at__isnull=True)
-        .prefetch_related("badge")
-        .order_by("badge_id", "-level")
-    )
-    out: dict[int, list[Grant]] = {pk: [] for pk in member_ids}
-    seen: set[tuple[int, int]] = set()
-    for row in rows:
-        if (row.member_id, row.badge_id) not in seen:
-            seen.add((row.member_id, row.badge_id))
-            out[row.member_id].append(Grant(row, row.badge))
-    return out
-
-
-async def grants_of_activity(activity_id: int) -> list[Grant]:
-    """The levels granted when this activity was recorded or decided (for a retried call)."""
-    rows = await BadgeAward.filter(activity_id=activity_id).prefetch_related("badge").order_by("id")
-    return [Grant(row, row.badge) for row in rows]
-
-
-async def progress(member_id: int) -> list[Progress]:
-    """Every enabled badge: the member's current value and level held."""
-    badges = await BadgeDefinition.filter(enabled=True).order_by("id")
-    values = await metric_values(member_id, {Metric(b.metric) for b in badges})
-    held = {g.badge.id: g.level for g in (await held_badges([member_id]))[member_id]}
-    return [
-        Progress(badge=b, value=values[Metric(b.metric)], level=held.get(b.id, 0)) for b in badges
-    ]

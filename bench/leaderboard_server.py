@@ -25,8 +25,9 @@ from leaderboards import Board, Leaderboards
 from leaderboards.rows import rows_of
 from server.actions import Services, adopt_boards, services_for
 from server.app import create_app
-from server.rewards.ledger import EntryKind, Posting, post
+from server.rewards.ledger import EntryKind
 from server.rewards.members import Member, new_referral_code
+from server.rewards.posting import Posting, post
 
 # The top ``ARGV[1]`` rows with their names, the total and the first row's rank.
 _TOP_WITH_NAMES = """

@@ -14,26 +14,20 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import cast
-
-from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from leaderboards.boards import Leaderboards
 from leaderboards.client import Client
-from leaderboards.windows import boards_of
+from leaderboards.ledger_sums import board_sums, last_entry_id
 from server.rewards.ledger import LedgerEntry
-from server.rewards.members import Member
 
 __all__ = ["Difference", "RebuildBusy", "Rebuilt", "check", "rebuild"]
 
 _TEMP = ":rebuild"
 _LOCK_SECONDS = 3600
-# Sums held in memory before they are written out: bounds memory whatever the ledger's size.
-_CHUNK_PAIRS = 200_000
 
 
 # Adds many (member, points) pairs to one board in one call: far fewer round trips and
@@ -82,95 +76,6 @@ class Difference:
     found: int
 
 
-async def _last_entry_id() -> int:
-    last = await LedgerEntry.all().order_by("-id").first()
-    return 0 if last is None else last.id
-
-
-async def _entries(up_to: int, batch: int) -> AsyncIterator[list[tuple[int, int, date]]]:
-    """(member, lifetime delta, UTC day) of every entry that moved earned points, by id.
-
-    Plain SQL: the ORM would build a datetime per row where a day is all a board needs.
-    """
-    conn = connections.get("default")
-    sql = _ENTRIES_SQL.replace("?", "${}").format(1, 2, 3) if _numbered(conn) else _ENTRIES_SQL
-    days: dict[object, date] = {}
-    after = 0
-    while True:
-        _, rows = await conn.execute_query(sql, [after, up_to, batch])
-        if not rows:
-            return
-        out = []
-        for row in rows:
-            when = row[3]
-            day = days.get(when)
-            if day is None:
-                day = days[when] = _utc_day(when)
-            out.append((int(row[1]), int(row[2]), day))
-        yield out
-        after = int(rows[-1][0])
-        if len(days) > 100_000:
-            days.clear()
-
-
-_ENTRIES_SQL = (
-    "SELECT id, member_id, lifetime_delta, COALESCE(occurred_at, created_at) "
-    "FROM ledger_entries WHERE id > ? AND id <= ? AND lifetime_delta <> 0 ORDER BY id LIMIT ?"
-)
-
-
-def _numbered(conn: BaseDBAsyncClient) -> bool:
-    """PostgreSQL's driver takes $1, $2... where SQLite takes ?."""
-    return conn.capabilities.dialect != "sqlite"
-
-
-def _utc_day(when: object) -> date:
-    """The UTC day of a stored moment: a datetime (PostgreSQL) or its ISO text (SQLite)."""
-    if isinstance(when, datetime):
-        return when.astimezone(UTC).date()
-    return datetime.fromisoformat(str(when)).astimezone(UTC).date()
-
-
-async def _sums(
-    boards: Leaderboards,
-    up_to: int,
-    *,
-    now: datetime,
-    batch: int,
-    on_rows: Callable[[int], None] | None,
-) -> AsyncIterator[tuple[dict[str, dict[int, int]], dict[str, datetime | None]]]:
-    """Chunks of per-board, per-member sums (boards already expired are skipped)."""
-    communities = dict(await Member.all().values_list("id", "community"))
-    sums: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    expiry: dict[str, datetime | None] = {}
-    live: dict[tuple[str | None, date], list[str]] = {}
-    pairs = 0
-    async for rows in _entries(up_to, batch):
-        for member_id, delta, day in rows:
-            community = communities.get(member_id)
-            keys = live.get((community, day))
-            if keys is None:
-                keys = live[(community, day)] = []
-                for target in boards_of(boards.prefix, community, _midnight(day)):
-                    if target.expires_at is None or target.expires_at > now:
-                        keys.append(target.key)
-                        expiry[target.key] = target.expires_at
-            for key in keys:
-                board = sums[key]
-                pairs += member_id not in board
-                board[member_id] += delta
-        if on_rows is not None:
-            on_rows(len(rows))
-        if pairs >= _CHUNK_PAIRS:
-            yield sums, expiry
-            sums, pairs = defaultdict(lambda: defaultdict(int)), 0
-    yield sums, expiry
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
 async def rebuild(
     boards: Leaderboards,
     *,
@@ -192,7 +97,7 @@ async def rebuild(
     try:
         # Transactions already writing entries finish within this pause; their ids are covered.
         await asyncio.sleep(settle)
-        up_to = await _last_entry_id()
+        up_to = await last_entry_id()
         if on_start is not None:
             on_start(await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count())
         done = Rebuilt()
@@ -203,7 +108,7 @@ async def rebuild(
         add = str(await redis.script_load(_ADD_SCRIPT))
         chunks: dict[str, list[str]] = defaultdict(list)
         n = 0
-        async for sums, expiry in _sums(boards, up_to, now=now, batch=batch, on_rows=on_rows):
+        async for sums, expiry in board_sums(boards, up_to, now=now, batch=batch, on_rows=on_rows):
             async with redis.pipeline(transaction=False) as pipe:
                 for key, members in sums.items():
                     pairs = [f"{s} {m}" for m, s in members.items() if s]
@@ -284,9 +189,9 @@ async def _swap(redis: Client, prefix: str, built: dict[str, datetime | None]) -
 
 async def check(boards: Leaderboards, *, now: datetime, batch: int = 5_000) -> list[Difference]:
     """Every difference between the live boards and the ledger (scores of 0 are absent)."""
-    up_to = await _last_entry_id()
+    up_to = await last_entry_id()
     expected: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    async for sums, _ in _sums(boards, up_to, now=now, batch=batch, on_rows=None):
+    async for sums, _ in board_sums(boards, up_to, now=now, batch=batch, on_rows=None):
         for key, members in sums.items():
             for member_id, score in members.items():
                 expected[key][member_id] += score

@@ -32,7 +32,8 @@ from server.rewards.contests import (
 )
 from server.rewards.errors import Conflict
 from server.rewards.events import EventType, record
-from server.rewards.ledger import EntryKind, Posting, lock_member, post
+from server.rewards.ledger import EntryKind
+from server.rewards.posting import Posting, lock_member, post
 from server.rewards.tiers import Tier
 
 __all__ = [

@@ -23,9 +23,10 @@ from server.actions.services import Services
 from server.rewards.activities import ActivityKind
 from server.rewards.events import EffectsDone, EventType, collecting, record
 from server.rewards.expiry import expire_due
-from server.rewards.ledger import EntryKind, Posting, lock_member, post
+from server.rewards.ledger import EntryKind
 from server.rewards.members import Member
 from server.rewards.pending import release_due
+from server.rewards.posting import Posting, lock_member, post
 from server.rewards.referrals import settle_referrals
 from server.rewards.standings import standing_of
 from server.rewards.tiers import ROLLING_DAYS, Tier, TierChange, TierWindow

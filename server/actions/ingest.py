@@ -21,8 +21,9 @@ from server.auth import Principal, Role
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.errors import Conflict, Invalid, LimitReached, NotFound, PermissionDenied
 from server.rewards.events import EventType, record_activity
-from server.rewards.ledger import EntryKind, Posting, lock_member, post
+from server.rewards.ledger import EntryKind
 from server.rewards.members import Member
+from server.rewards.posting import Posting, lock_member, post
 from server.rewards.rules import EarningRule, rule_for
 from server.rewards.tiers import apply_multiplier
 

@@ -23,8 +23,9 @@ from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.errors import Conflict, Invalid
 from server.rewards.events import EventType, record_activity
 from server.rewards.expiry import expire_due
-from server.rewards.ledger import LedgerEntry, lock_member, post, reversal
+from server.rewards.ledger import LedgerEntry
 from server.rewards.pending import release_credit, remaining_pending
+from server.rewards.posting import lock_member, post, reversal
 from server.rewards.referrals import settle_referrals
 
 __all__ = ["Decision", "moderate_activity", "moderation_queue"]

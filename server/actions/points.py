@@ -24,9 +24,10 @@ from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import ActivityKind
 from server.rewards.expiry import expire_due, members_with_expired_points, open_lots
-from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post
+from server.rewards.ledger import EntryKind, LedgerEntry
 from server.rewards.members import Member
 from server.rewards.pending import members_with_due_points, release_due
+from server.rewards.posting import Posting, lock_member, post
 from server.rewards.referrals import settle_referrals
 
 __all__ = [

@@ -25,9 +25,10 @@ from server.rewards.activities import (
 from server.rewards.errors import Conflict, Invalid, NotFound
 from server.rewards.events import EventType, record_activity
 from server.rewards.expiry import expire_due
-from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post, reversal
+from server.rewards.ledger import EntryKind, LedgerEntry
 from server.rewards.members import Member
 from server.rewards.pending import remaining_pending
+from server.rewards.posting import Posting, lock_member, post, reversal
 from server.rewards.referrals import settle_referrals
 from server.rewards.rules import rule_for
 from server.rewards.tiers import apply_multiplier

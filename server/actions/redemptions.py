@@ -24,8 +24,9 @@ from server.rewards import validation as v
 from server.rewards.errors import Conflict, LimitReached, OutOfStock, PermissionDenied
 from server.rewards.events import EventType, record
 from server.rewards.expiry import expire_due
-from server.rewards.ledger import EntryKind, Posting, lock_member, post
+from server.rewards.ledger import EntryKind
 from server.rewards.members import Member
+from server.rewards.posting import Posting, lock_member, post
 from server.rewards.prizes import (
     Prize,
     PrizeCode,

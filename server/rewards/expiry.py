@@ -13,8 +13,9 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post
+from server.rewards.ledger import EntryKind, LedgerEntry
 from server.rewards.members import Member
+from server.rewards.posting import Posting, lock_member, post
 
 __all__ = ["Lot", "expire_due", "members_with_expired_points", "open_lots"]
 

@@ -1,7 +1,7 @@
 """Members: a shop's customers as the community knows them.
 
 The point columns are a cache of the ledger, changed only by
-``ledger.post`` in the transaction that appends the entry.
+``posting.post`` in the transaction that appends the entry.
 """
 
 from __future__ import annotations

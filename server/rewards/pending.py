@@ -17,8 +17,9 @@ from tortoise.transactions import in_transaction
 
 from server.rewards.activities import Activity, ActivityStatus
 from server.rewards.events import EventType, record_activity
-from server.rewards.ledger import EntryKind, LedgerEntry, Posting, lock_member, post
+from server.rewards.ledger import EntryKind, LedgerEntry
 from server.rewards.members import Member
+from server.rewards.posting import Posting, lock_member, post
 
 __all__ = [
     "members_with_due_points",

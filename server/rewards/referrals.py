@@ -15,8 +15,9 @@ from tortoise.transactions import in_transaction
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.community import normalize_email
 from server.rewards.events import EventType, record_activity
-from server.rewards.ledger import EntryKind, Posting, lock_member, post, reversal
+from server.rewards.ledger import EntryKind
 from server.rewards.members import Member
+from server.rewards.posting import Posting, lock_member, post, reversal
 
 __all__ = ["flag_for", "settle_referrals"]
 

@@ -20,7 +20,8 @@ from server.actions import Services
 from server.auth import Principal, Role
 from server.events import BOARDS, EFFECTS, LIVE, Consumer, EventLog
 from server.rewards.events import ConsumerState, EffectsDone, Event, EventType, record
-from server.rewards.ledger import EntryKind, Posting, lock_member, post
+from server.rewards.ledger import EntryKind
+from server.rewards.posting import Posting, lock_member, post
 from tests.conftest import GraphQL
 from tests.helpers import ADJUST
 

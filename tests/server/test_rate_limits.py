@@ -148,8 +148,12 @@ async def test_guessing_an_admin_key_backs_off_and_the_real_key_keeps_working(
             *(guesser.post("/graphql", json=TYPENAME, headers=bearer(guess)) for _ in range(300))
         )
         codes = [r.status_code for r in answers]
-        assert codes.count(401) == 3
-        assert codes.count(429) == 297
+        # At most 3 guesses get an answer. Each guess counts against two limits (the
+        # address and the key prefix) at once; under 300 concurrent guesses the first
+        # three of one limit need not be the first three of the other, so as few as 1
+        # may have had room in both (stricter, never looser).
+        assert 1 <= codes.count(401) <= 3, codes.count(401)
+        assert codes.count(429) == 300 - codes.count(401)
         for refused in (r for r in answers if r.status_code == 429):
             assert_rate_limited(refused)
         # The real key still works, from the guesser's address too.
