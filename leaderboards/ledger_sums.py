@@ -1,7 +1,9 @@
 """The ledger summed per board and member, as the rebuild and the check need it.
 
-Entries are streamed in id order a batch at a time by plain SQL, and the sums come
-out in chunks of bounded size, so memory stays bounded whatever the ledger's size.
+The database sums each member's entries per UTC day (one grouped query per range of
+member ids), so each chunk holds every member of its range complete: a board's pairs
+can be written once, with no merging of partial sums, and memory stays bounded
+whatever the ledger's size.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from leaderboards.windows import boards_of
 from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
 
-__all__ = ["board_sums", "last_entry_id"]
+__all__ = ["MEMBERS_PER_CHUNK", "board_sums", "last_entry_id"]
 
-# Sums held in memory before they are written out: bounds memory whatever the ledger's size.
-_CHUNK_PAIRS = 200_000
+# Members summed per query (a range of consecutive ids): bounds memory and each write.
+MEMBERS_PER_CHUNK = 5_000
 
 
 async def last_entry_id() -> int:
@@ -29,35 +31,33 @@ async def last_entry_id() -> int:
     return 0 if last is None else last.id
 
 
-async def _entries(up_to: int, batch: int) -> AsyncIterator[list[tuple[int, int, date]]]:
-    """(member, lifetime delta, UTC day) of every entry that moved earned points, by id.
-
-    Plain SQL: the ORM would build a datetime per row where a day is all a board needs.
-    """
+async def _day_sums(lowest: int, highest: int, up_to: int) -> list[tuple[int, date, int, int]]:
+    """(member, UTC day, lifetime delta, entries) of members ``lowest``..``highest``."""
     conn = connections.get("default")
-    sql = _ENTRIES_SQL.replace("?", "${}").format(1, 2, 3) if _numbered(conn) else _ENTRIES_SQL
+    sql = _PG_DAY_SUMS if _numbered(conn) else _SQLITE_DAY_SUMS
+    _, rows = await conn.execute_query(sql, [lowest, highest, up_to])
     days: dict[object, date] = {}
-    after = 0
-    while True:
-        _, rows = await conn.execute_query(sql, [after, up_to, batch])
-        if not rows:
-            return
-        out = []
-        for row in rows:
-            when = row[3]
-            day = days.get(when)
-            if day is None:
-                day = days[when] = _utc_day(when)
-            out.append((int(row[1]), int(row[2]), day))
-        yield out
-        after = int(rows[-1][0])
-        if len(days) > 100_000:
-            days.clear()
+    out = []
+    for row in rows:
+        day = days.get(row[1])
+        if day is None:
+            day = days[row[1]] = _as_date(row[1])
+        out.append((int(row[0]), day, int(row[2]), int(row[3])))
+    return out
 
 
-_ENTRIES_SQL = (
-    "SELECT id, member_id, lifetime_delta, COALESCE(occurred_at, created_at) "
-    "FROM ledger_entries WHERE id > ? AND id <= ? AND lifetime_delta <> 0 ORDER BY id LIMIT ?"
+# The UTC day of each entry's moment: SQLite's date() reads the stored ISO text with its
+# offset and answers in UTC; PostgreSQL converts the timestamptz.
+_DAY_SUMS = (
+    "SELECT member_id, {day} AS day, SUM(lifetime_delta), COUNT(*) FROM ledger_entries "
+    "WHERE member_id >= {a} AND member_id <= {b} AND id <= {c} AND lifetime_delta <> 0 "
+    "GROUP BY member_id, day"
+)
+_SQLITE_DAY_SUMS = _DAY_SUMS.format(
+    day="date(COALESCE(occurred_at, created_at))", a="?", b="?", c="?"
+)
+_PG_DAY_SUMS = _DAY_SUMS.format(
+    day="(COALESCE(occurred_at, created_at) AT TIME ZONE 'UTC')::date", a="$1", b="$2", c="$3"
 )
 
 
@@ -66,11 +66,9 @@ def _numbered(conn: BaseDBAsyncClient) -> bool:
     return conn.capabilities.dialect != "sqlite"
 
 
-def _utc_day(when: object) -> date:
-    """The UTC day of a stored moment: a datetime (PostgreSQL) or its ISO text (SQLite)."""
-    if isinstance(when, datetime):
-        return when.astimezone(UTC).date()
-    return datetime.fromisoformat(str(when)).astimezone(UTC).date()
+def _as_date(value: object) -> date:
+    """A day as the driver returns it: a date (PostgreSQL) or ISO text (SQLite)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 async def board_sums(
@@ -78,17 +76,20 @@ async def board_sums(
     up_to: int,
     *,
     now: datetime,
-    batch: int,
+    members: int,
     on_rows: Callable[[int], None] | None,
 ) -> AsyncIterator[tuple[dict[str, dict[int, int]], dict[str, datetime | None]]]:
-    """Chunks of per-board, per-member sums (boards already expired are skipped)."""
-    communities = dict(await Member.all().values_list("id", "community"))
-    sums: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    """Chunks of per-board, per-member sums of entries up to ``up_to`` (boards already
+    expired are skipped), ``members`` members a chunk; a member's sums are all in one."""
+    communities = dict(await Member.all().order_by("id").values_list("id", "community"))
+    ids = list(communities)
     expiry: dict[str, datetime | None] = {}
     live: dict[tuple[str | None, date], list[str]] = {}
-    pairs = 0
-    async for rows in _entries(up_to, batch):
-        for member_id, delta, day in rows:
+    for start in range(0, len(ids), members):
+        chunk = ids[start : start + members]
+        sums: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        entries = 0
+        for member_id, day, delta, count in await _day_sums(chunk[0], chunk[-1], up_to):
             community = communities.get(member_id)
             keys = live.get((community, day))
             if keys is None:
@@ -98,15 +99,11 @@ async def board_sums(
                         keys.append(target.key)
                         expiry[target.key] = target.expires_at
             for key in keys:
-                board = sums[key]
-                pairs += member_id not in board
-                board[member_id] += delta
+                sums[key][member_id] += delta
+            entries += count
         if on_rows is not None:
-            on_rows(len(rows))
-        if pairs >= _CHUNK_PAIRS:
-            yield sums, expiry
-            sums, pairs = defaultdict(lambda: defaultdict(int)), 0
-    yield sums, expiry
+            on_rows(entries)
+        yield sums, expiry
 
 
 def _midnight(day: date) -> datetime:

@@ -1,8 +1,9 @@
 """Rebuild every board from the ledger, and check the live boards against it.
 
-The rebuild streams ledger entries in id order (a batch at a time), sums them
-per board and member in chunks of bounded size, writes the sums into temporary
-keys, then swaps each board in with RENAME: a reader sees the old board or the
+The rebuild has the database sum the ledger per member and day, a range of members
+at a time (``ledger_sums``), writes each board's complete sums into a temporary key
+with short ZADDs (so no command holds Redis for long, however large the board), then
+swaps each board in with RENAME: a reader sees the old board or the
 new one, never a half-built one. While it runs, the board consumer waits (a
 lock key in Redis); afterwards it skips the events of the entries the rebuild
 covered, so nothing is counted twice and later events apply on top. A new epoch
@@ -21,7 +22,7 @@ from typing import cast
 
 from leaderboards.boards import Leaderboards
 from leaderboards.client import Client
-from leaderboards.ledger_sums import board_sums, last_entry_id
+from leaderboards.ledger_sums import MEMBERS_PER_CHUNK, board_sums, last_entry_id
 from server.rewards.ledger import LedgerEntry
 
 __all__ = ["Difference", "RebuildBusy", "Rebuilt", "check", "rebuild"]
@@ -30,28 +31,8 @@ _TEMP = ":rebuild"
 _LOCK_SECONDS = 3600
 
 
-# Adds many (member, points) pairs to one board in one call: far fewer round trips and
-# commands than one ZINCRBY each.
-# One argument "score member score member ...": one string to encode, not thousands; the
-# members of one chunk are distinct, so a plain ZADD of many pairs at once does.
-_ADD_SCRIPT = """
-local args, n = {}, 0
-for score, member in string.gmatch(ARGV[1], '(%-?%d+) (%d+)') do
-  args[#args + 1] = score
-  args[#args + 1] = member
-  if #args >= 2000 then
-    redis.call('ZADD', KEYS[1], unpack(args))
-    n = n + #args / 2
-    args = {}
-  end
-end
-if #args > 0 then
-  redis.call('ZADD', KEYS[1], unpack(args))
-  n = n + #args / 2
-end
-return n
-"""
-_PAIRS_PER_CALL = 20_000
+# Members per ZADD: each command stays short (a busy Redis answers others meanwhile).
+_PAIRS_PER_ZADD = 1_000
 
 
 class RebuildBusy(Exception):
@@ -80,7 +61,7 @@ async def rebuild(
     boards: Leaderboards,
     *,
     now: datetime,
-    batch: int = 5_000,
+    members_per_chunk: int = MEMBERS_PER_CHUNK,
     settle: float = 1.0,
     on_start: Callable[[int], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
@@ -103,26 +84,16 @@ async def rebuild(
         done = Rebuilt()
         built: dict[str, datetime | None] = {}
         await _clear_temp(redis, boards.prefix)
-        # Loaded first (on every master of a cluster), then called by its digest: a
-        # cluster pipeline takes no script objects.
-        add = str(await redis.script_load(_ADD_SCRIPT))
-        chunks: dict[str, list[str]] = defaultdict(list)
-        n = 0
-        async for sums, expiry in board_sums(boards, up_to, now=now, batch=batch, on_rows=on_rows):
+        chunks = board_sums(boards, up_to, now=now, members=members_per_chunk, on_rows=on_rows)
+        async for sums, expiry in chunks:
+            # Each member's sums are complete in its chunk: plain ZADDs, nothing to merge.
             async with redis.pipeline(transaction=False) as pipe:
                 for key, members in sums.items():
-                    pairs = [f"{s} {m}" for m, s in members.items() if s]
-                    if not pairs:
-                        continue
-                    chunk = f"{key}{_TEMP}:{n}"  # same hash tag as the board
-                    chunks[key].append(chunk)
-                    for i in range(0, len(pairs), _PAIRS_PER_CALL):
-                        packed = " ".join(pairs[i : i + _PAIRS_PER_CALL])
-                        pipe.execute_command("EVALSHA", add, 1, chunk, packed)
+                    pairs = [(str(m), s) for m, s in members.items() if s]
+                    for i in range(0, len(pairs), _PAIRS_PER_ZADD):
+                        pipe.zadd(key + _TEMP, dict(pairs[i : i + _PAIRS_PER_ZADD]))
                 await pipe.execute()
             built.update(expiry)
-            n += 1
-        await _merge(redis, chunks)
         done.entries = await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count()
         done.boards, done.removed = await _swap(redis, boards.prefix, built)
         done.covered, done.epoch = up_to, secrets.token_hex(8)
@@ -133,19 +104,6 @@ async def rebuild(
         return done
     finally:
         await redis.delete(boards.rebuild_lock)
-
-
-async def _merge(redis: Client, chunks: dict[str, list[str]]) -> None:
-    """Sum each board's chunks into its temporary key (ZUNIONSTORE adds scores)."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for key, parts in chunks.items():
-            if len(parts) == 1:
-                # Same hash tag, so one slot (a cluster pipeline blocks pipe.rename).
-                pipe.execute_command("RENAME", parts[0], key + _TEMP)
-            else:
-                pipe.zunionstore(key + _TEMP, parts, aggregate="SUM")
-                pipe.delete(*parts)
-        await pipe.execute()
 
 
 async def _live_keys(redis: Client, prefix: str) -> set[str]:
@@ -187,11 +145,13 @@ async def _swap(redis: Client, prefix: str, built: dict[str, datetime | None]) -
     return swapped, removed
 
 
-async def check(boards: Leaderboards, *, now: datetime, batch: int = 5_000) -> list[Difference]:
+async def check(boards: Leaderboards, *, now: datetime) -> list[Difference]:
     """Every difference between the live boards and the ledger (scores of 0 are absent)."""
     up_to = await last_entry_id()
     expected: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    async for sums, _ in board_sums(boards, up_to, now=now, batch=batch, on_rows=None):
+    async for sums, _ in board_sums(
+        boards, up_to, now=now, members=MEMBERS_PER_CHUNK, on_rows=None
+    ):
         for key, members in sums.items():
             for member_id, score in members.items():
                 expected[key][member_id] += score

@@ -262,7 +262,7 @@ async def test_rebuild_equals_the_incremental_boards(svc: Services, clock: Clock
     incremental = await _snapshot(svc.boards)
     assert len(incremental) > 20  # several days, weeks, months and two communities
     assert await check(svc.boards, now=start) == []
-    done = await rebuild(svc.boards, now=start, settle=0, batch=17)
+    done = await rebuild(svc.boards, now=start, settle=0, members_per_chunk=5)  # 3 chunks
     assert done.entries == 120
     assert await _snapshot(svc.boards) == incremental
     assert await check(svc.boards, now=start) == []
