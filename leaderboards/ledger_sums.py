@@ -22,8 +22,10 @@ from server.rewards.members import Member
 
 __all__ = ["MEMBERS_PER_CHUNK", "board_sums", "last_entry_id"]
 
-# Members summed per query (a range of consecutive ids): bounds memory and each write.
+# Members summed per query (a range of consecutive ids), and the sums held in memory
+# before they are written out (many boards' pairs per write, memory bounded).
 MEMBERS_PER_CHUNK = 5_000
+_CHUNK_PAIRS = 200_000
 
 
 async def last_entry_id() -> int:
@@ -80,15 +82,16 @@ async def board_sums(
     on_rows: Callable[[int], None] | None,
 ) -> AsyncIterator[tuple[dict[str, dict[int, int]], dict[str, datetime | None]]]:
     """Chunks of per-board, per-member sums of entries up to ``up_to`` (boards already
-    expired are skipped), ``members`` members a chunk; a member's sums are all in one."""
+    expired are skipped), ``members`` members per query; a member's sums are all in
+    one chunk."""
     communities = dict(await Member.all().order_by("id").values_list("id", "community"))
     ids = list(communities)
     expiry: dict[str, datetime | None] = {}
     live: dict[tuple[str | None, date], list[str]] = {}
+    sums: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    pairs = entries = 0
     for start in range(0, len(ids), members):
         chunk = ids[start : start + members]
-        sums: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        entries = 0
         for member_id, day, delta, count in await _day_sums(chunk[0], chunk[-1], up_to):
             community = communities.get(member_id)
             keys = live.get((community, day))
@@ -99,11 +102,18 @@ async def board_sums(
                         keys.append(target.key)
                         expiry[target.key] = target.expires_at
             for key in keys:
-                sums[key][member_id] += delta
+                board = sums[key]
+                pairs += member_id not in board
+                board[member_id] += delta
             entries += count
         if on_rows is not None:
             on_rows(entries)
-        yield sums, expiry
+            entries = 0
+        # Only between ranges, so that every member's sums stay in one chunk.
+        if pairs >= _CHUNK_PAIRS:
+            yield sums, expiry
+            sums, pairs = defaultdict(lambda: defaultdict(int)), 0
+    yield sums, expiry
 
 
 def _midnight(day: date) -> datetime:

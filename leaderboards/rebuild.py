@@ -2,7 +2,8 @@
 
 The rebuild has the database sum the ledger per member and day, a range of members
 at a time (``ledger_sums``), writes each board's complete sums into a temporary key
-with short ZADDs (so no command holds Redis for long, however large the board), then
+by calls of at most 20,000 pairs (so no command holds Redis for long, however large
+the board), then
 swaps each board in with RENAME: a reader sees the old board or the
 new one, never a half-built one. While it runs, the board consumer waits (a
 lock key in Redis); afterwards it skips the events of the entries the rebuild
@@ -31,8 +32,28 @@ _TEMP = ":rebuild"
 _LOCK_SECONDS = 3600
 
 
-# Members per ZADD: each command stays short (a busy Redis answers others meanwhile).
-_PAIRS_PER_ZADD = 1_000
+# Adds many (member, points) pairs to one board in one call: far fewer round trips and
+# commands than one ZINCRBY each.
+# One argument "score member score member ...": one string to encode, not thousands; the
+# members of one chunk are distinct, so a plain ZADD of many pairs at once does.
+_ADD_SCRIPT = """
+local args, n = {}, 0
+for score, member in string.gmatch(ARGV[1], '(%-?%d+) (%d+)') do
+  args[#args + 1] = score
+  args[#args + 1] = member
+  if #args >= 2000 then
+    redis.call('ZADD', KEYS[1], unpack(args))
+    n = n + #args / 2
+    args = {}
+  end
+end
+if #args > 0 then
+  redis.call('ZADD', KEYS[1], unpack(args))
+  n = n + #args / 2
+end
+return n
+"""
+_PAIRS_PER_CALL = 20_000  # per call: each stays short (a busy Redis answers others meanwhile)
 
 
 class RebuildBusy(Exception):
@@ -84,14 +105,18 @@ async def rebuild(
         done = Rebuilt()
         built: dict[str, datetime | None] = {}
         await _clear_temp(redis, boards.prefix)
+        # Loaded first (on every master of a cluster), then called by its digest: a
+        # cluster pipeline takes no script objects.
+        add = str(await redis.script_load(_ADD_SCRIPT))
         chunks = board_sums(boards, up_to, now=now, members=members_per_chunk, on_rows=on_rows)
         async for sums, expiry in chunks:
-            # Each member's sums are complete in its chunk: plain ZADDs, nothing to merge.
+            # Each member's sums are complete in its chunk: added once, nothing to merge.
             async with redis.pipeline(transaction=False) as pipe:
                 for key, members in sums.items():
-                    pairs = [(str(m), s) for m, s in members.items() if s]
-                    for i in range(0, len(pairs), _PAIRS_PER_ZADD):
-                        pipe.zadd(key + _TEMP, dict(pairs[i : i + _PAIRS_PER_ZADD]))
+                    pairs = [f"{s} {m}" for m, s in members.items() if s]
+                    for i in range(0, len(pairs), _PAIRS_PER_CALL):
+                        packed = " ".join(pairs[i : i + _PAIRS_PER_CALL])
+                        pipe.execute_command("EVALSHA", add, 1, key + _TEMP, packed)
                 await pipe.execute()
             built.update(expiry)
         done.entries = await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count()
