@@ -18,7 +18,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from leaderboards.boards import Leaderboards
 from leaderboards.windows import boards_of
 from server.rewards.ledger import LedgerEntry
-from server.rewards.members import Member
 
 __all__ = ["MEMBERS_PER_CHUNK", "board_sums", "last_entry_id"]
 
@@ -84,7 +83,10 @@ async def board_sums(
     """Chunks of per-board, per-member sums of entries up to ``up_to`` (boards already
     expired are skipped), ``members`` members per query; a member's sums are all in
     one chunk."""
-    communities = dict(await Member.all().order_by("id").values_list("id", "community"))
+    _, rows = await connections.get("default").execute_query(
+        "SELECT id, community FROM members ORDER BY id"
+    )
+    communities: dict[int, str | None] = {int(r[0]): r[1] for r in rows}
     ids = list(communities)
     expiry: dict[str, datetime | None] = {}
     live: dict[tuple[str | None, date], list[str]] = {}

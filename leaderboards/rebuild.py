@@ -109,16 +109,22 @@ async def rebuild(
         # cluster pipeline takes no script objects.
         add = str(await redis.script_load(_ADD_SCRIPT))
         chunks = board_sums(boards, up_to, now=now, members=members_per_chunk, on_rows=on_rows)
+        writing: asyncio.Task[object] | None = None
         async for sums, expiry in chunks:
             # Each member's sums are complete in its chunk: added once, nothing to merge.
-            async with redis.pipeline(transaction=False) as pipe:
-                for key, members in sums.items():
-                    pairs = [f"{s} {m}" for m, s in members.items() if s]
-                    for i in range(0, len(pairs), _PAIRS_PER_CALL):
-                        packed = " ".join(pairs[i : i + _PAIRS_PER_CALL])
-                        pipe.execute_command("EVALSHA", add, 1, key + _TEMP, packed)
-                await pipe.execute()
+            pipe = redis.pipeline(transaction=False)
+            for key, members in sums.items():
+                pairs = [f"{s} {m}" for m, s in members.items() if s]
+                for i in range(0, len(pairs), _PAIRS_PER_CALL):
+                    packed = " ".join(pairs[i : i + _PAIRS_PER_CALL])
+                    pipe.execute_command("EVALSHA", add, 1, key + _TEMP, packed)
+            if writing is not None:
+                await writing
+            # Redis adds this chunk while the database sums the next one.
+            writing = asyncio.ensure_future(pipe.execute())
             built.update(expiry)
+        if writing is not None:
+            await writing
         done.entries = await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count()
         done.boards, done.removed = await _swap(redis, boards.prefix, built)
         done.covered, done.epoch = up_to, secrets.token_hex(8)
