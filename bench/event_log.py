@@ -36,7 +36,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from bench.pg_servers import Connection, loadavg, percentile, serving
+from bench.pg_servers import Connection, bench_urls, loadavg, percentile, serving
 from leaderboards import Board, connect
 from leaderboards.windows import board_key
 
@@ -222,14 +222,10 @@ def _each(rates: list[float]) -> str:
 
 
 def run() -> None:
-    base_url = os.environ.get("LAUREL_BENCH_DATABASE_URL")
-    redis_url = os.environ.get("LAUREL_BENCH_REDIS_URL")
-    if not (base_url and redis_url):
-        print(
-            "event_log: skipped (needs PostgreSQL + Redis: set LAUREL_BENCH_DATABASE_URL "
-            "and LAUREL_BENCH_REDIS_URL)"
-        )
+    urls = bench_urls("event_log")
+    if urls is None:
         return
+    base_url, redis_url = urls
     load_before = loadavg()
     log, floor = _Result(), _Result()
     with _floor_tree() as tree:

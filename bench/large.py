@@ -42,14 +42,13 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from tortoise import connections
 
-from bench.rebuild import COMMUNITIES, _floor, _insert
+from bench.rebuild import floor_of, seed
 from leaderboards import Board, EmbeddedValkey, Leaderboards, connect
 from server.actions.rebuilds import rebuild_leaderboards
 from server.actions.services import make_services
@@ -204,35 +203,6 @@ async def _board_phase(data: Path) -> list[str]:
         valkey.stop()
 
 
-async def _seed(start: datetime) -> list[tuple[int, int]]:
-    """Members and ledger rows by plain bulk inserts, as ``bench.rebuild`` seeds them but
-    with REBUILD_MEMBERS members; returns (member, points) per row."""
-    conn = connections.get("default")
-    for first in range(1, REBUILD_MEMBERS + 1, 50_000):
-        await conn.execute_many(
-            "INSERT INTO members (id, external_id, display_name, community, referral_code, "
-            "points_balance, pending_points, lifetime_points, debt_points, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?)",
-            [
-                [m, f"m{m}", f"Member {m}", COMMUNITIES[m % 4], f"R{m:09d}", start, start]
-                for m in range(first, min(first + 50_000, REBUILD_MEMBERS + 1))
-            ],
-        )
-    rows = [((i * 7919) % REBUILD_MEMBERS + 1, (i * 31) % 97 + 1) for i in range(REBUILD_ROWS)]
-    batch = []
-    for i, (member, points) in enumerate(rows, start=1):
-        at = start + timedelta(minutes=i // 3)
-        batch.append(
-            [i, member, "ADJUST", points, 0, points, 0, "bench", "bench", f"b{i}", "", at, at]
-        )
-        if len(batch) == 50_000:
-            await _insert(conn, batch)
-            batch = []
-    if batch:
-        await _insert(conn, batch)
-    return rows
-
-
 async def _rebuild_once(
     settings: Settings, redis: Redis, rows: list[tuple[int, int]], now: datetime
 ) -> tuple[float, float, int]:
@@ -240,7 +210,7 @@ async def _rebuild_once(
     boards = Leaderboards(redis)
     svc = make_services(settings, boards)
     svc.clock = lambda: now  # every period board of the seeded rows is live
-    floor = await _floor(boards, rows)
+    floor = await floor_of(boards, rows)
     began = time.perf_counter()
     done = await rebuild_leaderboards(svc, settle=0)
     took = time.perf_counter() - began
@@ -282,7 +252,7 @@ async def _rebuild_phase(data: Path) -> list[str]:
         async with orm(settings.resolved_database_url):
             start = datetime(2025, 6, 1, tzinfo=UTC)
             began = time.perf_counter()
-            rows = await _seed(start)
+            rows = await seed(start, rows=REBUILD_ROWS, members=REBUILD_MEMBERS)
             seeded = time.perf_counter() - began
             try:
                 runs.append(await _rebuild_once(settings, product, rows, start))

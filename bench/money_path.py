@@ -47,6 +47,7 @@ from bench.pg_servers import (
     Connection,
     Serving,
     api_key,
+    bench_urls,
     loadavg,
     percentile,
     serving,
@@ -452,14 +453,10 @@ def _short(statement: str) -> str:
 
 
 def run() -> None:
-    base_url = os.environ.get("LAUREL_BENCH_DATABASE_URL")
-    redis_url = os.environ.get("LAUREL_BENCH_REDIS_URL")
-    if not (base_url and redis_url):
-        print(
-            "money_path: skipped (needs PostgreSQL + Redis: set LAUREL_BENCH_DATABASE_URL "
-            "and LAUREL_BENCH_REDIS_URL)"
-        )
+    urls = bench_urls("money_path")
+    if urls is None:
         return
+    base_url, redis_url = urls
     load_before = loadavg()
     with serving(REPO, base_url, redis_url) as server:
         members = asyncio.run(_seed(server))

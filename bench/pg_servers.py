@@ -30,6 +30,7 @@ __all__ = [
     "Connection",
     "Serving",
     "api_key",
+    "bench_urls",
     "database",
     "loadavg",
     "percentile",
@@ -97,6 +98,19 @@ async def _flush(redis_url: str) -> None:
 
 
 JWT_SECRET = "pg-bench-" + "z" * 32
+
+
+def bench_urls(name: str) -> tuple[str, str] | None:
+    """LAUREL_BENCH_DATABASE_URL and LAUREL_BENCH_REDIS_URL, or None (said so) without them."""
+    base_url = os.environ.get("LAUREL_BENCH_DATABASE_URL")
+    redis_url = os.environ.get("LAUREL_BENCH_REDIS_URL")
+    if base_url and redis_url:
+        return base_url, redis_url
+    print(
+        f"{name}: skipped (needs PostgreSQL + Redis: set LAUREL_BENCH_DATABASE_URL "
+        "and LAUREL_BENCH_REDIS_URL)"
+    )
+    return None
 
 
 def _environment(

@@ -26,21 +26,24 @@ COMMUNITIES = ("north", "south", "east", None)
 TARGET = 0.5
 
 
-async def _seed(start: datetime) -> list[tuple[int, int]]:
+async def seed(
+    start: datetime, *, rows: int = ROWS, members: int = MEMBERS
+) -> list[tuple[int, int]]:
     """Members and ledger rows written with plain bulk inserts; returns (member, points)."""
     conn = connections.get("default")
-    await conn.execute_many(
-        "INSERT INTO members (id, external_id, display_name, community, referral_code, "
-        "points_balance, pending_points, lifetime_points, debt_points, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?)",
-        [
-            [m, f"m{m}", f"Member {m}", COMMUNITIES[m % 4], f"R{m:09d}", start, start]
-            for m in range(1, MEMBERS + 1)
-        ],
-    )
-    rows = [((i * 7919) % MEMBERS + 1, (i * 31) % 97 + 1) for i in range(ROWS)]
+    for first in range(1, members + 1, 50_000):
+        await conn.execute_many(
+            "INSERT INTO members (id, external_id, display_name, community, referral_code, "
+            "points_balance, pending_points, lifetime_points, debt_points, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?)",
+            [
+                [m, f"m{m}", f"Member {m}", COMMUNITIES[m % 4], f"R{m:09d}", start, start]
+                for m in range(first, min(first + 50_000, members + 1))
+            ],
+        )
+    pairs = [((i * 7919) % members + 1, (i * 31) % 97 + 1) for i in range(rows)]
     batch = []
-    for i, (member, points) in enumerate(rows, start=1):
+    for i, (member, points) in enumerate(pairs, start=1):
         at = start + timedelta(minutes=i // 3)  # about two years of activity
         batch.append(
             [i, member, "ADJUST", points, 0, points, 0, "bench", "bench", f"b{i}", "", at, at]
@@ -50,7 +53,7 @@ async def _seed(start: datetime) -> list[tuple[int, int]]:
             batch = []
     if batch:
         await _insert(conn, batch)
-    return rows
+    return pairs
 
 
 async def _insert(conn: object, batch: list[list[object]]) -> None:
@@ -62,7 +65,7 @@ async def _insert(conn: object, batch: list[list[object]]) -> None:
     )
 
 
-async def _floor(boards: Leaderboards, rows: list[tuple[int, int]]) -> float:
+async def floor_of(boards: Leaderboards, rows: list[tuple[int, int]]) -> float:
     redis = boards.redis
     started = time.perf_counter()
     for i in range(0, len(rows), 10_000):
@@ -83,9 +86,9 @@ async def _run(data: Path) -> tuple[float, float, int]:
         await apply_migrations(settings.resolved_database_url)
         async with orm(settings.resolved_database_url):
             start = datetime(2025, 6, 1, tzinfo=UTC)
-            rows = await _seed(start)
+            rows = await seed(start)
             boards = Leaderboards(redis)
-            floor = await _floor(boards, rows)
+            floor = await floor_of(boards, rows)
             began = time.perf_counter()
             done = await rebuild(boards, now=start, settle=0)
             took = time.perf_counter() - began
