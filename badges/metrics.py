@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Q
 
@@ -32,39 +33,68 @@ CAUSES: dict[ActivityKind, frozenset[Metric]] = {
 ALL_METRICS = frozenset(Metric)
 
 
-def _approved(member_id: int, *kinds: ActivityKind) -> Awaitable[int]:
-    return Activity.filter(
-        member_id=member_id, kind__in=kinds, status=ActivityStatus.APPROVED
-    ).count()
+class _History:
+    """One member's history as the metrics read it: a read two metrics share (the orders
+    kept, the active days) is made once per evaluation."""
+
+    def __init__(self, member_id: int) -> None:
+        self.member_id = member_id
+        self._orders: list[tuple[int, Any]] | None = None
+        self._dates: list[date] | None = None
+
+    def approved(self, *kinds: ActivityKind) -> Awaitable[int]:
+        return Activity.filter(
+            member_id=self.member_id, kind__in=kinds, status=ActivityStatus.APPROVED
+        ).count()
+
+    async def kept_orders(self) -> list[tuple[int, Any]]:
+        """(id, payload) of the member's orders not reversed."""
+        if self._orders is None:
+            kept = Q(member_id=self.member_id, kind=ActivityKind.PURCHASE) & ~Q(
+                status=ActivityStatus.REVERSED
+            )
+            rows = await Activity.filter(kept).values_list("id", "payload")
+            self._orders = [(int(pk), payload) for pk, payload in rows]
+        return self._orders
+
+    async def active_dates(self) -> list[date]:
+        """UTC days with an approved activity or an order (pending or not)."""
+        if self._dates is None:
+            counted = Q(status=ActivityStatus.APPROVED) | Q(
+                kind=ActivityKind.PURCHASE, status=ActivityStatus.PENDING
+            )
+            moments: list[object] = list(
+                await Activity.filter(Q(member_id=self.member_id) & counted).values_list(
+                    "occurred_at", flat=True
+                )
+            )
+            self._dates = sorted({m.date() for m in moments if isinstance(m, datetime)})
+        return self._dates
 
 
-async def _reviews(member_id: int) -> int:
-    return await _approved(member_id, *_REVIEWS)
+async def _reviews(history: _History) -> int:
+    return await history.approved(*_REVIEWS)
 
 
-async def _photo_reviews(member_id: int) -> int:
-    return await _approved(member_id, ActivityKind.PHOTO_REVIEW)
+async def _photo_reviews(history: _History) -> int:
+    return await history.approved(ActivityKind.PHOTO_REVIEW)
 
 
-async def _shares(member_id: int) -> int:
-    return await _approved(member_id, ActivityKind.SOCIAL_SHARE)
+async def _shares(history: _History) -> int:
+    return await history.approved(ActivityKind.SOCIAL_SHARE)
 
 
-async def _referrals(member_id: int) -> int:
-    return await _approved(member_id, ActivityKind.REFERRAL)
+async def _referrals(history: _History) -> int:
+    return await history.approved(ActivityKind.REFERRAL)
 
 
-def _kept_orders(member_id: int) -> Q:
-    return Q(member_id=member_id, kind=ActivityKind.PURCHASE) & ~Q(status=ActivityStatus.REVERSED)
+async def _purchases(history: _History) -> int:
+    return len(await history.kept_orders())
 
 
-async def _purchases(member_id: int) -> int:
-    return await Activity.filter(_kept_orders(member_id)).count()
-
-
-async def _amount_spent(member_id: int) -> int:
+async def _amount_spent(history: _History) -> int:
     """Whole currency units of orders kept, refunds of those orders deducted."""
-    orders = await Activity.filter(_kept_orders(member_id)).values_list("id", "payload")
+    orders = await history.kept_orders()
     cents = sum(int(payload.get("amountCents", 0)) for _, payload in orders)
     refunds = await Refund.filter(purchase_id__in=[pk for pk, _ in orders]).values_list(
         "amount_cents", flat=True
@@ -73,26 +103,13 @@ async def _amount_spent(member_id: int) -> int:
     return max(0, cents - refunded) // 100
 
 
-async def _lifetime_points(member_id: int) -> int:
-    rows = await Member.filter(id=member_id).values_list("lifetime_points", flat=True)
+async def _lifetime_points(history: _History) -> int:
+    rows = await Member.filter(id=history.member_id).values_list("lifetime_points", flat=True)
     return int(rows[0]) if rows else 0  # type: ignore[call-overload]
 
 
-async def _active_dates(member_id: int) -> list[date]:
-    """UTC days with an approved activity or an order (pending or not)."""
-    counted = Q(status=ActivityStatus.APPROVED) | Q(
-        kind=ActivityKind.PURCHASE, status=ActivityStatus.PENDING
-    )
-    moments: list[object] = list(
-        await Activity.filter(Q(member_id=member_id) & counted).values_list(
-            "occurred_at", flat=True
-        )
-    )
-    return sorted({m.date() for m in moments if isinstance(m, datetime)})
-
-
-async def _active_days(member_id: int) -> int:
-    return len(await _active_dates(member_id))
+async def _active_days(history: _History) -> int:
+    return len(await history.active_dates())
 
 
 def longest_streak(days: Iterable[date]) -> int:
@@ -105,16 +122,16 @@ def longest_streak(days: Iterable[date]) -> int:
     return best
 
 
-async def _streak(member_id: int) -> int:
-    return longest_streak(await _active_dates(member_id))
+async def _streak(history: _History) -> int:
+    return longest_streak(await history.active_dates())
 
 
-async def _contests_won(member_id: int) -> int:
+async def _contests_won(history: _History) -> int:
     """Finalized contests with this member ranked first (ties included)."""
-    return await Placement.filter(member_id=member_id, rank=1).count()
+    return await Placement.filter(member_id=history.member_id, rank=1).count()
 
 
-_COMPUTE: dict[Metric, Callable[[int], Awaitable[int]]] = {
+_COMPUTE: dict[Metric, Callable[[_History], Awaitable[int]]] = {
     Metric.REVIEWS: _reviews,
     Metric.PHOTO_REVIEWS: _photo_reviews,
     Metric.SHARES: _shares,
@@ -129,4 +146,6 @@ _COMPUTE: dict[Metric, Callable[[int], Awaitable[int]]] = {
 
 
 async def metric_values(member_id: int, metrics: Iterable[Metric]) -> dict[Metric, int]:
-    return {metric: await _COMPUTE[metric](member_id) for metric in set(metrics)}
+    """The member's value of each metric; reads two metrics share are made once."""
+    history = _History(member_id)
+    return {metric: await _COMPUTE[metric](history) for metric in set(metrics)}
