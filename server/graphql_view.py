@@ -114,9 +114,7 @@ class GraphQLView(GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         if not isinstance(data, GraphQLRequestData):
             return data
-        document = self.persisted.document(data.query, data.extensions)
-        if isinstance(document, str) or document is None:
-            data.query = document
+        data.query = self.persisted.document(data.query, data.extensions)
         if several_operations_without_name(data.query, data.operation_name, MAX_TOKENS):
             raise HTTPException(
                 400, "The document has several operations: say which one in operationName."

@@ -58,9 +58,10 @@ class PersistedQueries:
         self._capacity = capacity
         self._documents: OrderedDict[str, str] = OrderedDict()
 
-    def document(self, query: object, extensions: object) -> object:
+    def document(self, query: str | None, extensions: object) -> str | None:
         """The document to run: ``query`` itself, or the one the hash names (registered
-        when the request carries both). Raises ``PersistedQueryError``."""
+        when the request carries both). Raises ``PersistedQueryError``. (Strawberry has
+        refused a ``query`` that is neither a string nor null already.)"""
         persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
         if persisted is None:
             return query
@@ -82,8 +83,6 @@ class PersistedQueries:
                 raise PersistedQueryError(_NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
             self._documents.move_to_end(wanted)
             return found
-        if not isinstance(query, str):
-            return query  # the view answers a query that is not a string
         if hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest() != wanted:
             raise PersistedQueryError("provided sha does not match query", "BAD_REQUEST", 400)
         if len(query) <= MAX_CACHED_CHARS:
@@ -116,7 +115,7 @@ class ResponseCache:
             return None
         try:
             given = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
-        except (TypeError, orjson.JSONEncodeError):
+        except TypeError:  # orjson.JSONEncodeError is one
             return None
         if len(given) > MAX_CACHED_CHARS:
             return None
