@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from leaderboards.boards import Leaderboards
 from leaderboards.client import Client
@@ -96,20 +96,26 @@ async def rebuild(
     if not await redis.set(boards.rebuild_lock, "1", nx=True, ex=_LOCK_SECONDS):
         raise RebuildBusy("A rebuild is already running (or died less than an hour ago).")
     started = asyncio.get_running_loop().time()
+    writing: asyncio.Future[list[Any]] | None = None
+    done = Rebuilt()
+
+    def counted(rows: int) -> None:
+        done.entries += rows
+        if on_rows is not None:
+            on_rows(rows)
+
     try:
         # Transactions already writing entries finish within this pause; their ids are covered.
         await asyncio.sleep(settle)
         up_to = await last_entry_id()
         if on_start is not None:
             on_start(await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count())
-        done = Rebuilt()
         built: dict[str, datetime | None] = {}
         await _clear_temp(redis, boards.prefix)
         # Loaded first (on every master of a cluster), then called by its digest: a
         # cluster pipeline takes no script objects.
         add = str(await redis.script_load(_ADD_SCRIPT))
-        chunks = board_sums(boards, up_to, now=now, members=members_per_chunk, on_rows=on_rows)
-        writing: asyncio.Task[object] | None = None
+        chunks = board_sums(boards, up_to, now=now, members=members_per_chunk, on_rows=counted)
         async for sums, expiry in chunks:
             # Each member's sums are complete in its chunk: added once, nothing to merge.
             pipe = redis.pipeline(transaction=False)
@@ -125,7 +131,6 @@ async def rebuild(
             built.update(expiry)
         if writing is not None:
             await writing
-        done.entries = await LedgerEntry.filter(id__lte=up_to).exclude(lifetime_delta=0).count()
         done.boards, done.removed = await _swap(redis, boards.prefix, built)
         done.covered, done.epoch = up_to, secrets.token_hex(8)
         if before_epoch is not None:
@@ -134,6 +139,8 @@ async def rebuild(
         done.seconds = asyncio.get_running_loop().time() - started
         return done
     finally:
+        if writing is not None and not writing.done():
+            writing.cancel()  # a failed rebuild writes no more (the next one clears its keys)
         await redis.delete(boards.rebuild_lock)
 
 
