@@ -16,7 +16,7 @@ cluster needs that one server does not is kept here:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from typing import Literal, TypeAlias, overload
+from typing import Any, Literal, TypeAlias, overload
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -33,6 +33,14 @@ __all__ = [
 Client: TypeAlias = Redis | RedisCluster
 """What ``connect`` returns: a client of one server, or of a cluster."""
 
+# Both kinds of client alike.
+_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_timeout": 2.0,
+    "socket_connect_timeout": 2.0,
+    "health_check_interval": 15,
+}
+
 
 @overload
 def connect(url: str, *, cluster: Literal[False] = False) -> Redis: ...
@@ -42,21 +50,9 @@ def connect(url: str, *, cluster: bool = False) -> Client:
     """A client for ``url`` with short timeouts: a dead Redis must not stall requests.
     ``cluster``: ``url`` is a seed node of a Redis Cluster (database 0)."""
     if cluster:
-        nodes: RedisCluster = RedisCluster.from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=2.0,
-            socket_connect_timeout=2.0,
-            health_check_interval=15,
-        )
+        nodes: RedisCluster = RedisCluster.from_url(url, **_OPTIONS)
         return nodes
-    client: Redis = Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=2.0,
-        socket_connect_timeout=2.0,
-        health_check_interval=15,
-    )
+    client: Redis = Redis.from_url(url, **_OPTIONS)
     return client
 
 
