@@ -18,6 +18,7 @@ from server.actions.effects import award_badges
 from server.actions.services import Services
 from server.actions.tiers import earning_tier, multiplier_of
 from server.auth import Principal, Role
+from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.errors import Conflict, Invalid, LimitReached, NotFound, PermissionDenied
 from server.rewards.events import EventType, record_activity
@@ -47,7 +48,8 @@ async def acting_member(principal: Principal, member_external_id: str | None) ->
     require(principal, Role.SERVICE, Role.ADMIN)
     if not member_external_id:
         raise Invalid("memberExternalId", "memberExternalId is required for staff callers.")
-    found = await Member.get_or_none(external_id=member_external_id.strip())
+    external_id = v.clean_text("memberExternalId", member_external_id, max_length=128)
+    found = await Member.get_or_none(external_id=external_id)
     if found is None:
         raise NotFound(f"No member with external id {member_external_id!r}.")
     return found

@@ -259,3 +259,23 @@ async def test_a_shopper_cannot_share_for_another_member(
     assert refused["recordShare"]["__typename"] == "PermissionDeniedError"
     assert await _balance(gql, await member_token("bob")) == 0
     assert await _balance(gql, token) == 0
+
+
+async def test_a_too_long_member_external_id_is_a_validation_error(svc: Services) -> None:
+    """Longer than the column (128): the field's error, not a failed lookup (fuzzing found
+    a 5,001-character one answered "Unexpected error.")."""
+    from server import actions
+    from server.auth import Principal, Role
+    from server.rewards.errors import Invalid
+
+    shop = Principal(role=Role.SERVICE, name="shop backend")
+    with pytest.raises(Invalid) as refused:
+        await actions.record_share(
+            svc,
+            shop,
+            idempotency_key="long-id",
+            platform="facebook",
+            url="https://shop.example/p/1",
+            member_external_id="x" * 5001,
+        )
+    assert refused.value.field == "memberExternalId"
