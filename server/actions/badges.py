@@ -54,7 +54,9 @@ __all__ = [
     "update_badge",
 ]
 
-_SLUG_MAX = 48  # the column's length
+# A slug anything could name: the catalog's alphabet, at most the column's length. Anything
+# else (a NUL, a control character, 5,000 characters) names no badge without a query.
+_SLUG_SHAPE = re.compile(r"[a-z0-9_-]{1,48}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")  # secrets.token_urlsafe
 
 
@@ -65,7 +67,7 @@ async def badge_catalog() -> list[BadgeDefinition]:
 
 async def badges_by_slug(slugs: Sequence[str]) -> dict[str, BadgeDefinition]:
     """Badge definitions (disabled ones too) by slug in one query (for DataLoaders)."""
-    asked = [slug for slug in slugs if len(slug) <= _SLUG_MAX]
+    asked = [slug for slug in slugs if _SLUG_SHAPE.fullmatch(slug)]
     if not asked:
         return {}
     return {b.slug: b for b in await BadgeDefinition.filter(slug__in=asked)}
@@ -141,7 +143,7 @@ async def reevaluate_badges(
 
 async def badge_image(svc: Services, slug: str, level: int, size: int | None) -> BadgeImage:
     """The badge's PNG at a level; ``NotFound`` for an unknown badge or level."""
-    badge = None if len(slug) > _SLUG_MAX else await BadgeDefinition.get_or_none(slug=slug)
+    badge = await BadgeDefinition.get_or_none(slug=slug) if _SLUG_SHAPE.fullmatch(slug) else None
     if badge is None or not 1 <= level <= len(badge.thresholds):
         raise NotFound(f"No badge {v.excerpt(slug)} with level {level}.")
     try:

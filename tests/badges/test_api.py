@@ -294,8 +294,24 @@ async def test_open_badges_export_bake_and_revocation(
     assert (await client.get("/openbadges/assertions/not-a-token")).status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/openbadges/badges/first-purchase/2", "/openbadges/badges/x/1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/openbadges/badges/first-purchase/2",
+        "/openbadges/badges/x/1",
+        # A NUL or a control character in the slug names no badge (PostgreSQL refuses a NUL
+        # in a text parameter: the lookup must not reach it).
+        "/openbadges/badges/%00/%20",
+        "/openbadges/badges/first%00purchase/1",
+        "/openbadges/badges/first%01purchase/1",
+        "/badges/%00/1.png",
+        "/badges/first%00purchase/1.png",
+    ],
+)
 async def test_unknown_badge_classes_are_404(
     catalog: Services, client: httpx.AsyncClient, path: str
 ) -> None:
-    assert (await client.get(path)).status_code == 404
+    answer = await client.get(path)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/json"
+    assert "error" in answer.json()
