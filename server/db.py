@@ -7,8 +7,10 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.client import TransactionalDBClient, TransactionContextPooled
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate
@@ -84,12 +86,23 @@ TransactionContextPooled.__aenter__ = _enter_or_clean_up  # type: ignore[method-
 TransactionContextPooled.__aexit__ = _exit_and_clean_up  # type: ignore[method-assign]
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """A pooled connection goes back to the pool without asyncpg's reset query (RESET ALL,
+    UNLISTEN *, CLOSE ALL, pg_advisory_unlock_all): Laurel sets no session state, listens
+    on nothing and takes no advisory lock, and that round trip cost about half of every
+    pooled statement (docs/decisions/0028). asyncpg still rolls back a transaction left open."""
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise config for one database: one app, ``laurel``, with shipped migrations."""
     if database_url.startswith("postgresql://"):
         database_url = "postgres://" + database_url.removeprefix("postgresql://")
+    connection: str | dict[str, Any] = database_url
+    if database_url.startswith("postgres://"):
+        connection = expand_db_url(database_url)
+        connection["credentials"]["reset"] = _keep_session
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {
             "laurel": {
                 "models": MODEL_MODULES,
