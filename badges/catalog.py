@@ -20,6 +20,7 @@ from badges.glyphs import GLYPHS
 from badges.models import BadgeChange, BadgeDefinition
 from badges.shapes import SHAPES
 from badges.spec import MAX_LEVELS, Art, BadgeSpec, Metric
+from server.rewards import snapshots
 from server.rewards.errors import Conflict, Invalid, NotFound
 from server.rewards.validation import clean_text
 
@@ -98,6 +99,7 @@ async def ensure_badges() -> None:
             continue
         with contextlib.suppress(IntegrityError):  # seeded concurrently by another process
             await BadgeDefinition.create(slug=spec.slug, **_columns(validate(spec)))
+    snapshots.changed()
 
 
 async def create_badge(spec: BadgeSpec, actor: str) -> BadgeDefinition:
@@ -107,6 +109,7 @@ async def create_badge(spec: BadgeSpec, actor: str) -> BadgeDefinition:
     except IntegrityError:
         raise Conflict(f"A badge with slug {spec.slug!r} exists already.") from None
     await BadgeChange.create(slug=spec.slug, actor=actor, changes={"created": _columns(spec)})
+    snapshots.changed()
     return row
 
 
@@ -128,4 +131,5 @@ async def update_badge(slug: str, changes: dict[str, Any], actor: str) -> BadgeD
         await BadgeDefinition.filter(id=row.id).update(updated_by=actor, art_version=version, **new)
         await BadgeChange.create(slug=slug, actor=actor, changes=diff)
         await row.refresh_from_db()
+        snapshots.changed()
     return row

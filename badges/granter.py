@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 
 from badges.holdings import Grant
 from badges.metrics import metric_values
-from badges.models import AUTOMATIC, BadgeAward, BadgeDefinition
+from badges.models import AUTOMATIC, BadgeAward, BadgeDefinition, enabled_badges
 from badges.spec import Metric
 from server.rewards.errors import NotFound
 from server.rewards.events import EventType, record
@@ -71,28 +71,53 @@ async def _evaluate_once(
     keep_for: timedelta | None,
     activity_id: int | None,
 ) -> Outcome:
-    badges = await BadgeDefinition.filter(enabled=True, metric__in=[m.value for m in metrics])
+    wanted = {m.value for m in metrics}
+    badges = [b for b in await enabled_badges() if b.metric in wanted]
     outcome = Outcome()
-    if not badges:
+    if not badges or not await _due(member_id, badges):
         return outcome
     async with in_transaction():
         member = await lock_member(member_id)
-        values = await metric_values(member_id, {Metric(b.metric) for b in badges})
-        rows = await BadgeAward.filter(member_id=member_id, badge_id__in=[b.id for b in badges])
-        found = {(r.badge_id, r.level): r for r in rows}
-        for badge in badges:
-            value = values[Metric(badge.metric)]
-            for level, threshold in enumerate(badge.thresholds, start=1):
-                row = found.get((badge.id, level))
-                if value >= threshold:
-                    award = await _grant(member, badge, level, row, now, keep_for, activity_id)
-                    if award is not None:
-                        outcome.granted.append(Grant(award, badge))
-                elif badge.revocable and row is not None and row.held:
-                    reason = f"No longer {threshold} {badge.metric.lower().replace('_', ' ')}"
-                    if await _revoke(row, badge, AUTOMATIC, reason, now):
-                        outcome.revoked.append(Grant(row, badge))
+        for badge, level, row, reached in await _changes(member_id, badges):
+            if reached:
+                award = await _grant(member, badge, level, row, now, keep_for, activity_id)
+                if award is not None:
+                    outcome.granted.append(Grant(award, badge))
+            elif row is not None:
+                threshold = badge.thresholds[level - 1]
+                reason = f"No longer {threshold} {badge.metric.lower().replace('_', ' ')}"
+                if await _revoke(row, badge, AUTOMATIC, reason, now):
+                    outcome.revoked.append(Grant(row, badge))
     return outcome
+
+
+_Change = tuple[BadgeDefinition, int, BadgeAward | None, bool]
+
+
+async def _changes(member_id: int, badges: list[BadgeDefinition]) -> list[_Change]:
+    """(badge, level, its row, reached) for each level to grant (reached and not held, not
+    taken away by a moderator) or to revoke (revocable, held, no longer reached)."""
+    values = await metric_values(member_id, {Metric(b.metric) for b in badges})
+    rows = await BadgeAward.filter(member_id=member_id, badge_id__in=[b.id for b in badges])
+    found = {(r.badge_id, r.level): r for r in rows}
+    changes: list[_Change] = []
+    for badge in badges:
+        value = values[Metric(badge.metric)]
+        for level, threshold in enumerate(badge.thresholds, start=1):
+            row = found.get((badge.id, level))
+            if value >= threshold:
+                if row is None or (not row.held and row.revoked_by == AUTOMATIC):
+                    changes.append((badge, level, row, True))
+            elif badge.revocable and row is not None and row.held:
+                changes.append((badge, level, row, False))
+    return changes
+
+
+async def _due(member_id: int, badges: list[BadgeDefinition]) -> bool:
+    """Whether a look without the lock finds any level to grant or revoke. Most activities
+    change nothing: they skip the locked transaction. A level the look misses because a
+    concurrent change had not committed is granted by that change's own evaluation."""
+    return bool(await _changes(member_id, badges))
 
 
 async def _grant(

@@ -14,7 +14,16 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-__all__ = ["AUTOMATIC", "BadgeAssertion", "BadgeAward", "BadgeChange", "BadgeDefinition"]
+from server.rewards.snapshots import Snapshot
+
+__all__ = [
+    "AUTOMATIC",
+    "BadgeAssertion",
+    "BadgeAward",
+    "BadgeChange",
+    "BadgeDefinition",
+    "enabled_badges",
+]
 
 # ``revoked_by`` of a level the criterion took away (it comes back when the criterion holds again).
 AUTOMATIC = "criterion"
@@ -97,3 +106,16 @@ class BadgeAssertion(Model):
     class Meta:
         table = "badge_assertions"
         unique_together = (("award_id", "generation"),)
+
+
+async def _enabled() -> list[BadgeDefinition]:
+    return await BadgeDefinition.filter(enabled=True).order_by("id")
+
+
+_ENABLED = Snapshot(_enabled)
+
+
+async def enabled_badges() -> list[BadgeDefinition]:
+    """The enabled badges, oldest first, as the granter reads them: a shared snapshot
+    (``server.rewards.snapshots``), read it only."""
+    return await _ENABLED.get()

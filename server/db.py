@@ -17,6 +17,7 @@ from tortoise.migrations.api import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from badges.catalog import ensure_badges
+from server.rewards import snapshots
 from server.rewards.rules import ensure_rules
 from server.rewards.tiers import ensure_tiers
 
@@ -138,6 +139,7 @@ async def apply_migrations(database_url: str) -> None:
 async def orm(database_url: str) -> AsyncIterator[None]:
     """Tortoise for this process: visible to every task (requests, background jobs)."""
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    snapshots.changed()  # another database, or this one migrated and seeded since
     try:
         yield
     finally:

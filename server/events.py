@@ -102,6 +102,7 @@ class EventLog:
         self.consumers: dict[str, Consumer] = {}
         self.leases = Leases(self.owner, lease_seconds)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._passes: dict[str, int] = {}  # passes begun per consumer, for ``committed``
         self._wake = asyncio.Event()
         self._stopping = False
         # Test-only: a file to create, then wait forever, right after a commit.
@@ -111,6 +112,7 @@ class EventLog:
         for consumer in consumers:
             self.consumers[consumer.name] = consumer
             self._locks[consumer.name] = asyncio.Lock()
+            self._passes[consumer.name] = 0
 
     async def committed(self) -> None:
         """After a commit: run the inline consumers now (boards and live updates move
@@ -124,7 +126,7 @@ class EventLog:
                 continue
             try:
                 async with asyncio.timeout(self.timeout):
-                    await self.step(consumer.name, inline=True)
+                    await self._cover(consumer.name)
             except Exception as exc:
                 _log.warning("%s deferred to the log: %s", consumer.name, exc)
         self.wake()
@@ -168,22 +170,34 @@ class EventLog:
         """Give the leases back (shutdown), so another worker takes over at once."""
         await self.leases.release()
 
+    async def _cover(self, name: str) -> None:
+        """An inline pass that sees this request's commit. Concurrent requests share one:
+        a pass that began after the commit (while this one waited for the lock) saw it."""
+        arrived = self._passes[name]
+        async with self._locks[name]:
+            if self._passes[name] == arrived:
+                await self._step(name, inline=True, grace=True)
+
     async def step(self, name: str, *, inline: bool = False, grace: bool = True) -> int:
         """One batch of one consumer, if this process holds (or gets) its lease; the
         number of events the cursor passed."""
-        consumer = self.consumers[name]
         async with self._locks[name]:
-            row = await self.leases.claimed(name)
-            if row is None:
+            return await self._step(name, inline=inline, grace=grace)
+
+    async def _step(self, name: str, *, inline: bool, grace: bool) -> int:
+        consumer = self.consumers[name]
+        self._passes[name] += 1
+        row = await self.leases.claimed(name)
+        if row is None:
+            return 0
+        if consumer.ready is not None:
+            if not await consumer.ready(inline):
                 return 0
-            if consumer.ready is not None:
-                if not await consumer.ready(inline):
-                    return 0
-                if not inline:  # a background ready() may have rebuilt and moved the state
-                    row = await ConsumerState.get(name=name)
-            if grace and row.retry_at is not None and row.retry_at > _now():
-                return 0  # backing off: requests stay fast while, say, Redis is down
-            return await self._batch(consumer, row, grace)
+            if not inline:  # a background ready() may have rebuilt and moved the state
+                row = await ConsumerState.get(name=name)
+        if grace and row.retry_at is not None and row.retry_at > _now():
+            return 0  # backing off: requests stay fast while, say, Redis is down
+        return await self._batch(consumer, row, grace)
 
     async def _batch(self, consumer: Consumer, row: ConsumerState, grace: bool) -> int:
         now = time.time()

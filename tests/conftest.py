@@ -27,6 +27,7 @@ from server.app import create_app
 from server.auth import create_api_key, issue_member_token
 from server.db import apply_migrations, orm
 from server.events import EventLog
+from server.rewards import snapshots
 from server.rewards.staff import StaffRole
 from server.settings import Settings
 
@@ -142,6 +143,7 @@ def clock() -> Clock:
 async def svc(database: Backend, redis: Redis, clock: Clock) -> Services:
     """Clean tables and boards, and the services of one process."""
     await truncate_all_models()
+    snapshots.changed()  # the configuration rows went with the tables
     await redis.flushdb()
     boards = Leaderboards(redis)
     return await services_of(boards, clock)

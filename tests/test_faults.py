@@ -36,6 +36,7 @@ from websockets.asyncio.client import connect as ws_connect
 from badges import BadgeAward
 from leaderboards import connect as redis_connect
 from server.auth import create_api_key, issue_member_token
+from server.rewards import snapshots
 from server.rewards.consistency import find_mismatches
 from server.rewards.ledger import LedgerEntry
 from server.rewards.members import Member
@@ -115,6 +116,7 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
 async def deployment(database: Backend, own_redis: OwnRedis) -> Backend:
     """The test database with empty tables, and this test's own Redis."""
     await truncate_all_models()
+    snapshots.changed()  # the configuration rows went with the tables
     return Backend(database.name, database.database_url, own_redis.url)
 
 

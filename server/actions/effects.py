@@ -138,6 +138,9 @@ async def track_tier(svc: Services, member_id: int) -> TierChange | None:
     current = standing.tier
     if current is None:  # no tiers defined
         return None
+    held = await Member.get_or_none(id=member_id).only("id", "tier_id")
+    if held is not None and held.tier_id == current.id:
+        return None  # unchanged, as after most earnings: no locked transaction
     async with in_transaction():
         member = await lock_member(member_id)
         if member.tier_id == current.id:

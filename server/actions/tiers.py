@@ -13,10 +13,11 @@ from decimal import Decimal, InvalidOperation
 from server.actions.common import require
 from server.actions.services import Services
 from server.auth import Principal, Role
+from server.rewards import snapshots
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound
 from server.rewards.standings import Standing, held_tiers, standings_of
-from server.rewards.tiers import Tier, TierValues, ensure_tiers, tiers, validate_tiers
+from server.rewards.tiers import Tier, TierValues, ensure_tiers, ladder, tiers, validate_tiers
 
 __all__ = [
     "earning_tier",
@@ -57,7 +58,7 @@ async def tier_standing(svc: Services, member_id: int) -> Standing:
 
 async def earning_tier(svc: Services, member_id: int) -> Tier | None:
     """The tier whose multiplier an earning gets now; None without tiers (x1)."""
-    held = await held_tiers(await tiers(), [member_id], svc.clock(), svc.tier_window)
+    held = await held_tiers(await ladder(), [member_id], svc.clock(), svc.tier_window)
     return held[member_id]
 
 
@@ -104,6 +105,7 @@ async def update_tier(
         updated_by=principal.actor,
     )
     await target.refresh_from_db()
+    snapshots.changed()
     return target
 
 

@@ -16,8 +16,10 @@ from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
+from server.rewards import snapshots
 from server.rewards.activities import ActivityKind
 from server.rewards.errors import Invalid
+from server.rewards.snapshots import Snapshot
 
 __all__ = [
     "DEFAULT_RULES",
@@ -131,13 +133,22 @@ async def ensure_rules() -> None:
             continue
         with contextlib.suppress(IntegrityError):  # seeded concurrently by another process
             await EarningRule.create(kind=kind, **_as_columns(values))
+    snapshots.changed()
+
+
+async def _rules_by_kind() -> dict[ActivityKind, EarningRule]:
+    return {ActivityKind(r.kind): r for r in await EarningRule.all()}
+
+
+_RULES = Snapshot(_rules_by_kind)
 
 
 async def rule_for(kind: ActivityKind) -> EarningRule:
-    rule = await EarningRule.get_or_none(kind=kind)
+    """The rule an earning of ``kind`` follows now (a shared snapshot: read it only)."""
+    rule = (await _RULES.get()).get(kind)
     if rule is None:
         await ensure_rules()
-        rule = await EarningRule.get(kind=kind)
+        rule = (await _RULES.get())[kind]
     return rule
 
 
@@ -161,7 +172,8 @@ def _as_columns(values: RuleValues) -> dict[str, Any]:
 async def update_rule(kind: ActivityKind, values: RuleValues, actor: str) -> EarningRule:
     """Validate and store a rule; log what changed, by whom."""
     validate(kind, values)
-    rule = await rule_for(kind)
+    await rule_for(kind)  # seeds the defaults if need be
+    rule = await EarningRule.get(kind=kind)
     before = _as_columns(values_of(rule))
     after = _as_columns(values)
     changed = {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]}
@@ -169,4 +181,5 @@ async def update_rule(kind: ActivityKind, values: RuleValues, actor: str) -> Ear
         await EarningRule.filter(kind=kind).update(updated_by=actor, **after)
         await RuleChange.create(kind=kind, actor=actor, changes=changed)
         await rule.refresh_from_db()
+        snapshots.changed()
     return rule

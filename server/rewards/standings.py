@@ -14,7 +14,7 @@ from tortoise.expressions import Case, F, Q, Value, When
 from tortoise.functions import Min, Sum
 
 from server.rewards.ledger import LedgerEntry
-from server.rewards.tiers import ROLLING_DAYS, Tier, TierWindow, tiers
+from server.rewards.tiers import ROLLING_DAYS, Tier, TierWindow, ladder
 
 __all__ = ["Standing", "held_tiers", "standing_of", "standings_of"]
 
@@ -40,7 +40,7 @@ def _year_start(year: int) -> datetime:
 
 async def standing_of(member_id: int, now: datetime, window: TierWindow) -> Standing:
     """The member's tier now; ``tier`` is None only when no tiers are defined."""
-    return (await standings_of(await tiers(), [member_id], now, window))[member_id]
+    return (await standings_of(await ladder(), [member_id], now, window))[member_id]
 
 
 async def standings_of(

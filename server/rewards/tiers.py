@@ -29,7 +29,9 @@ from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
+from server.rewards import snapshots
 from server.rewards.errors import Invalid
+from server.rewards.snapshots import Snapshot
 from server.rewards.validation import clean_text
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "TierWindow",
     "apply_multiplier",
     "ensure_tiers",
+    "ladder",
     "tiers",
     "validate_tiers",
 ]
@@ -132,11 +135,20 @@ async def ensure_tiers() -> None:
                 multiplier=v.multiplier,
                 entry_bonus=v.entry_bonus,
             )
+    snapshots.changed()
 
 
 async def tiers() -> list[Tier]:
     """Lowest first. Empty only before seeding: every member then earns x1."""
     return await Tier.all().order_by("threshold")
+
+
+_LADDER = Snapshot(tiers)
+
+
+async def ladder() -> list[Tier]:
+    """``tiers()`` as earnings and standings read it: a shared snapshot, read it only."""
+    return await _LADDER.get()
 
 
 def apply_multiplier(points: int, tier: Tier | None) -> int:

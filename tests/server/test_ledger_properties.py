@@ -23,6 +23,7 @@ from tortoise.contrib.test import truncate_all_models
 from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
+from server.rewards import snapshots
 from server.rewards.activities import Activity, ActivityStatus
 from server.rewards.consistency import find_mismatches
 from server.rewards.errors import Conflict, InsufficientPoints
@@ -333,6 +334,7 @@ class Run:
 
 async def _fresh_start(svc: Services, redis: Redis, clock: Clock) -> list[int]:
     await truncate_all_models()
+    snapshots.changed()  # the configuration rows went with the tables
     await redis.flushdb()
     await actions.adopt_boards(svc)
     clock.now = datetime.now(UTC)

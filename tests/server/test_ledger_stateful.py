@@ -58,6 +58,7 @@ from tortoise.contrib.test import truncate_all_models
 from server import actions
 from server.actions import Decision, Services
 from server.auth import Principal, Role
+from server.rewards import snapshots
 from server.rewards.consistency import find_mismatches
 from server.rewards.errors import (
     Conflict,
@@ -346,6 +347,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     async def _fresh_start(self) -> list[int]:
         await truncate_all_models()
+        snapshots.changed()  # the configuration rows went with the tables
         await self.env.redis.flushdb()
         await actions.adopt_boards(self.svc)
         self.clock.now = START
