@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from leaderboards import Leaderboards, listen, publish
+from server.event_status import ConsumerStatus, consumer_status
 from server.leases import Leases
 from server.rewards.events import ConsumerState, Event, EventType
 
@@ -63,18 +64,6 @@ class Consumer:
     inline: bool = False
     ready: Callable[[bool], Awaitable[bool]] | None = None
     batch: int = 500
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumerStatus:
-    name: str
-    position: int
-    lag: int  # events after the cursor
-    late: int  # ids it passed that were not committed yet (dropped after GAP_SECONDS)
-    oldest_seconds: float  # age of the oldest event not yet handled (0 without any)
-    failures: int
-    last_error: str | None
-    lease_owner: str | None
 
 
 def _now() -> datetime:
@@ -261,27 +250,7 @@ class EventLog:
 
     async def status(self) -> list[ConsumerStatus]:
         """Each consumer's cursor, lag, failures and lease holder."""
-        out = []
-        rows = {r.name: r for r in await ConsumerState.filter(name__in=list(self.consumers))}
-        for name in self.consumers:
-            row = rows.get(name) or ConsumerState(name=name)
-            behind = Event.filter(id__gt=row.position)
-            oldest = await behind.order_by("id").first()
-            out.append(
-                ConsumerStatus(
-                    name=name,
-                    position=row.position,
-                    lag=await behind.count(),
-                    late=len(row.gaps or []),
-                    oldest_seconds=0.0
-                    if oldest is None
-                    else max(0.0, (_now() - oldest.created_at).total_seconds()),
-                    failures=row.failures,
-                    last_error=row.last_error,
-                    lease_owner=row.lease_owner,
-                )
-            )
-        return out
+        return await consumer_status(list(self.consumers))
 
     # Live badge notifications: published by the live consumer, heard by every worker.
 

@@ -18,6 +18,7 @@ from leaderboards import BoardsUnavailable
 from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
+from server.db import counting_statements
 from server.events import BOARDS, EFFECTS, LIVE, Consumer, EventLog
 from server.rewards.events import ConsumerState, EffectsDone, Event, EventType, record
 from server.rewards.ledger import EntryKind
@@ -230,3 +231,42 @@ async def test_live_notifications_wait_out_an_outage_but_not_forever(
     assert heard == [2]  # the 11-minute-old one (award 1) was skipped
     assert fresh.id > old.id
     await pubsub.aclose()
+
+
+async def test_concurrent_commits_share_an_inline_pass_and_each_sees_its_events(
+    svc: Services,
+) -> None:
+    """Eight requests commit while a slow inline pass runs: each returns with its own
+    event handled, every event once, in fewer passes than requests."""
+    handled: list[int] = []
+    passes: list[int] = []
+    release, stalled = asyncio.Event(), asyncio.Event()
+
+    async def handle(events: Sequence[Event]) -> None:
+        passes.append(len(events))
+        handled.extend(e.id for e in events)
+        if len(passes) == 1:
+            stalled.set()
+            await release.wait()  # the first pass stalls while the others commit
+
+    log = EventLog(svc.boards)
+    log.install([Consumer("shared", handle, frozenset({EventType.MEMBER_UPDATED}), inline=True)])
+
+    async def request() -> int:
+        async with in_transaction():
+            event = await record(EventType.MEMBER_UPDATED, None)
+        await log.committed()
+        assert event.id in handled  # its effect ran before the answer
+        return event.id
+
+    with counting_statements() as sql:
+        first = asyncio.create_task(request())
+        await stalled.wait()
+        others = [asyncio.create_task(request()) for _ in range(7)]
+        await asyncio.sleep(0.1)  # all seven committed and wait for the lock
+        release.set()
+        ids = [await first, *[await task for task in others]]
+    assert sorted(handled) == sorted(ids)  # each event once
+    assert len(passes) == 2  # the stalled one, then one for the seven
+    # Two reads of the log in all (one per pass), not one per request.
+    assert len([s for s in sql if s.startswith("SELECT") and 'FROM "events"' in s]) == 2

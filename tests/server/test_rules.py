@@ -3,11 +3,15 @@ applies to the next activity and is logged with who made it."""
 
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from server.rewards.rules import RuleChange
+from server.rewards import snapshots
+from server.rewards.activities import ActivityKind
+from server.rewards.rules import EarningRule, RuleChange
 from tests.conftest import Clock, GraphQL, member_token
 from tests.helpers import PURCHASE, UPSERT, VIEWER, ledger_counts, purchase_input
 
@@ -352,3 +356,18 @@ async def test_a_pending_period_delays_spending_a_share(
     clock.advance(days=1, seconds=1)
     account = (await gql(VIEWER, auth=token))["viewer"]
     assert (account["pointsBalance"], account["pendingPoints"]) == (5, 0)
+
+
+async def test_a_rule_changed_by_another_worker_applies_within_the_snapshot_age(
+    gql: GraphQL, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker's change (written to the table, not through this process) is
+    read here once the snapshot is older than MAX_AGE."""
+    monkeypatch.setattr(snapshots, "MAX_AGE", 0.2)
+    await gql(UPSERT, {"input": {"externalId": "w1", "displayName": "W"}}, auth=keys["SERVICE"])
+    first = await gql(PURCHASE, {"input": purchase_input("w1", "o1", 1000)}, auth=keys["SERVICE"])
+    assert first["recordPurchase"]["pointsAwarded"] == 10  # the default: 1 point per 1.00
+    await EarningRule.filter(kind=ActivityKind.PURCHASE).update(points_per_currency_unit=Decimal(3))
+    await asyncio.sleep(0.25)
+    later = await gql(PURCHASE, {"input": purchase_input("w1", "o2", 1000)}, auth=keys["SERVICE"])
+    assert later["recordPurchase"]["pointsAwarded"] == 30
