@@ -31,7 +31,7 @@ from pathlib import Path
 from leaderboards import Leaderboards, listen, publish
 from server.event_status import ConsumerStatus, consumer_status
 from server.leases import Leases
-from server.rewards.events import ConsumerState, Event, EventType
+from server.rewards.events import ConsumerState, Event, EventType, recorded_types
 
 __all__ = ["BOARDS", "EFFECTS", "GAP_SECONDS", "LIVE", "Consumer", "ConsumerStatus", "EventLog"]
 
@@ -110,9 +110,10 @@ class EventLog:
         if self.pause_after_commit:
             await asyncio.to_thread(Path(self.pause_after_commit).touch)
             await asyncio.Event().wait()  # until the fault test kills this process
+        made = recorded_types()
         for consumer in self.consumers.values():
-            if not consumer.inline:
-                continue
+            if not consumer.inline or (made is not None and not made & consumer.types):
+                continue  # nothing this request appended is for it: the loop moves it on
             try:
                 async with asyncio.timeout(self.timeout):
                     await self._cover(consumer.name)

@@ -32,6 +32,7 @@ __all__ = [
     "moment",
     "record",
     "record_activity",
+    "recorded_types",
 ]
 
 
@@ -145,6 +146,13 @@ def collecting() -> Iterator[list[Event]]:
         yield seen
     finally:
         _recorded.reset(token)
+
+
+def recorded_types() -> frozenset[EventType] | None:
+    """The types of the events appended so far inside the current ``collecting`` block;
+    None outside one (then nothing is known about what this task appended)."""
+    seen = _recorded.get()
+    return None if seen is None else frozenset(e.type for e in seen)
 
 
 def moment(value: datetime) -> str:
