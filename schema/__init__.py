@@ -37,6 +37,7 @@ from schema.contests import ContestQueries
 from schema.context import Context
 from schema.cost import QueryCost
 from schema.errors import InsufficientPointsError, OutOfStockError
+from schema.integrations import IntegrationMutations, IntegrationQueries
 from schema.leaderboards import LeaderboardQueries, LeaderboardSubscriptions
 from schema.loaders import Loaders
 from schema.member_mutations import MemberMutations
@@ -78,6 +79,7 @@ Query = merge_types(
         TierQueries,
         PrizeQueries,
         ContestQueries,
+        IntegrationQueries,
     ),
 )
 Mutation = merge_types(
@@ -90,6 +92,7 @@ Mutation = merge_types(
         PrizeMutations,
         TierMutations,
         ContestMutations,
+        IntegrationMutations,
     ),
 )
 Subscription = merge_types("Subscription", (LeaderboardSubscriptions, BadgeSubscriptions))

@@ -100,6 +100,8 @@ def query_error(exc: domain.RewardsError | BoardsUnavailable) -> GraphQLError:
     """A GraphQL error for a query field's bad input or a dependency that is down."""
     if isinstance(exc, BoardsUnavailable):
         return GraphQLError(str(exc), extensions={"code": "SERVICE_UNAVAILABLE"})
+    if isinstance(exc, domain.PermissionDenied):
+        return GraphQLError(exc.message, extensions={"code": "FORBIDDEN"})
     extensions: dict[str, object] = {"code": "BAD_USER_INPUT"}
     if isinstance(exc, domain.Invalid):
         extensions["field"] = exc.field

@@ -22,7 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from leaderboards import EmbeddedValkey, Leaderboards, RateLimiter, connect
-from server import badge_routes
+from server import badge_routes, hook_routes
 from server.actions import Services, services_for, status
 from server.db import orm
 from server.failures import ErrorsAsJSON, http_error_as_json
@@ -112,6 +112,9 @@ def create_app(
     async def assertion(request: Request) -> Response:
         return await badge_routes.assertion(svc(), base_url(request), request)
 
+    async def hook(request: Request) -> Response:
+        return await hook_routes.receive(svc(), request)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if services is not None:
@@ -134,6 +137,7 @@ def create_app(
             Route("/openbadges/issuer", issuer),
             Route("/openbadges/badges/{slug}/{level}", badge_class),
             Route("/openbadges/assertions/{token}", assertion),
+            Route("/hooks/{source}", hook, methods=["POST"]),
             *page_routes(demo=settings.demo, secret=secret),
             *(vendor_routes() if settings.graphiql else []),
         ],

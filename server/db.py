@@ -41,6 +41,7 @@ MODEL_MODULES = [
     "server.rewards.prizes",
     "server.rewards.contests",
     "server.rewards.events",
+    "server.rewards.integrations",
     "badges.models",
 ]
 

@@ -33,12 +33,22 @@ from server.event_status import ConsumerStatus, consumer_status
 from server.leases import Leases
 from server.rewards.events import ConsumerState, Event, EventType, recorded_types
 
-__all__ = ["BOARDS", "EFFECTS", "GAP_SECONDS", "LIVE", "Consumer", "ConsumerStatus", "EventLog"]
+__all__ = [
+    "BOARDS",
+    "EFFECTS",
+    "GAP_SECONDS",
+    "HOOKS",
+    "LIVE",
+    "Consumer",
+    "ConsumerStatus",
+    "EventLog",
+]
 
 # The consumers Laurel runs (``server.actions.consumers``).
 BOARDS = "boards"  # the board projector: points events -> Redis boards
 EFFECTS = "effects"  # the badge granter and tier tracker
 LIVE = "live"  # live notifications (granted badges) through Redis pub/sub
+HOOKS = "hooks"  # shop webhook deliveries not applied by the worker that took them
 
 _log = logging.getLogger("laurel.events")
 

@@ -75,6 +75,16 @@ from server.actions.contests import (
     visible_contest,
 )
 from server.actions.effects import inline_effects
+from server.actions.hook_apply import apply_delivery
+from server.actions.hooks import (
+    HookRefused,
+    Received,
+    create_integration,
+    hook_deliveries,
+    integrations,
+    receive_hook,
+    rotate_integration_secret,
+)
 from server.actions.members import account, member, members_by_ids, upsert_member, viewer
 from server.actions.moderation import Decision, moderate_activity, moderation_queue
 from server.actions.points import (
@@ -150,12 +160,14 @@ __all__ = [
     "Expiring",
     "Exported",
     "Finalized",
+    "HookRefused",
     "HostedAssertion",
     "LedgerPage",
     "PrizeFields",
     "PrizePage",
     "RankedPage",
     "Rebuilt",
+    "Received",
     "Recorded",
     "Redeemed",
     "RedemptionView",
@@ -167,6 +179,7 @@ __all__ = [
     "activity_cursor",
     "adjust_points",
     "adopt_boards",
+    "apply_delivery",
     "archive_prize",
     "badge_awards",
     "badge_catalog",
@@ -186,6 +199,7 @@ __all__ = [
     "contests_by_ids",
     "contests_list",
     "create_contest",
+    "create_integration",
     "create_prize",
     "define_badge",
     "disqualify",
@@ -196,9 +210,11 @@ __all__ = [
     "finalize_contest",
     "fulfill_redemption",
     "heal_boards",
+    "hook_deliveries",
     "hosted_assertion",
     "inline_effects",
     "install_consumers",
+    "integrations",
     "is_transient",
     "leaderboard",
     "leaderboard_around",
@@ -220,6 +236,7 @@ __all__ = [
     "prizes_page",
     "publish_contest",
     "rebuild_leaderboards",
+    "receive_hook",
     "record_purchase",
     "record_share",
     "redeem_prize",
@@ -229,6 +246,7 @@ __all__ = [
     "reinstate",
     "release_pending",
     "revoke_badge",
+    "rotate_integration_secret",
     "services_for",
     "status",
     "submit_review",

@@ -6,7 +6,9 @@
   request did not finish that work (a worker killed after the commit, the database
   lost on the way); it leaves events younger than ``EFFECTS_GRACE`` to their request;
 * ``live`` publishes granted badges to the subscribers, late ones included once Redis
-  is back, unless older than ``LIVE_MAX_AGE``.
+  is back, unless older than ``LIVE_MAX_AGE``;
+* ``hooks`` applies the shop deliveries the worker that took them did not apply (it
+  was killed, or the database failed): those older than ``HOOKS_GRACE`` still open.
 """
 
 from __future__ import annotations
@@ -21,21 +23,23 @@ from datetime import UTC, datetime, timedelta
 from badges import Metric
 from leaderboards import ContestUpdate, Leaderboards
 from server.actions.effects import CAUSES_OF_EFFECTS, evaluate_badges
+from server.actions.hook_apply import apply_delivery
 from server.actions.rebuilds import boards_health, heal_boards
 from server.actions.services import Services, make_services
-from server.events import BOARDS, EFFECTS, LIVE, Consumer, EventLog
+from server.events import BOARDS, EFFECTS, HOOKS, LIVE, Consumer, EventLog
 from server.rewards.activities import Activity, ActivityKind
 from server.rewards.contests import Contest, Disqualification, counts
 from server.rewards.errors import Conflict
 from server.rewards.events import ConsumerState, EffectsDone, Event, EventType
 from server.settings import Settings
 
-__all__ = ["EFFECTS_GRACE", "LIVE_MAX_AGE", "install_consumers", "services_for"]
+__all__ = ["EFFECTS_GRACE", "HOOKS_GRACE", "LIVE_MAX_AGE", "install_consumers", "services_for"]
 
 _log = logging.getLogger("laurel.consumers")
 
 EFFECTS_GRACE = 5.0  # seconds a request has to carry out its own events' effects
 LIVE_MAX_AGE = timedelta(minutes=10)  # an older notification is not worth a push
+HOOKS_GRACE = 5.0  # seconds the worker that took a delivery has to apply it
 
 _POINTS = frozenset(
     {
@@ -75,11 +79,16 @@ def install_consumers(svc: Services) -> None:
     async def live(events: Sequence[Event]) -> None:
         await _live(svc.events, events)
 
+    async def hooks(events: Sequence[Event]) -> None:
+        for event in events:  # in order: a held refund may wait for an earlier order
+            await apply_delivery(svc, int(event.payload["delivery"]))
+
     svc.events.install(
         [
             Consumer(BOARDS, project, _POINTS, inline=True, ready=ready),
             Consumer(EFFECTS, effects, CAUSES_OF_EFFECTS, grace=EFFECTS_GRACE, batch=200),
             Consumer(LIVE, live, frozenset({EventType.BADGE_GRANTED}), inline=True),
+            Consumer(HOOKS, hooks, frozenset({EventType.HOOK_RECEIVED}), grace=HOOKS_GRACE),
         ]
     )
 

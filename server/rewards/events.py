@@ -56,6 +56,7 @@ class EventType(StrEnum):
     REDEMPTION_FULFILLED = "redemption.fulfilled"
     CONTEST_PUBLISHED = "contest.published"
     CONTEST_FINALIZED = "contest.finalized"
+    HOOK_RECEIVED = "hook.received"  # a shop's webhook delivery, stored, to apply
 
 
 class Event(Model):

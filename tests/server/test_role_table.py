@@ -28,6 +28,7 @@ from graphql import (
 from schema import build_schema
 from tests.conftest import GraphQL, member_token
 from tests.helpers import purchase_input
+from tests.hooks.conftest import generic
 
 ROLES = ("ANONYMOUS", "SHOPPER", "SERVICE", "MODERATOR", "ADMIN")
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -149,6 +150,7 @@ class World:
     draft: str
     soon: str
     later: str
+    integration: str
 
 
 # What Ada bought: only a verified buyer may review a product.
@@ -280,6 +282,16 @@ async def _world(gql: GraphQL, keys: dict[str, str]) -> World:
         {"id": contests[0]},
         moderator,
     )
+    made = await _ok(
+        gql,
+        "mutation($i: CreateIntegrationInput!) { createIntegration(input: $i) {"
+        " ... on IntegrationSecret { secret integration { id } } ... on Error { message } } }",
+        {"i": {"kind": "LAUREL", "name": "Seed shop"}},
+        admin,
+    )
+    seed = {"type": "customer.upserted", "data": {"id": "seed-customer", "name": "Sam"}}
+    delivered = await generic(gql.http, seed, "msg_seed", made["secret"])
+    assert delivered.status_code == 200, delivered.text  # hookDeliveries lists it
     auth: dict[str, str | None] = {"ANONYMOUS": None, "SHOPPER": shopper, **keys}
     return World(
         auth=auth,
@@ -296,6 +308,7 @@ async def _world(gql: GraphQL, keys: dict[str, str]) -> World:
         draft=contests[1],
         soon=soon,
         later=later,
+        integration=made["integration"]["id"],
     )
 
 
@@ -392,6 +405,9 @@ PROBES: dict[str, Variables] = {
     },
     "reinstateContestant": lambda w, r: {"contestId": w.contest, "memberId": w.bob},
     "finalizeContest": lambda w, r: {"id": w.contest},
+    "createIntegration": lambda w, r: {"input": {"kind": "LAUREL", "name": f"Shop {r}"}},
+    "rotateIntegrationSecret": lambda w, r: {"input": {"integrationId": w.integration}},
+    "hookDeliveries": lambda w, r: {"integrationId": w.integration},
 }
 
 DENIED_CODES = {"FORBIDDEN", "UNAUTHENTICATED"}

@@ -1,0 +1,264 @@
+"""Incoming shop webhooks: integrations (their secrets) and receiving a delivery.
+
+A delivery is verified against the raw body before it is parsed, stored whole with an
+event in the log in one transaction, and answered; it is applied right after the
+answer by the worker that took it (``server.actions.hook_apply``) and, should that
+worker die first, by the event log's ``hooks`` consumer. A wrong signature stores
+nothing but a counter; a malformed body is stored as rejected, with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import orjson
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from server.actions.common import page_size, require
+from server.actions.hook_signatures import (
+    new_standard_secret,
+    new_woocommerce_secret,
+    platform_signature_valid,
+    standard_signature_valid,
+)
+from server.actions.services import Services
+from server.auth import Principal, Role
+from server.rewards import validation as v
+from server.rewards.errors import Invalid, NotFound
+from server.rewards.events import EventType, record
+from server.rewards.integrations import DeliveryStatus, HookDelivery, Integration, IntegrationKind
+from server.rewards.shop_formats import NotApplicable, Unusable, operations
+
+__all__ = [
+    "HookRefused",
+    "Received",
+    "create_integration",
+    "hook_deliveries",
+    "integrations",
+    "receive_hook",
+    "rotate_integration_secret",
+]
+
+_SIGNATURE_HEADER = {
+    IntegrationKind.SHOPIFY: "x-shopify-hmac-sha256",
+    IntegrationKind.WOOCOMMERCE: "x-wc-webhook-signature",
+}
+_ID_HEADER = {
+    IntegrationKind.SHOPIFY: "x-shopify-webhook-id",
+    IntegrationKind.WOOCOMMERCE: "x-wc-webhook-delivery-id",
+    IntegrationKind.LAUREL: "webhook-id",
+}
+_TOPIC_HEADER = {
+    IntegrationKind.SHOPIFY: "x-shopify-topic",
+    IntegrationKind.WOOCOMMERCE: "x-wc-webhook-topic",
+}
+
+
+_WOO_PING = re.compile(rb"webhook_id=\d{1,20}")
+
+
+class HookRefused(Exception):
+    """A delivery answered with a 4xx: ``status`` and a reason in plain words."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """How a delivery was taken: RECEIVED (applied next), or at once DUPLICATE (that
+    delivery id was stored before), IGNORED or REJECTED (not applicable, with reason)."""
+
+    delivery: int | None
+    status: DeliveryStatus
+    reason: str | None = None
+
+
+# Admin: integrations and their secrets
+
+
+async def create_integration(
+    principal: Principal, kind: IntegrationKind, name: str, secret: str | None = None
+) -> tuple[Integration, str]:
+    """ADMIN: a new source of deliveries and its secret, shown this once. Shopify signs
+    with a key of its own (the app's client secret, or the one its admin shows under
+    Notifications > Webhooks): pass it as ``secret``; for the others Laurel makes one."""
+    require(principal, Role.ADMIN)
+    name = v.clean_text("name", name, max_length=100, display=True)
+    chosen = _secret(kind, secret)
+    row = await Integration.create(kind=kind, name=name, secret=chosen, created_by=principal.actor)
+    return row, chosen
+
+
+async def rotate_integration_secret(
+    svc: Services,
+    principal: Principal,
+    integration_id: str,
+    *,
+    secret: str | None = None,
+    grace_hours: int = 24,
+) -> tuple[Integration, str]:
+    """ADMIN: a new secret; the old one stays valid for ``grace_hours`` (0 to 168), so
+    deliveries signed while the platform's setting is changed still get in."""
+    require(principal, Role.ADMIN)
+    if not 0 <= grace_hours <= 168:
+        raise Invalid("graceHours", "graceHours must be 0 to 168.")
+    pk = v.parse_id("integrationId", integration_id)
+    row = None if pk is None else await Integration.get_or_none(id=pk)
+    if row is None:
+        raise NotFound(f"No integration with id {integration_id!r}.")
+    chosen = _secret(row.kind, secret)
+    await Integration.filter(id=row.id).update(
+        secret=chosen,
+        previous_secret=row.secret,
+        previous_until=svc.clock() + timedelta(hours=grace_hours),
+    )
+    await row.refresh_from_db()
+    return row, chosen
+
+
+async def integrations(principal: Principal) -> list[Integration]:
+    """ADMIN: every integration, oldest first (secrets are never shown again)."""
+    require(principal, Role.ADMIN)
+    return await Integration.all().order_by("id")
+
+
+async def hook_deliveries(
+    svc: Services,
+    principal: Principal,
+    integration_id: str,
+    *,
+    status: DeliveryStatus | None = None,
+    first: int = 50,
+) -> list[HookDelivery]:
+    """ADMIN: an integration's deliveries, newest first (optionally of one status)."""
+    require(principal, Role.ADMIN)
+    page_size(svc, "first", first)
+    pk = v.parse_id("integrationId", integration_id)
+    if pk is None or not await Integration.exists(id=pk):
+        raise NotFound(f"No integration with id {integration_id!r}.")
+    query = HookDelivery.filter(integration_id=pk)
+    if status is not None:
+        query = query.filter(status=status)
+    return await query.order_by("-id").limit(first)
+
+
+def _secret(kind: IntegrationKind, given: str | None) -> str:
+    if given is not None:
+        given = given.strip()
+        if not 16 <= len(given) <= 200 or not given.isprintable():
+            raise Invalid("secret", "secret must be 16 to 200 printable characters.")
+        return given
+    if kind is IntegrationKind.SHOPIFY:
+        raise Invalid("secret", "Shopify signs with its own key: paste the secret Shopify shows.")
+    return (
+        new_woocommerce_secret() if kind is IntegrationKind.WOOCOMMERCE else new_standard_secret()
+    )
+
+
+# Receiving
+
+
+def _signed_by(
+    svc: Services, row: Integration, kind: IntegrationKind, headers: Mapping[str, str], body: bytes
+) -> bool:
+    keys = [row.secret]
+    if row.previous_secret and row.previous_until and row.previous_until > svc.clock():
+        keys.append(row.previous_secret)
+    for key in keys:
+        if kind is IntegrationKind.LAUREL:
+            if standard_signature_valid(key, headers, body, now=time.time()) is None:
+                return True
+        elif platform_signature_valid(key, body, headers.get(_SIGNATURE_HEADER[kind])):
+            return True
+    return False
+
+
+async def _verified(
+    svc: Services, kind: IntegrationKind, headers: Mapping[str, str], body: bytes
+) -> Integration:
+    for row in await Integration.filter(kind=kind, enabled=True).order_by("id"):
+        if _signed_by(svc, row, kind, headers, body):
+            return row
+    await Integration.filter(kind=kind).update(bad_signatures=F("bad_signatures") + 1)
+    if kind is IntegrationKind.LAUREL:
+        why = "webhook-signature does not match, or webhook-timestamp is over 5 minutes old."
+    else:
+        why = f"{_SIGNATURE_HEADER[kind]} matches no {kind.lower()} integration's secret."
+    raise HookRefused(401, why)
+
+
+def _topic(kind: IntegrationKind, headers: Mapping[str, str], parsed: object) -> str:
+    if kind is IntegrationKind.LAUREL:
+        topic = parsed.get("type") if isinstance(parsed, dict) else None
+        return str(topic or "")[:64]
+    return headers.get(_TOPIC_HEADER[kind], "")[:64]
+
+
+async def receive_hook(
+    svc: Services, kind: IntegrationKind, headers: Mapping[str, str], body: bytes
+) -> Received:
+    """Verify, store and log one delivery (``headers`` with lower-case names)."""
+    if kind is IntegrationKind.WOOCOMMERCE and _WOO_PING.fullmatch(body):
+        # Sent when a hook is saved, before any secret matters: nothing to keep.
+        return Received(None, DeliveryStatus.IGNORED, "WooCommerce's ping on saving a hook.")
+    integration = await _verified(svc, kind, headers, body)
+    delivery_id = headers.get(_ID_HEADER[kind], "").strip()[:200]
+    if not delivery_id:
+        raise HookRefused(400, f"The {_ID_HEADER[kind]} header is missing.")
+    parsed: object = None
+    with contextlib.suppress(orjson.JSONDecodeError):
+        parsed = orjson.loads(body)
+    topic = _topic(kind, headers, parsed)
+    status, reason = DeliveryStatus.RECEIVED, None
+    stored: object = body if parsed is None else parsed
+    try:
+        if parsed is None:
+            raise Unusable("The body is not JSON.")
+        if not operations(kind, topic, parsed):
+            status, reason = DeliveryStatus.IGNORED, f"Nothing to do for {topic or 'this topic'}."
+    except NotApplicable as exc:
+        status, reason = DeliveryStatus.REJECTED, exc.reason
+    except Unusable as exc:
+        status, reason = DeliveryStatus.REJECTED, exc.reason
+        await _store(svc, integration, delivery_id, topic, stored, status, reason)
+        raise HookRefused(400, exc.reason) from None
+    return await _store(svc, integration, delivery_id, topic, stored, status, reason)
+
+
+async def _store(
+    svc: Services,
+    integration: Integration,
+    delivery_id: str,
+    topic: str,
+    body: object,
+    status: DeliveryStatus,
+    reason: str | None,
+) -> Received:
+    if isinstance(body, bytes):  # kept as text, for the delivery log
+        body = {"raw": body[:10_000].decode("utf-8", "replace")}
+    try:
+        async with in_transaction():
+            row = await HookDelivery.create(
+                integration_id=integration.id,
+                delivery_id=delivery_id,
+                topic=topic,
+                body=body,
+                status=status,
+                reason=reason,
+                received_at=svc.clock(),
+            )
+            if status is DeliveryStatus.RECEIVED:
+                await record(EventType.HOOK_RECEIVED, None, {"delivery": row.id})
+    except IntegrityError:
+        return Received(None, DeliveryStatus.DUPLICATE, "This delivery id was received before.")
+    return Received(row.id, status, reason)
