@@ -46,6 +46,7 @@ from schema.prize_mutations import PrizeMutations
 from schema.prizes import PrizeQueries
 from schema.rules import RuleMutations, RuleQueries
 from schema.tiers import TierMutations, TierQueries
+from schema.webhooks import WebhookMutations, WebhookQueries
 from server.actions import Services
 from server.auth import Principal
 
@@ -80,6 +81,7 @@ Query = merge_types(
         PrizeQueries,
         ContestQueries,
         IntegrationQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
@@ -93,6 +95,7 @@ Mutation = merge_types(
         TierMutations,
         ContestMutations,
         IntegrationMutations,
+        WebhookMutations,
     ),
 )
 Subscription = merge_types("Subscription", (LeaderboardSubscriptions, BadgeSubscriptions))

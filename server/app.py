@@ -24,6 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from leaderboards import EmbeddedValkey, Leaderboards, RateLimiter, connect
 from server import badge_routes, hook_routes
 from server.actions import Services, services_for, status
+from server.actions.webhook_sender import WebhookSender
 from server.db import orm
 from server.failures import ErrorsAsJSON, http_error_as_json
 from server.graphiql import GRAPHIQL_STYLE_HASHES, vendor_routes
@@ -49,16 +50,28 @@ async def _resources(settings: Settings) -> AsyncIterator[Services]:
     redis = connect(redis_url, cluster=settings.redis_cluster)
     boards = Leaderboards(redis)
     svc = services_for(settings, boards)
+    sender = WebhookSender(svc, svc.events.owner)
     try:
         async with orm(settings.resolved_database_url):
             consumers = asyncio.create_task(svc.events.run_forever(), name="laurel-consumers")
+            sending = (
+                asyncio.create_task(sender.run_forever(), name="laurel-webhooks")
+                if settings.run_consumers
+                else None
+            )
             try:
                 yield svc
             finally:
                 svc.events.stop()
+                sender.stop()
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(consumers, timeout=5)
+                if sending is not None:
+                    sending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sending
                 await svc.events.release()  # another worker takes over at once
+                await sender.aclose()
     finally:
         await redis.aclose()
         if embedded is not None:

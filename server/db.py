@@ -42,6 +42,7 @@ MODEL_MODULES = [
     "server.rewards.contests",
     "server.rewards.events",
     "server.rewards.integrations",
+    "server.rewards.webhooks",
     "badges.models",
 ]
 

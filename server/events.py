@@ -39,6 +39,7 @@ __all__ = [
     "GAP_SECONDS",
     "HOOKS",
     "LIVE",
+    "WEBHOOKS",
     "Consumer",
     "ConsumerStatus",
     "EventLog",
@@ -49,6 +50,7 @@ BOARDS = "boards"  # the board projector: points events -> Redis boards
 EFFECTS = "effects"  # the badge granter and tier tracker
 LIVE = "live"  # live notifications (granted badges) through Redis pub/sub
 HOOKS = "hooks"  # shop webhook deliveries not applied by the worker that took them
+WEBHOOKS = "webhooks"  # outgoing webhook messages made from events
 
 _log = logging.getLogger("laurel.events")
 

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # False: this process runs none of the event log's consumers (an API-only node; the
     # other processes project its commits within a fraction of a second).
     run_consumers: bool = True
+    # Webhook endpoints may be on private, loopback or link-local addresses.
+    webhooks_allow_private: bool = False
     public_url: str | None = None
     shop_name: str = Field(default="Laurel community", min_length=1, max_length=100)
     log_level: str = "info"

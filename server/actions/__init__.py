@@ -137,6 +137,14 @@ from server.actions.tiers import (
     tiers_held,
     update_tier,
 )
+from server.actions.webhooks import (
+    create_webhook_endpoint,
+    redeliver_webhook,
+    rotate_webhook_secret,
+    update_webhook_endpoint,
+    webhook_endpoints,
+    webhook_messages,
+)
 from server.failures import (
     RETRY_AFTER_SECONDS,
     UNAVAILABLE_CODE,
@@ -201,6 +209,7 @@ __all__ = [
     "create_contest",
     "create_integration",
     "create_prize",
+    "create_webhook_endpoint",
     "define_badge",
     "disqualify",
     "earning_rules",
@@ -240,6 +249,7 @@ __all__ = [
     "record_purchase",
     "record_share",
     "redeem_prize",
+    "redeliver_webhook",
     "redemptions_of",
     "reevaluate_badges",
     "refund_purchase",
@@ -247,6 +257,7 @@ __all__ = [
     "release_pending",
     "revoke_badge",
     "rotate_integration_secret",
+    "rotate_webhook_secret",
     "services_for",
     "status",
     "submit_review",
@@ -259,8 +270,11 @@ __all__ = [
     "update_earning_rule",
     "update_prize",
     "update_tier",
+    "update_webhook_endpoint",
     "upsert_member",
     "utcnow",
     "viewer",
     "visible_contest",
+    "webhook_endpoints",
+    "webhook_messages",
 ]

@@ -7,6 +7,8 @@
   lost on the way); it leaves events younger than ``EFFECTS_GRACE`` to their request;
 * ``live`` publishes granted badges to the subscribers, late ones included once Redis
   is back, unless older than ``LIVE_MAX_AGE``;
+* ``webhooks`` makes the outgoing webhook messages of the events the endpoints want
+  (``server.actions.webhook_sender`` sends them);
 * ``hooks`` applies the shop deliveries the worker that took them did not apply (it
   was killed, or the database failed): those older than ``HOOKS_GRACE`` still open.
 """
@@ -26,7 +28,8 @@ from server.actions.effects import CAUSES_OF_EFFECTS, evaluate_badges
 from server.actions.hook_apply import apply_delivery
 from server.actions.rebuilds import boards_health, heal_boards
 from server.actions.services import Services, make_services
-from server.events import BOARDS, EFFECTS, HOOKS, LIVE, Consumer, EventLog
+from server.actions.webhooks import WEBHOOK_CAUSES, make_messages
+from server.events import BOARDS, EFFECTS, HOOKS, LIVE, WEBHOOKS, Consumer, EventLog
 from server.rewards.activities import Activity, ActivityKind
 from server.rewards.contests import Contest, Disqualification, counts
 from server.rewards.errors import Conflict
@@ -79,6 +82,9 @@ def install_consumers(svc: Services) -> None:
     async def live(events: Sequence[Event]) -> None:
         await _live(svc.events, events)
 
+    async def webhooks(events: Sequence[Event]) -> None:
+        await make_messages(events, svc.clock())
+
     async def hooks(events: Sequence[Event]) -> None:
         for event in events:  # in order: a held refund may wait for an earlier order
             await apply_delivery(svc, int(event.payload["delivery"]))
@@ -89,6 +95,7 @@ def install_consumers(svc: Services) -> None:
             Consumer(EFFECTS, effects, CAUSES_OF_EFFECTS, grace=EFFECTS_GRACE, batch=200),
             Consumer(LIVE, live, frozenset({EventType.BADGE_GRANTED}), inline=True),
             Consumer(HOOKS, hooks, frozenset({EventType.HOOK_RECEIVED}), grace=HOOKS_GRACE),
+            Consumer(WEBHOOKS, webhooks, WEBHOOK_CAUSES),
         ]
     )
 

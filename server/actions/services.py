@@ -40,6 +40,8 @@ class Services:
     public_url: str | None = None
     shop_name: str = "Laurel community"
     tier_window: TierWindow = TierWindow.ROLLING
+    # LAUREL_WEBHOOKS_ALLOW_PRIVATE: webhook endpoints on private addresses (tests, intranets).
+    webhooks_allow_private: bool = False
     images: ImageCache = field(default_factory=ImageCache)
     # Hot board pages, kept LAUREL_LEADERBOARD_CACHE_SECONDS at most (here: not kept).
     board_cache: TTLCache[Any] = field(default_factory=lambda: TTLCache(0.0))
@@ -72,5 +74,6 @@ def make_services(settings: Settings, boards: Leaderboards | None) -> Services:
         public_url=settings.public_url,
         shop_name=settings.shop_name,
         tier_window=TierWindow(settings.tier_window),
+        webhooks_allow_private=settings.webhooks_allow_private,
         board_cache=TTLCache(settings.leaderboard_cache_seconds),
     )

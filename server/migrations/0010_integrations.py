@@ -53,4 +53,12 @@ class Migration(migrations.Migration):
             name='type',
             field=fields.CharEnumField(description='MEMBER_CREATED: member.created\nMEMBER_UPDATED: member.updated\nACTIVITY_RECORDED: activity.recorded\nACTIVITY_APPROVED: activity.approved\nACTIVITY_REJECTED: activity.rejected\nACTIVITY_REVERSED: activity.reversed\nPOINTS_CREDITED: points.credited\nPOINTS_REVERSED: points.reversed\nPOINTS_SPENT: points.spent\nPOINTS_EXPIRED: points.expired\nPOINTS_RELEASED: points.released\nBADGE_GRANTED: badge.granted\nBADGE_REVOKED: badge.revoked\nTIER_CHANGED: tier.changed\nREDEMPTION_CREATED: redemption.created\nREDEMPTION_CANCELLED: redemption.cancelled\nREDEMPTION_FULFILLED: redemption.fulfilled\nCONTEST_PUBLISHED: contest.published\nCONTEST_FINALIZED: contest.finalized\nHOOK_RECEIVED: hook.received', enum_type=EventType, max_length=32),
         ),
+        # SQLite rebuilds a table to change a column, and the rebuilt events table lost
+        # its (member_id, id) index (PostgreSQL keeps it, under this name): made again.
+        ops.RunSQL(
+            [
+                'CREATE INDEX IF NOT EXISTS "idx_events_member__8e9272" '
+                'ON "events" ("member_id", "id")',
+            ]
+        ),
     ]

@@ -26,6 +26,8 @@ from graphql import (
 )
 
 from schema import build_schema
+from server.actions import Services
+from server.events import WEBHOOKS
 from tests.conftest import GraphQL, member_token
 from tests.helpers import purchase_input
 from tests.hooks.conftest import generic
@@ -151,6 +153,8 @@ class World:
     soon: str
     later: str
     integration: str
+    endpoint: str
+    message: str
 
 
 # What Ada bought: only a verified buyer may review a product.
@@ -172,8 +176,16 @@ async def _ok(gql: GraphQL, query: str, variables: dict[str, Any], auth: str | N
     return value
 
 
-async def _world(gql: GraphQL, keys: dict[str, str]) -> World:
+async def _world(svc: Services, gql: GraphQL, keys: dict[str, str]) -> World:
     service, moderator, admin = keys["SERVICE"], keys["MODERATOR"], keys["ADMIN"]
+    svc.webhooks_allow_private = True  # the endpoint below is never sent to
+    endpoint = await _ok(
+        gql,
+        "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) {"
+        " ... on WebhookEndpointSecret { endpoint { id } } ... on Error { message } } }",
+        {"i": {"url": "http://127.0.0.1:9/seed", "events": ["points.earned"]}},
+        admin,
+    )
     ids = {}
     for external_id in ("ada", "bob"):
         saved = await _ok(
@@ -292,6 +304,13 @@ async def _world(gql: GraphQL, keys: dict[str, str]) -> World:
     seed = {"type": "customer.upserted", "data": {"id": "seed-customer", "name": "Sam"}}
     delivered = await generic(gql.http, seed, "msg_seed", made["secret"])
     assert delivered.status_code == 200, delivered.text  # hookDeliveries lists it
+    await svc.events.drain([WEBHOOKS], grace=False)
+    message, *_ = await _ok(
+        gql,
+        "query($e: ID!) { webhookMessages(endpointId: $e) { id } }",
+        {"e": endpoint["endpoint"]["id"]},
+        admin,
+    )
     auth: dict[str, str | None] = {"ANONYMOUS": None, "SHOPPER": shopper, **keys}
     return World(
         auth=auth,
@@ -309,6 +328,8 @@ async def _world(gql: GraphQL, keys: dict[str, str]) -> World:
         soon=soon,
         later=later,
         integration=made["integration"]["id"],
+        endpoint=endpoint["endpoint"]["id"],
+        message=message["id"],
     )
 
 
@@ -408,6 +429,13 @@ PROBES: dict[str, Variables] = {
     "createIntegration": lambda w, r: {"input": {"kind": "LAUREL", "name": f"Shop {r}"}},
     "rotateIntegrationSecret": lambda w, r: {"input": {"integrationId": w.integration}},
     "hookDeliveries": lambda w, r: {"integrationId": w.integration},
+    "createWebhookEndpoint": lambda w, r: {
+        "input": {"url": f"http://127.0.0.1:9/{r.lower()}", "events": ["badge.awarded"]}
+    },
+    "updateWebhookEndpoint": lambda w, r: {"input": {"endpointId": w.endpoint, "enabled": True}},
+    "rotateWebhookSecret": lambda w, r: {"input": {"endpointId": w.endpoint}},
+    "webhookMessages": lambda w, r: {"endpointId": w.endpoint},
+    "redeliverWebhook": lambda w, r: {"id": w.message},
 }
 
 DENIED_CODES = {"FORBIDDEN", "UNAUTHENTICATED"}
@@ -442,11 +470,11 @@ def test_every_operation_is_in_the_role_table_and_nothing_else() -> None:
 
 
 async def test_every_role_may_call_exactly_what_the_role_table_says(
-    gql: GraphQL, keys: dict[str, str]
+    svc: Services, gql: GraphQL, keys: dict[str, str]
 ) -> None:
     table = parse_role_table(README.read_text(encoding="utf-8"))
     ops = operations(_sdl())
-    world = await _world(gql, keys)
+    world = await _world(svc, gql, keys)
     observed: dict[tuple[str, str], bool] = {}
     for role in ROLES:
         drafts = (

@@ -1,0 +1,275 @@
+"""Outgoing webhooks: endpoints (ADMIN), the messages the event log makes for them, and
+redelivery. Sending is ``server.actions.webhook_sender``'s.
+
+An endpoint's URL must be http(s) and, unless ``LAUREL_WEBHOOKS_ALLOW_PRIVATE``, reach
+only public addresses: private, loopback, link-local, reserved and multicast ones are
+refused when the endpoint is saved and again at every send (a name may change its
+address).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from server.actions.common import page_size, require
+from server.actions.hook_signatures import new_standard_secret
+from server.actions.services import Services
+from server.auth import Principal, Role
+from server.rewards import validation as v
+from server.rewards.activities import Activity
+from server.rewards.errors import Invalid, NotFound
+from server.rewards.events import Event, EventType
+from server.rewards.members import Member
+from server.rewards.webhooks import WEBHOOK_EVENTS, MessageStatus, WebhookEndpoint, WebhookMessage
+
+__all__ = [
+    "address_refused",
+    "create_webhook_endpoint",
+    "make_messages",
+    "redeliver_webhook",
+    "rotate_webhook_secret",
+    "update_webhook_endpoint",
+    "webhook_endpoints",
+    "webhook_messages",
+]
+
+_TYPE_OF = {
+    EventType.MEMBER_CREATED: "member.created",
+    EventType.POINTS_CREDITED: "points.earned",
+    EventType.POINTS_SPENT: "points.spent",
+    EventType.POINTS_EXPIRED: "points.expired",
+    EventType.BADGE_GRANTED: "badge.awarded",
+    EventType.BADGE_REVOKED: "badge.revoked",
+    EventType.TIER_CHANGED: "tier.changed",
+    EventType.REDEMPTION_CREATED: "redemption.created",
+    EventType.REDEMPTION_CANCELLED: "redemption.cancelled",
+    EventType.CONTEST_FINALIZED: "contest.finalized",
+    EventType.ACTIVITY_RECORDED: "activity.flagged",  # only those flagged for a moderator
+}
+WEBHOOK_CAUSES = frozenset(_TYPE_OF)
+
+
+async def address_refused(url: str, *, allow_private: bool) -> str | None:
+    """Why Laurel will not send to ``url``, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return "url must be an http:// or https:// address with a host."
+    if allow_private:
+        return None
+    try:
+        found = await asyncio.to_thread(socket.getaddrinfo, parts.hostname, parts.port or 443)
+    except (OSError, UnicodeError):
+        return f"{parts.hostname} does not resolve."
+    for *_, address in found:
+        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            return (
+                f"{parts.hostname} is a private, loopback or link-local address: not allowed "
+                "(LAUREL_WEBHOOKS_ALLOW_PRIVATE=true allows it)."
+            )
+    return None
+
+
+def _events(events: Sequence[str]) -> list[str]:
+    wanted = sorted(set(events))
+    unknown = [e for e in wanted if e not in WEBHOOK_EVENTS]
+    if unknown or not wanted:
+        raise Invalid("events", "events must name some of: " + ", ".join(WEBHOOK_EVENTS) + ".")
+    return wanted
+
+
+async def _checked_url(svc: Services, url: str) -> str:
+    url = v.clean_text("url", url, max_length=2000)
+    refused = await address_refused(url, allow_private=svc.webhooks_allow_private)
+    if refused:
+        raise Invalid("url", refused)
+    return url
+
+
+async def _endpoint(endpoint_id: str) -> WebhookEndpoint:
+    pk = v.parse_id("endpointId", endpoint_id)
+    row = None if pk is None else await WebhookEndpoint.get_or_none(id=pk)
+    if row is None:
+        raise NotFound(f"No webhook endpoint with id {endpoint_id!r}.")
+    return row
+
+
+async def create_webhook_endpoint(
+    svc: Services, principal: Principal, url: str, events: Sequence[str]
+) -> tuple[WebhookEndpoint, str]:
+    """ADMIN: a new endpoint and its secret, shown this once. It receives the events
+    committed from now on."""
+    require(principal, Role.ADMIN)
+    checked, wanted = await _checked_url(svc, url), _events(events)
+    secret = new_standard_secret()
+    row = await WebhookEndpoint.create(
+        url=checked, events=wanted, secret=secret, created_by=principal.actor
+    )
+    return row, secret
+
+
+async def update_webhook_endpoint(
+    svc: Services,
+    principal: Principal,
+    endpoint_id: str,
+    *,
+    url: str | None = None,
+    events: Sequence[str] | None = None,
+    enabled: bool | None = None,
+) -> WebhookEndpoint:
+    """ADMIN: change the URL or the events, or disable and enable it again (messages
+    wait while it is disabled and go out in order once it is enabled)."""
+    require(principal, Role.ADMIN)
+    row = await _endpoint(endpoint_id)
+    changes: dict[str, Any] = {}
+    if url is not None:
+        changes["url"] = await _checked_url(svc, url)
+    if events is not None:
+        changes["events"] = _events(events)
+    if enabled is not None:
+        changes.update(
+            enabled=enabled, disabled_reason=None if enabled else "Disabled by an admin."
+        )
+        if enabled:
+            changes["failing_since"] = None
+    if changes:
+        await WebhookEndpoint.filter(id=row.id).update(**changes)
+        await row.refresh_from_db()
+    return row
+
+
+async def rotate_webhook_secret(
+    svc: Services, principal: Principal, endpoint_id: str, *, grace_hours: int = 24
+) -> tuple[WebhookEndpoint, str]:
+    """ADMIN: a new secret; messages carry signatures by both for ``grace_hours``."""
+    require(principal, Role.ADMIN)
+    if not 0 <= grace_hours <= 168:
+        raise Invalid("graceHours", "graceHours must be 0 to 168.")
+    row = await _endpoint(endpoint_id)
+    secret = new_standard_secret()
+    await WebhookEndpoint.filter(id=row.id).update(
+        secret=secret,
+        previous_secret=row.secret,
+        previous_until=svc.clock() + timedelta(hours=grace_hours),
+    )
+    await row.refresh_from_db()
+    return row, secret
+
+
+async def webhook_endpoints(principal: Principal) -> list[WebhookEndpoint]:
+    require(principal, Role.ADMIN)
+    return await WebhookEndpoint.all().order_by("id")
+
+
+async def webhook_messages(
+    svc: Services,
+    principal: Principal,
+    endpoint_id: str,
+    *,
+    status: MessageStatus | None = None,
+    first: int = 50,
+) -> list[WebhookMessage]:
+    """ADMIN: the delivery log of an endpoint, newest first."""
+    require(principal, Role.ADMIN)
+    page_size(svc, "first", first)
+    row = await _endpoint(endpoint_id)
+    query = WebhookMessage.filter(endpoint_id=row.id)
+    if status is not None:
+        query = query.filter(status=status)
+    return await query.order_by("-id").limit(first)
+
+
+async def redeliver_webhook(svc: Services, principal: Principal, message_id: str) -> WebhookMessage:
+    """ADMIN: send a message again now (same ``webhook-id``), delivered or failed."""
+    require(principal, Role.ADMIN)
+    pk = v.parse_id("id", message_id)
+    row = None if pk is None else await WebhookMessage.get_or_none(id=pk)
+    if row is None:
+        raise NotFound(f"No webhook message with id {message_id!r}.")
+    await WebhookMessage.filter(id=row.id).update(
+        status=MessageStatus.PENDING, next_attempt_at=svc.clock(), last_error=None
+    )
+    await row.refresh_from_db()
+    return row
+
+
+# From the log: one message per event and endpoint that wants its type.
+
+
+def _member(row: Member | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "id": str(row.id),
+        "externalId": row.external_id,
+        "displayName": row.display_name,
+        "email": row.email,
+    }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+async def make_messages(events: Sequence[Event], now: datetime) -> int:
+    """The messages of a batch of events for the enabled endpoints; how many were made.
+    Repeating a batch makes none twice."""
+    endpoints = await WebhookEndpoint.filter(enabled=True)
+    if not endpoints:
+        return 0
+    members = {
+        m.id: m
+        for m in await Member.filter(id__in=list({e.member_id for e in events if e.member_id}))
+    }
+    flagged = await _flagged(events)
+    made: list[WebhookMessage] = []
+    for event in events:
+        kind = _TYPE_OF.get(event.type)
+        if kind is None or (event.type is EventType.ACTIVITY_RECORDED and event.id not in flagged):
+            continue
+        data = {_camel(k): v for k, v in event.payload.items()}
+        if event.type is EventType.ACTIVITY_RECORDED:
+            data["reason"] = flagged[event.id]
+        body = {
+            "type": kind,
+            "timestamp": event.created_at.isoformat(),
+            "data": {"member": _member(members.get(event.member_id or 0)), **data},
+        }
+        for endpoint in endpoints:
+            if kind in endpoint.events:
+                made.append(
+                    WebhookMessage(
+                        endpoint_id=endpoint.id,
+                        event_id=event.id,
+                        message_id=f"msg_{event.id}",
+                        type=kind,
+                        payload=body,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+    if made:
+        await WebhookMessage.bulk_create(made, ignore_conflicts=True)
+    return len(made)
+
+
+async def _flagged(events: Sequence[Event]) -> dict[int, str]:
+    """{event id: flag reason} of the recorded activities a moderator must look at."""
+    recorded = {
+        int(e.payload["activity_id"]): e.id
+        for e in events
+        if e.type is EventType.ACTIVITY_RECORDED and "activity_id" in e.payload
+    }
+    if not recorded:
+        return {}
+    rows = await Activity.filter(id__in=list(recorded), flag_reason__isnull=False).values(
+        "id", "flag_reason"
+    )
+    return {recorded[int(r["id"])]: str(r["flag_reason"]) for r in rows}
