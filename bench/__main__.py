@@ -17,6 +17,11 @@ PostgreSQL vs the same transactions' SQL through asyncpg, with p50/p99, CPU ms p
 request (server and database) and the SQL statements of each. Target: ratio >= 0.5.
 Needs LAUREL_BENCH_DATABASE_URL / LAUREL_BENCH_REDIS_URL, like event_log.
 
+hooks: Shopify orders/paid deliveries per second until their points are in the ledger,
+4 workers on PostgreSQL, vs the same orders through GraphQL recordPurchase; outgoing
+webhook deliveries per second to a local receiver. Target: ratio >= 0.8. Needs the
+same URLs.
+
 rate_limit: GraphQL ``leaderboard(first: 10)`` with rate limiting on vs off, two servers
 alike but for LAUREL_RATE_LIMIT_ENABLED, the limit never reached. Target: ratio >= 0.9.
 """
@@ -31,7 +36,16 @@ import tempfile
 
 import orjson
 
-from bench import around, badge_images, event_log, money_path, rate_limit, rebuild, rich_board
+from bench import (
+    around,
+    badge_images,
+    event_log,
+    hooks,
+    money_path,
+    rate_limit,
+    rebuild,
+    rich_board,
+)
 from bench.loadgen import alternating, http_request
 from bench.servers import free_port, wait_until_answers
 
@@ -90,6 +104,7 @@ def main() -> None:
     rebuild.run()
     event_log.run()
     money_path.run()
+    hooks.run()
 
 
 if __name__ == "__main__":

@@ -159,9 +159,12 @@ class Serving:
 
 
 @contextlib.contextmanager
-def serving(tree: Path, base_url: str, redis_url: str) -> Iterator[Serving]:
+def serving(
+    tree: Path, base_url: str, redis_url: str, extra_env: dict[str, str] | None = None
+) -> Iterator[Serving]:
     """A fresh database and Redis db, ``serve --workers 4`` from ``tree`` on them, and an
-    admin API key; stops the server and drops the database on the way out."""
+    admin API key; stops the server and drops the database on the way out. ``extra_env``
+    adds settings."""
     name = f"laurel_bench_{secrets.token_hex(4)}"
     asyncio.run(_flush(redis_url))
     asyncio.run(database(base_url, f'CREATE DATABASE "{name}"'))
@@ -169,7 +172,10 @@ def serving(tree: Path, base_url: str, redis_url: str) -> Iterator[Serving]:
         with tempfile.TemporaryDirectory(prefix="laurel-pg-bench-") as tmp:
             port = free_port()
             database_url = f"{base_url.rpartition('/')[0]}/{name}"
-            env = _environment(tree, database_url, redis_url, Path(tmp), port)
+            env = {
+                **_environment(tree, database_url, redis_url, Path(tmp), port),
+                **(extra_env or {}),
+            }
             _check_imports(tree, env)
             log = Path(tmp) / "server.log"
             with log.open("wb") as out:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from server.actions import Services
 from server.actions.hook_apply import apply_delivery
-from server.actions.hooks import HookRefused, receive_hook
+from server.actions.hooks import HookRefused, Received, receive_hook
 from server.rewards.integrations import DeliveryStatus, IntegrationKind
 
 __all__ = ["receive"]
@@ -25,9 +25,12 @@ def _json(body: dict[str, object], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-async def _apply_after_answer(svc: Services, delivery: int) -> None:
+async def _apply_after_answer(svc: Services, taken: Received) -> None:
+    if taken.delivery is None:
+        return
+    delivery = taken.delivery
     try:
-        await apply_delivery(svc, delivery)
+        await apply_delivery(svc, delivery, taken)
         await svc.events.committed()
     except Exception as exc:  # stored and logged: the hooks consumer applies it later
         _log.warning("delivery %s left to the event log: %s", delivery, exc)
@@ -50,7 +53,7 @@ async def receive(svc: Services, request: Request) -> Response:
         answer["reason"] = taken.reason
     task = None
     if taken.status is DeliveryStatus.RECEIVED and taken.delivery is not None:
-        task = BackgroundTask(_apply_after_answer, svc, taken.delivery)
+        task = BackgroundTask(_apply_after_answer, svc, taken)
     return Response(
         orjson.dumps(answer), status_code=200, media_type="application/json", background=task
     )

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from badges import Metric
 from leaderboards import ContestUpdate, Leaderboards
 from server.actions.effects import CAUSES_OF_EFFECTS, evaluate_badges
-from server.actions.hook_apply import apply_delivery
+from server.actions.hook_apply import apply_delivery, open_deliveries
 from server.actions.rebuilds import boards_health, heal_boards
 from server.actions.services import Services, make_services
 from server.actions.webhooks import WEBHOOK_CAUSES, make_messages
@@ -86,8 +86,11 @@ def install_consumers(svc: Services) -> None:
         await make_messages(events, svc.clock())
 
     async def hooks(events: Sequence[Event]) -> None:
-        for event in events:  # in order: a held refund may wait for an earlier order
-            await apply_delivery(svc, int(event.payload["delivery"]))
+        wanted = [int(e.payload["delivery"]) for e in events]
+        still = await open_deliveries(wanted)  # most were applied by their worker
+        for delivery in wanted:  # in order: a held refund may wait for an earlier order
+            if delivery in still:
+                await apply_delivery(svc, delivery)
 
     svc.events.install(
         [

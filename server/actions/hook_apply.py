@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import logging
 
+from server.actions.hooks import Received
 from server.actions.members import upsert_member
 from server.actions.purchases import record_purchase, refund_purchase
 from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards.activities import Activity, Refund
-from server.rewards.errors import Conflict, RewardsError
+from server.rewards.errors import Conflict, NotFound, RewardsError
 from server.rewards.integrations import DeliveryStatus, HookDelivery, Integration
-from server.rewards.members import Member
 from server.rewards.shop_formats import Customer, Order, OrderRefund, Unusable, operations
 
-__all__ = ["apply_delivery", "integration_principal"]
+__all__ = ["apply_delivery", "integration_principal", "open_deliveries"]
 
 _log = logging.getLogger("laurel.hooks")
 _OPEN = (DeliveryStatus.RECEIVED, DeliveryStatus.HELD)
@@ -42,17 +42,31 @@ class _Held(Exception):
         self.order_id = order_id
 
 
-async def apply_delivery(svc: Services, delivery_id: int) -> DeliveryStatus | None:
+async def apply_delivery(
+    svc: Services, delivery_id: int, just_received: Received | None = None
+) -> DeliveryStatus | None:
     """Apply one delivery if it is still open (received or held); its status after.
-    A failure of the database or Redis raises: the delivery stays open for a retry."""
-    row = await HookDelivery.get_or_none(id=delivery_id).prefetch_related("integration")
-    if row is None:
-        return None
-    if row.status not in _OPEN:
-        return row.status
+    A failure of the database or Redis raises: the delivery stays open for a retry.
+    ``just_received``: what ``receive_hook`` made of it a moment ago (not read again)."""
+    if just_received is not None and just_received.integration is not None:
+        row = HookDelivery(
+            id=delivery_id,
+            integration=just_received.integration,
+            integration_id=just_received.integration.id,
+            status=DeliveryStatus.RECEIVED,
+        )
+        ops = just_received.operations
+    else:
+        found = await HookDelivery.get_or_none(id=delivery_id).prefetch_related("integration")
+        if found is None:
+            return None
+        if found.status not in _OPEN:
+            return found.status
+        row, ops = found, None
     principal = integration_principal(row.integration)
     try:
-        ops = operations(row.integration.kind, row.topic, row.body)
+        if ops is None:
+            ops = operations(row.integration.kind, row.topic, row.body)
         new = False
         for op in ops:
             new |= await _apply(svc, principal, op)
@@ -69,24 +83,36 @@ async def apply_delivery(svc: Services, delivery_id: int) -> DeliveryStatus | No
     return done
 
 
+async def open_deliveries(ids: list[int]) -> set[int]:
+    """Which of these deliveries are still to apply (one query)."""
+    rows = await HookDelivery.filter(id__in=ids, status__in=list(_OPEN)).values("id")
+    return {int(r["id"]) for r in rows}
+
+
 async def _apply(svc: Services, principal: Principal, op: Customer | Order | OrderRefund) -> bool:
     """Apply one operation; whether it changed anything."""
     if isinstance(op, Customer):
         await _member(svc, principal, op)
         return True
     if isinstance(op, Order):
-        await _member(svc, principal, op.customer, only_if_missing=True)
-        done = await record_purchase(
-            svc,
-            principal,
-            idempotency_key=f"order:{op.order_id}",
-            member_external_id=op.customer.external_id,
-            order_id=op.order_id,
-            amount_cents=op.amount_cents,
-            occurred_at=op.occurred_at,
-            product_ids=op.product_ids,
-        )
-        return not done.duplicate
+        for first in (True, False):
+            try:
+                done = await record_purchase(
+                    svc,
+                    principal,
+                    idempotency_key=f"order:{op.order_id}",
+                    member_external_id=op.customer.external_id,
+                    order_id=op.order_id,
+                    amount_cents=op.amount_cents,
+                    occurred_at=op.occurred_at,
+                    product_ids=op.product_ids,
+                )
+                return not done.duplicate
+            except NotFound:  # the order came before the customer: a member from it
+                if not first:
+                    raise
+                await _member(svc, principal, op.customer)
+        raise AssertionError("unreachable")
     purchase = await Activity.get_or_none(dedupe_key=f"purchase:{op.order_id}")
     if purchase is None:
         raise _Held(op.order_id)
@@ -113,11 +139,7 @@ async def _refunded(purchase_id: int) -> int:
     return sum(int(r["amount_cents"]) for r in rows)
 
 
-async def _member(
-    svc: Services, principal: Principal, customer: Customer, *, only_if_missing: bool = False
-) -> None:
-    if only_if_missing and await Member.exists(external_id=customer.external_id):
-        return
+async def _member(svc: Services, principal: Principal, customer: Customer) -> None:
     await upsert_member(
         svc,
         principal,

@@ -13,7 +13,7 @@ import contextlib
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import orjson
@@ -30,11 +30,13 @@ from server.actions.hook_signatures import (
 )
 from server.actions.services import Services
 from server.auth import Principal, Role
+from server.rewards import snapshots
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound
 from server.rewards.events import EventType, record
 from server.rewards.integrations import DeliveryStatus, HookDelivery, Integration, IntegrationKind
-from server.rewards.shop_formats import NotApplicable, Unusable, operations
+from server.rewards.shop_formats import NotApplicable, Operation, Unusable, operations
+from server.rewards.snapshots import Snapshot
 
 __all__ = [
     "HookRefused",
@@ -81,6 +83,9 @@ class Received:
     delivery: int | None
     status: DeliveryStatus
     reason: str | None = None
+    # What it was made of, for the worker that applies it right away.
+    integration: Integration | None = None
+    operations: list[Operation] = field(default_factory=list)
 
 
 # Admin: integrations and their secrets
@@ -96,6 +101,7 @@ async def create_integration(
     name = v.clean_text("name", name, max_length=100, display=True)
     chosen = _secret(kind, secret)
     row = await Integration.create(kind=kind, name=name, secret=chosen, created_by=principal.actor)
+    snapshots.changed()
     return row, chosen
 
 
@@ -123,6 +129,7 @@ async def rotate_integration_secret(
         previous_until=svc.clock() + timedelta(hours=grace_hours),
     )
     await row.refresh_from_db()
+    snapshots.changed()
     return row, chosen
 
 
@@ -183,10 +190,21 @@ def _signed_by(
     return False
 
 
+async def _enabled() -> list[Integration]:
+    return await Integration.filter(enabled=True).order_by("id")
+
+
+# Read by every delivery; a new or rotated secret is seen by the other workers within a
+# second (the previous secret stays valid for hours after a rotation anyway).
+_ENABLED = Snapshot(_enabled)
+
+
 async def _verified(
     svc: Services, kind: IntegrationKind, headers: Mapping[str, str], body: bytes
 ) -> Integration:
-    for row in await Integration.filter(kind=kind, enabled=True).order_by("id"):
+    for row in await _ENABLED.get():
+        if row.kind is not kind:
+            continue
         if _signed_by(svc, row, kind, headers, body):
             return row
     await Integration.filter(kind=kind).update(bad_signatures=F("bad_signatures") + 1)
@@ -221,10 +239,12 @@ async def receive_hook(
     topic = _topic(kind, headers, parsed)
     status, reason = DeliveryStatus.RECEIVED, None
     stored: object = body if parsed is None else parsed
+    ops: list[Operation] = []
     try:
         if parsed is None:
             raise Unusable("The body is not JSON.")
-        if not operations(kind, topic, parsed):
+        ops = operations(kind, topic, parsed)
+        if not ops:
             status, reason = DeliveryStatus.IGNORED, f"Nothing to do for {topic or 'this topic'}."
     except NotApplicable as exc:
         status, reason = DeliveryStatus.REJECTED, exc.reason
@@ -232,7 +252,10 @@ async def receive_hook(
         status, reason = DeliveryStatus.REJECTED, exc.reason
         await _store(svc, integration, delivery_id, topic, stored, status, reason)
         raise HookRefused(400, exc.reason) from None
-    return await _store(svc, integration, delivery_id, topic, stored, status, reason)
+    taken = await _store(svc, integration, delivery_id, topic, stored, status, reason)
+    if taken.status is DeliveryStatus.RECEIVED:
+        return Received(taken.delivery, taken.status, None, integration, ops)
+    return taken
 
 
 async def _store(

@@ -219,9 +219,9 @@ def _camel(name: str) -> str:
 
 
 async def make_messages(events: Sequence[Event], now: datetime) -> int:
-    """The messages of a batch of events for the enabled endpoints; how many were made.
-    Repeating a batch makes none twice."""
-    endpoints = await WebhookEndpoint.filter(enabled=True)
+    """The messages of a batch of events for every endpoint that wants them (a disabled
+    one's wait for it to be enabled again); how many. Repeating a batch makes none twice."""
+    endpoints = await WebhookEndpoint.all()
     if not endpoints:
         return 0
     members = {

@@ -1,5 +1,6 @@
 """The program's configuration as the money path reads it: earning rules, the tier
-ladder and the enabled badges, kept in this process for at most ``MAX_AGE`` seconds.
+ladder and the enabled badges (and the shop integrations every incoming webhook is
+checked against), kept in this process for at most ``MAX_AGE`` seconds.
 
 Every earning read these rows: three to five statements per request for rows that
 change a few times a year. A change made in this process (``update_rule``,
