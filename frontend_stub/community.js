@@ -70,6 +70,7 @@ function showMe(viewer) {
   showReviewProducts(viewer);
   loadBoard();
   loadPrizes();
+  loadDiscount().catch(() => {});
 }
 
 function signOut() {
@@ -170,6 +171,47 @@ async function redeem(prize) {
   await refreshMe();
 }
 
+// Points as money: a slider over the admin's bounds, the value in money beside it.
+const money = new Intl.NumberFormat(undefined, { style: "decimal", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+async function loadDiscount() {
+  const { discountRule: rule } = await gql("query { discountRule { pointsPerCurrencyUnit minPoints maxPoints stepPoints enabled } }");
+  const form = $("discount-form");
+  form.hidden = !rule.enabled;
+  if (!rule.enabled) return;
+  const slider = $("discount-points");
+  Object.assign(slider, { min: rule.minPoints, max: rule.maxPoints, step: rule.stepPoints });
+  if (!slider.dataset.ready) slider.value = rule.minPoints;
+  slider.dataset.ready = "1";
+  const show = () => {
+    const points = Number(slider.value);
+    const balance = state.me?.pointsBalance;
+    $("discount-value").textContent = `${number.format(points)} points take ${money.format(Math.floor(points * 100 / rule.pointsPerCurrencyUnit) / 100)} off` +
+      (balance == null ? "" : ` (you have ${number.format(balance)})`);
+    const short = balance != null && balance < points;
+    $("discount-go").disabled = !state.token || short;
+    $("discount-go").textContent = !state.token ? "Sign in to get a code" : short ? "Not enough points" : "Get a discount code";
+  };
+  slider.oninput = show;
+  show();
+}
+
+async function redeemDiscount(event) {
+  event.preventDefault();
+  const points = Number($("discount-points").value);
+  const data = await gql(`mutation Discount($input: RedeemPointsForDiscountInput!) { redeemPointsForDiscount(input: $input) {
+      __typename ... on DiscountRedeemed { discount { code valueCents } }
+      ... on InsufficientPointsError { message } ... on Error { message } } }`,
+    { input: { idempotencyKey: key(), points } }, state.token);
+  const result = data.redeemPointsForDiscount;
+  const issue = problem(result, "DiscountRedeemed");
+  $("discount-points-error").textContent = issue ? issue.message : "";
+  if (issue) return;
+  $("discount-result").replaceChildren("Your code for ", money.format(result.discount.valueCents / 100), " off: ",
+    el("span", { class: "code", id: "discount-code" }, result.discount.code));
+  await refreshMe();
+  await loadDiscount();
+}
+
 // Earning forms: errors from union results appear next to their field.
 function showReviewProducts(viewer) {
   const bought = new Set();
@@ -250,5 +292,7 @@ $("copy-referral").addEventListener("click", async () => {
 loadBoard();
 loadShelf().catch((e) => { $("shelf").textContent = e.message; });
 loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
+loadDiscount().catch(() => {});
+$("discount-form").addEventListener("submit", (e) => redeemDiscount(e).catch((err) => { $("discount-points-error").textContent = err.message; }));
 demoMembers().catch(() => {});
 if (state.token) signIn(state.token);

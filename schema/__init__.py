@@ -36,6 +36,7 @@ from schema.contest_mutations import ContestMutations
 from schema.contests import ContestQueries
 from schema.context import Context
 from schema.cost import QueryCost
+from schema.discounts import DiscountMutations, DiscountQueries
 from schema.errors import InsufficientPointsError, OutOfStockError
 from schema.integrations import IntegrationMutations, IntegrationQueries
 from schema.leaderboards import LeaderboardQueries, LeaderboardSubscriptions
@@ -81,6 +82,7 @@ Query = merge_types(
         PrizeQueries,
         ContestQueries,
         IntegrationQueries,
+        DiscountQueries,
         WebhookQueries,
     ),
 )
@@ -95,6 +97,7 @@ Mutation = merge_types(
         TierMutations,
         ContestMutations,
         IntegrationMutations,
+        DiscountMutations,
         WebhookMutations,
     ),
 )

@@ -43,6 +43,7 @@ MODEL_MODULES = [
     "server.rewards.events",
     "server.rewards.integrations",
     "server.rewards.webhooks",
+    "server.rewards.discounts",
     "badges.models",
 ]
 

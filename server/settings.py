@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     run_consumers: bool = True
     # Webhook endpoints may be on private, loopback or link-local addresses.
     webhooks_allow_private: bool = False
+    # points.expiring webhooks go out this many days before the points expire.
+    webhook_expiring_days: int = Field(default=7, ge=1, le=90)
     public_url: str | None = None
     shop_name: str = Field(default="Laurel community", min_length=1, max_length=100)
     log_level: str = "info"

@@ -74,6 +74,11 @@ from server.actions.contests import (
     contests_list,
     visible_contest,
 )
+from server.actions.discounts import (
+    DiscountRedeemed,
+    redeem_points_for_discount,
+    update_discount_rule,
+)
 from server.actions.effects import inline_effects
 from server.actions.hook_apply import apply_delivery
 from server.actions.hooks import (
@@ -151,6 +156,7 @@ from server.failures import (
     UNAVAILABLE_MESSAGE,
     is_transient,
 )
+from server.rewards.discounts import discount_rule
 
 __all__ = [
     "GLOBAL_COMMUNITY",
@@ -165,6 +171,7 @@ __all__ = [
     "CommunityRank",
     "ContestFields",
     "Decision",
+    "DiscountRedeemed",
     "Expiring",
     "Exported",
     "Finalized",
@@ -211,6 +218,7 @@ __all__ = [
     "create_prize",
     "create_webhook_endpoint",
     "define_badge",
+    "discount_rule",
     "disqualify",
     "earning_rules",
     "expire_points",
@@ -248,6 +256,7 @@ __all__ = [
     "receive_hook",
     "record_purchase",
     "record_share",
+    "redeem_points_for_discount",
     "redeem_prize",
     "redeliver_webhook",
     "redemptions_of",
@@ -267,6 +276,7 @@ __all__ = [
     "tiers_held",
     "update_badge",
     "update_contest",
+    "update_discount_rule",
     "update_earning_rule",
     "update_prize",
     "update_tier",

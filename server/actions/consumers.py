@@ -28,7 +28,7 @@ from server.actions.effects import CAUSES_OF_EFFECTS, evaluate_badges
 from server.actions.hook_apply import apply_delivery, open_deliveries
 from server.actions.rebuilds import boards_health, heal_boards
 from server.actions.services import Services, make_services
-from server.actions.webhooks import WEBHOOK_CAUSES, make_messages
+from server.actions.webhook_messages import WEBHOOK_CAUSES, make_messages
 from server.events import BOARDS, EFFECTS, HOOKS, LIVE, WEBHOOKS, Consumer, EventLog
 from server.rewards.activities import Activity, ActivityKind
 from server.rewards.contests import Contest, Disqualification, counts

@@ -42,6 +42,8 @@ class Services:
     tier_window: TierWindow = TierWindow.ROLLING
     # LAUREL_WEBHOOKS_ALLOW_PRIVATE: webhook endpoints on private addresses (tests, intranets).
     webhooks_allow_private: bool = False
+    # LAUREL_WEBHOOK_EXPIRING_DAYS: points.expiring goes out this many days ahead.
+    webhook_expiring_days: int = 7
     images: ImageCache = field(default_factory=ImageCache)
     # Hot board pages, kept LAUREL_LEADERBOARD_CACHE_SECONDS at most (here: not kept).
     board_cache: TTLCache[Any] = field(default_factory=lambda: TTLCache(0.0))
@@ -75,5 +77,6 @@ def make_services(settings: Settings, boards: Leaderboards | None) -> Services:
         shop_name=settings.shop_name,
         tier_window=TierWindow(settings.tier_window),
         webhooks_allow_private=settings.webhooks_allow_private,
+        webhook_expiring_days=settings.webhook_expiring_days,
         board_cache=TTLCache(settings.leaderboard_cache_seconds),
     )

@@ -22,6 +22,7 @@ import orjson
 
 from server.actions.hook_signatures import sign_standard
 from server.actions.services import Services
+from server.actions.webhook_messages import expiring_messages
 from server.actions.webhooks import address_refused
 from server.leases import Leases
 from server.rewards.webhooks import MessageStatus, WebhookEndpoint, WebhookMessage
@@ -35,6 +36,7 @@ BACKOFF: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 14400)
 GIVE_UP_AFTER = timedelta(hours=24)
 _LEASE = "webhooks-out"
 _TIMEOUT = 10.0  # seconds per attempt, connection and answer together
+_EXPIRING_EVERY = 300.0  # seconds between looks for points about to expire
 
 
 def _now() -> datetime:
@@ -71,14 +73,24 @@ class WebhookSender:
 
     async def run_forever(self) -> None:
         self._stopping = False
+        looked = 0.0
         while not self._stopping:
             try:
+                if time.monotonic() - looked > _EXPIRING_EVERY:
+                    looked = time.monotonic()
+                    await self.announce_expiring()
                 sent = await self.send_due()
             except Exception:
                 _log.exception("sending webhooks failed")
                 sent = 0
             if not sent:
                 await asyncio.sleep(self.poll)
+
+    async def announce_expiring(self) -> int:
+        """The ``points.expiring`` messages due (the lease holder makes them)."""
+        if await self.leases.claimed(_LEASE) is None:
+            return 0
+        return await expiring_messages(self.svc.clock(), self.svc.webhook_expiring_days)
 
     async def send_due(self) -> int:
         """One pass over the endpoints, if this process holds the lease: their due

@@ -84,6 +84,22 @@ async def test_shopper_and_moderator_in_two_browsers(site: str, browser: Browser
     )
     await expect(shopper.locator("#redemptions")).to_contain_text(await code.inner_text())
 
+    # Points off the next order: the slider starts at the least (500 points, 5.00 off by
+    # the default 100 points for 1.00); the button says when the balance is short.
+    form = shopper.locator("#discount-form")
+    await expect(form).to_be_visible()
+    await expect(shopper.locator("#discount-value")).to_contain_text("500 points take 5.00 off")
+    balance = _number(await shopper.locator("#balance").inner_text())
+    if balance >= 500:
+        await shopper.click("#discount-go")
+        await expect(shopper.locator("#discount-code")).to_have_text(
+            re.compile(r"^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$")
+        )
+        await expect(shopper.locator("#balance")).to_have_text(f"{balance - 500:,}")
+    else:
+        await expect(shopper.locator("#discount-go")).to_have_text("Not enough points")
+        await expect(shopper.locator("#discount-go")).to_be_disabled()
+
     assert shopper_errors == []
     assert moderator_errors == []
     await shopper_ctx.close()

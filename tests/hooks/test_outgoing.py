@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from server.actions import Services
+from server.actions.webhook_messages import expiring_messages
 from server.actions.webhook_sender import WebhookSender
 from server.events import WEBHOOKS
 from server.rewards.webhooks import MessageStatus, WebhookEndpoint, WebhookMessage
-from tests.conftest import GraphQL
+from tests.conftest import Clock, GraphQL
 from tests.helpers import ADJUST, UPSERT
 from tests.servers import free_port
 
@@ -220,3 +221,18 @@ async def test_private_and_odd_addresses_are_refused(
     assert made["__typename"] == "ValidationError"
     assert why in made["message"]
     assert await WebhookEndpoint.all().count() == 0
+
+
+async def test_points_expiring_is_announced_once_per_credit_days_ahead(
+    private: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
+) -> None:
+    await _endpoint(gql, keys, "http://127.0.0.1:9/crm", ["points.expiring"])
+    member = await _member(gql, keys, "exp")
+    await _credit(gql, keys, member, 1)  # 1 point, spendable now, expiring in 365 days
+    assert await expiring_messages(clock(), 7) == 0  # a year away
+    clock.advance(days=359)  # 6 days before it expires
+    assert await expiring_messages(clock(), 7) == 1
+    assert await expiring_messages(clock(), 7) == 0  # once
+    (message,) = await WebhookMessage.filter(type="points.expiring")
+    data = message.payload["data"]
+    assert (data["points"], data["member"]["externalId"]) == (1, "exp")

@@ -429,6 +429,15 @@ PROBES: dict[str, Variables] = {
     "createIntegration": lambda w, r: {"input": {"kind": "LAUREL", "name": f"Shop {r}"}},
     "rotateIntegrationSecret": lambda w, r: {"input": {"integrationId": w.integration}},
     "hookDeliveries": lambda w, r: {"integrationId": w.integration},
+    "redeemPointsForDiscount": lambda w, r: {"input": {"idempotencyKey": f"d-{r}", "points": 500}},
+    "updateDiscountRule": lambda w, r: {
+        "input": {
+            "pointsPerCurrencyUnit": 100,
+            "minPoints": 500,
+            "maxPoints": 5000,
+            "stepPoints": 100,
+        }
+    },
     "createWebhookEndpoint": lambda w, r: {
         "input": {"url": f"http://127.0.0.1:9/{r.lower()}", "events": ["badge.awarded"]}
     },
