@@ -12,12 +12,16 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from server.rewards.errors import Invalid
 
 __all__ = [
     "TOLERANCE_SECONDS",
     "new_standard_secret",
     "new_woocommerce_secret",
     "platform_signature_valid",
+    "rotation",
     "sign_standard",
     "standard_signature_valid",
 ]
@@ -28,6 +32,18 @@ _PREFIX = "whsec_"
 
 def _digest(key: bytes, content: bytes) -> bytes:
     return hmac.new(key, content, hashlib.sha256).digest()
+
+
+def rotation(new: str, old: str, now: datetime, grace_hours: int) -> dict[str, object]:
+    """The columns of a secret rotation: ``new`` from now on, ``old`` still valid for
+    ``grace_hours`` (0 to 168, else ``Invalid``)."""
+    if not 0 <= grace_hours <= 168:
+        raise Invalid("graceHours", "graceHours must be 0 to 168.")
+    return {
+        "secret": new,
+        "previous_secret": old,
+        "previous_until": now + timedelta(hours=grace_hours),
+    }
 
 
 def platform_signature_valid(secret: str, body: bytes, signature: str | None) -> bool:

@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import orjson
 from tortoise.exceptions import IntegrityError
@@ -26,6 +25,7 @@ from server.actions.hook_signatures import (
     new_standard_secret,
     new_woocommerce_secret,
     platform_signature_valid,
+    rotation,
     standard_signature_valid,
 )
 from server.actions.services import Services
@@ -116,17 +116,13 @@ async def rotate_integration_secret(
     """ADMIN: a new secret; the old one stays valid for ``grace_hours`` (0 to 168), so
     deliveries signed while the platform's setting is changed still get in."""
     require(principal, Role.ADMIN)
-    if not 0 <= grace_hours <= 168:
-        raise Invalid("graceHours", "graceHours must be 0 to 168.")
     pk = v.parse_id("integrationId", integration_id)
     row = None if pk is None else await Integration.get_or_none(id=pk)
     if row is None:
         raise NotFound(f"No integration with id {integration_id!r}.")
     chosen = _secret(row.kind, secret)
     await Integration.filter(id=row.id).update(
-        secret=chosen,
-        previous_secret=row.secret,
-        previous_until=svc.clock() + timedelta(hours=grace_hours),
+        **rotation(chosen, row.secret, svc.clock(), grace_hours)
     )
     await row.refresh_from_db()
     snapshots.changed()

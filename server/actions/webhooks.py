@@ -13,12 +13,11 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from server.actions.common import page_size, require
-from server.actions.hook_signatures import new_standard_secret
+from server.actions.hook_signatures import new_standard_secret, rotation
 from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
@@ -130,14 +129,10 @@ async def rotate_webhook_secret(
 ) -> tuple[WebhookEndpoint, str]:
     """ADMIN: a new secret; messages carry signatures by both for ``grace_hours``."""
     require(principal, Role.ADMIN)
-    if not 0 <= grace_hours <= 168:
-        raise Invalid("graceHours", "graceHours must be 0 to 168.")
     row = await _endpoint(endpoint_id)
     secret = new_standard_secret()
     await WebhookEndpoint.filter(id=row.id).update(
-        secret=secret,
-        previous_secret=row.secret,
-        previous_until=svc.clock() + timedelta(hours=grace_hours),
+        **rotation(secret, row.secret, svc.clock(), grace_hours)
     )
     await row.refresh_from_db()
     return row, secret

@@ -81,8 +81,8 @@ async def _endpoint(gql: GraphQL, keys: dict[str, str], url: str, events: list[s
     return secret
 
 
-async def _credit(gql: GraphQL, keys: dict[str, str], member: str, n: int) -> None:
-    for i in range(n):
+async def _credit(gql: GraphQL, keys: dict[str, str], member: str, n: int, first: int = 0) -> None:
+    for i in range(first, first + n):
         done = await gql(
             ADJUST,
             {
@@ -133,19 +133,7 @@ async def test_every_event_arrives_in_order_across_a_receiver_restart(
             await private.events.drain([WEBHOOKS], grace=False)
             await _until(lambda: _count(MessageStatus.DELIVERED, 10))
         # The receiver is down: ten more wait, tried again and again.
-        for i in range(10, 20):
-            await gql(
-                ADJUST,
-                {
-                    "input": {
-                        "idempotencyKey": f"w-{member}-{i}",
-                        "memberId": member,
-                        "amount": 1 + i,
-                        "reason": "Thanks",
-                    }
-                },
-                auth=keys["ADMIN"],
-            )
+        await _credit(gql, keys, member, 10, first=10)
         await private.events.drain([WEBHOOKS], grace=False)
         await _until(_tried_and_failed)
         with receiver(port, secret, log):
