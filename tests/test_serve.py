@@ -134,7 +134,13 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with _serve(tmp_path, port, "--seed-demo") as server:
         health = _wait_healthy(server, port)
         assert (health["status"], health["database"], health["redis"]) == ("ok", True, "ok")
-        assert set(health["events"]["consumers"]) == {"boards", "effects", "live"}
+        assert set(health["events"]["consumers"]) == {
+            "boards",
+            "effects",
+            "live",
+            "hooks",
+            "webhooks",
+        }
         assert health["events"]["consumers"]["boards"]["lag"] == 0
         valkey = _valkey_pid(tmp_path)
 
