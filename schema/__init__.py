@@ -43,6 +43,7 @@ from schema.leaderboards import LeaderboardQueries, LeaderboardSubscriptions
 from schema.loaders import Loaders
 from schema.member_mutations import MemberMutations
 from schema.members import MemberQueries
+from schema.metrics import MetricsQueries
 from schema.prize_mutations import PrizeMutations
 from schema.prizes import PrizeQueries
 from schema.rules import RuleMutations, RuleQueries
@@ -83,6 +84,7 @@ Query = merge_types(
         ContestQueries,
         IntegrationQueries,
         DiscountQueries,
+        MetricsQueries,
         WebhookQueries,
     ),
 )

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     webhooks_allow_private: bool = False
     # points.expiring webhooks go out this many days before the points expire.
     webhook_expiring_days: int = Field(default=7, ge=1, le=90)
+    # What one point is worth to the shop, in cents (programMetrics' liabilityCents).
+    point_value_cents: Decimal = Field(default=Decimal(1), ge=0, le=10_000)
     public_url: str | None = None
     shop_name: str = Field(default="Laurel community", min_length=1, max_length=100)
     log_level: str = "info"

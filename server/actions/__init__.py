@@ -91,6 +91,7 @@ from server.actions.hooks import (
     rotate_integration_secret,
 )
 from server.actions.members import account, member, members_by_ids, upsert_member, viewer
+from server.actions.metrics import Interval, Metrics, program_metrics
 from server.actions.moderation import Decision, moderate_activity, moderation_queue
 from server.actions.points import (
     Adjusted,
@@ -177,7 +178,9 @@ __all__ = [
     "Finalized",
     "HookRefused",
     "HostedAssertion",
+    "Interval",
     "LedgerPage",
+    "Metrics",
     "PrizeFields",
     "PrizePage",
     "RankedPage",
@@ -251,6 +254,7 @@ __all__ = [
     "prize_cursor",
     "prizes_by_ids",
     "prizes_page",
+    "program_metrics",
     "publish_contest",
     "rebuild_leaderboards",
     "receive_hook",

@@ -44,6 +44,8 @@ class Services:
     webhooks_allow_private: bool = False
     # LAUREL_WEBHOOK_EXPIRING_DAYS: points.expiring goes out this many days ahead.
     webhook_expiring_days: int = 7
+    # LAUREL_POINT_VALUE_CENTS: what one point is worth to the shop (the liability).
+    point_value_cents: Decimal = Decimal(1)
     images: ImageCache = field(default_factory=ImageCache)
     # Hot board pages, kept LAUREL_LEADERBOARD_CACHE_SECONDS at most (here: not kept).
     board_cache: TTLCache[Any] = field(default_factory=lambda: TTLCache(0.0))
@@ -78,5 +80,6 @@ def make_services(settings: Settings, boards: Leaderboards | None) -> Services:
         tier_window=TierWindow(settings.tier_window),
         webhooks_allow_private=settings.webhooks_allow_private,
         webhook_expiring_days=settings.webhook_expiring_days,
+        point_value_cents=settings.point_value_cents,
         board_cache=TTLCache(settings.leaderboard_cache_seconds),
     )

@@ -1,0 +1,111 @@
+"""Program metrics for the shop owner (ADMIN): README, "Program metrics"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from schema.context import Info
+from schema.runner import caller, field
+from server import actions
+from server.rewards.metrics import Segment
+
+__all__ = ["MetricsQueries"]
+
+
+@strawberry.enum(description="The length of each step of a metrics series (UTC).")
+class MetricsInterval(Enum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+
+
+@strawberry.enum(description="Which members the figures count.")
+class MemberSegment(Enum):
+    ALL = "ALL"
+    ENGAGED = "ENGAGED"
+    PURCHASE_ONLY = "PURCHASE_ONLY"
+
+
+def _figures(m: actions.Metrics) -> dict[str, object]:
+    r = m.raw
+    return {
+        "start": m.start,
+        "end": m.end,
+        "active_members": r.active_members,
+        "new_members": r.new_members,
+        "orders": r.orders,
+        "revenue_cents": m.revenue_cents,
+        "average_order_value_cents": m.average_order_value_cents,
+        "purchase_frequency": m.purchase_frequency,
+        "repeat_purchase_rate": m.repeat_purchase_rate,
+        "retention_rate": m.retention_rate,
+        "second_purchase_rate": m.second_purchase_rate,
+        "historical_clv_cents": m.historical_clv_cents,
+        "predicted_clv_12m_cents": m.predicted_clv_12m_cents,
+        "points_issued": r.points_issued,
+        "points_reversed": r.points_reversed,
+        "points_redeemed": r.points_redeemed,
+        "points_expired": r.points_expired,
+        "points_outstanding": r.points_outstanding,
+        "liability_cents": m.liability_cents,
+        "redemption_rate": m.redemption_rate,
+        "breakage_rate": m.breakage_rate,
+    }
+
+
+@strawberry.type(description="The program's figures for one range (README, Program metrics).")
+class MetricsFigures:
+    start: datetime
+    end: datetime
+    active_members: int
+    new_members: int
+    orders: int
+    revenue_cents: int
+    average_order_value_cents: int
+    purchase_frequency: float
+    repeat_purchase_rate: float
+    retention_rate: float
+    second_purchase_rate: float
+    historical_clv_cents: int
+    predicted_clv_12m_cents: int = strawberry.field(name="predictedClv12mCents")
+    points_issued: int
+    points_reversed: int
+    points_redeemed: int
+    points_expired: int
+    points_outstanding: int
+    liability_cents: int
+    redemption_rate: float
+    breakage_rate: float
+
+
+@strawberry.type(description="The figures of the whole range, and per interval in it.")
+class ProgramMetrics(MetricsFigures):
+    series: list[MetricsFigures]
+
+
+@strawberry.type
+class MetricsQueries:
+    @field(description="ADMIN: does the program pay? Orders, retention, CLV and points.")
+    async def program_metrics(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        interval: MetricsInterval = MetricsInterval.MONTH,
+        segment: MemberSegment = MemberSegment.ALL,
+    ) -> ProgramMetrics:
+        found = await actions.program_metrics(
+            *caller(info),
+            start=from_,
+            end=to,
+            interval=actions.Interval(interval.value),
+            segment=Segment(segment.value),
+        )
+        return ProgramMetrics(
+            **_figures(found),  # type: ignore[arg-type]
+            series=[MetricsFigures(**_figures(s)) for s in found.series],  # type: ignore[arg-type]
+        )

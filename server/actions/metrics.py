@@ -1,0 +1,136 @@
+"""Program metrics for the shop owner (ADMIN): the figures of a range, per interval too.
+The sums are the database's (``server.rewards.metrics``); here they become rates, the
+liability in money and the series."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from server.actions.common import require
+from server.actions.services import Services
+from server.auth import Principal, Role
+from server.rewards.errors import Invalid
+from server.rewards.metrics import Figures, Segment, figures
+
+__all__ = ["Interval", "Metrics", "program_metrics"]
+
+_MAX_BUCKETS = 400
+
+
+class Interval(StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    start: datetime
+    end: datetime
+    raw: Figures
+    point_value_cents: Decimal
+    series: tuple[Metrics, ...] = ()
+
+    @property
+    def revenue_cents(self) -> int:
+        return self.raw.order_cents - self.raw.refund_cents
+
+    @property
+    def average_order_value_cents(self) -> int:
+        return self.raw.order_cents // self.raw.orders if self.raw.orders else 0
+
+    @property
+    def purchase_frequency(self) -> float:
+        return _ratio(self.raw.orders, self.raw.buyers)
+
+    @property
+    def repeat_purchase_rate(self) -> float:
+        return _ratio(self.raw.repeat_buyers, self.raw.buyers)
+
+    @property
+    def retention_rate(self) -> float:
+        return _ratio(self.raw.retained_buyers, self.raw.previous_buyers)
+
+    @property
+    def second_purchase_rate(self) -> float:
+        return _ratio(self.raw.second_within_90, self.raw.first_buyers)
+
+    @property
+    def historical_clv_cents(self) -> int:
+        r = self.raw
+        return r.clv_revenue_cents // r.clv_buyers if r.clv_buyers else 0
+
+    @property
+    def predicted_clv_12m_cents(self) -> int:
+        """The last 12 months' net revenue per buyer, as the next 12 months' (README)."""
+        r = self.raw
+        return r.year_revenue_cents // r.year_buyers if r.year_buyers else 0
+
+    @property
+    def liability_cents(self) -> int:
+        value = Decimal(self.raw.points_outstanding) * self.point_value_cents
+        return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+    @property
+    def redemption_rate(self) -> float:
+        return _ratio(self.raw.points_redeemed, self.raw.points_issued)
+
+    @property
+    def breakage_rate(self) -> float:
+        return _ratio(self.raw.points_expired, self.raw.points_issued)
+
+
+def boundaries(start: datetime, end: datetime, interval: Interval) -> list[datetime]:
+    """start, every interval boundary (UTC midnight, Monday, the 1st) inside, end."""
+    day = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if interval is Interval.DAY:
+        step = day + timedelta(days=1)
+    elif interval is Interval.WEEK:
+        step = day + timedelta(days=7 - day.weekday())
+    else:
+        step = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    points = [start]
+    while step < end:
+        points.append(step)
+        if len(points) > _MAX_BUCKETS:
+            raise Invalid("interval", f"At most {_MAX_BUCKETS} intervals: choose a longer one.")
+        if interval is Interval.DAY:
+            step += timedelta(days=1)
+        elif interval is Interval.WEEK:
+            step += timedelta(days=7)
+        else:
+            step = (step + timedelta(days=32)).replace(day=1)
+    return [*points, end]
+
+
+async def program_metrics(
+    svc: Services,
+    principal: Principal,
+    *,
+    start: datetime,
+    end: datetime,
+    interval: Interval = Interval.MONTH,
+    segment: Segment = Segment.ALL,
+) -> Metrics:
+    """ADMIN: the program's figures of [start, end) and of each interval in it."""
+    require(principal, Role.ADMIN)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        raise Invalid("to", "to must be after from.")
+    if end - start > timedelta(days=366 * 5):
+        raise Invalid("to", "A range of at most 5 years.")
+    edges = boundaries(start, end, interval)
+    series = [
+        Metrics(a, b, await figures(a, b, segment), svc.point_value_cents)
+        for a, b in itertools.pairwise(edges)
+    ]
+    whole = await figures(start, end, segment)
+    return Metrics(start, end, whole, svc.point_value_cents, tuple(series))

@@ -1,0 +1,216 @@
+"""programMetrics on a small history whose every figure is worked out by hand.
+
+The range is March and April 2026 ([03-01, 05-01), UTC); the equally long period before
+it, for retention, is [2025-12-30, 03-01). Badges are disabled (their bonuses would be
+points issued too); every member stays Bronze (x1), so an order earns 1 point per 1.00.
+
+- A joined 2026-01-10; ordered 02-10 100.00, 03-05 50.00, 03-20 30.00.
+- B joined 2026-02-15; ordered 02-20 80.00, 04-10 40.00; +100 adjusted 01-05; redeemed a
+  50-point prize 03-25.
+- C joined 2026-03-02; ordered 03-03 60.00, 03-25 20.00; 10.00 of the 03-03 order
+  refunded 04-05.
+- D joined 2026-03-10; ordered 04-20 25.00.
+- E joined 2025-02-01; ordered 2025-12-31 70.00; +100 adjusted 2025-03-01, expired
+  2026-03-15.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from badges.models import BadgeDefinition
+from server.actions import Services
+from server.rewards.activities import Refund
+from server.rewards.expiry import expire_due
+from server.rewards.members import Member
+from tests.conftest import Clock, GraphQL, member_token
+from tests.helpers import ADJUST, PURCHASE, UPSERT
+
+FIGURES = """
+  activeMembers newMembers orders revenueCents averageOrderValueCents purchaseFrequency
+  repeatPurchaseRate retentionRate secondPurchaseRate historicalClvCents predictedClv12mCents
+  pointsIssued pointsReversed pointsRedeemed pointsExpired pointsOutstanding liabilityCents
+  redemptionRate breakageRate"""
+METRICS = f"""
+query($from: DateTime!, $to: DateTime!, $segment: MemberSegment = ALL) {{
+  programMetrics(from: $from, to: $to, interval: MONTH, segment: $segment) {{
+    {FIGURES}
+    series {{ start end orders revenueCents }}
+  }}
+}}"""
+FROM, TO = "2026-03-01T00:00:00+00:00", "2026-05-01T00:00:00+00:00"
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+async def _history(svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock) -> None:
+    for badge in await BadgeDefinition.all():
+        await gql(
+            "mutation($s: String!) { updateBadge(input: {slug: $s, enabled: false}) "
+            "{ __typename } }",
+            {"s": badge.slug},
+            auth=keys["ADMIN"],
+        )
+    joined = {"A": "2026-01-10", "B": "2026-02-15", "C": "2026-03-02", "D": "2026-03-10"}
+    joined["E"] = "2025-02-01"
+    ids = {}
+    for name, day in joined.items():
+        made = await gql(
+            UPSERT, {"input": {"externalId": name, "displayName": name}}, auth=keys["SERVICE"]
+        )
+        ids[name] = made["upsertMember"]["member"]["id"]
+        await Member.filter(external_id=name).update(created_at=_at(day))
+
+    async def adjust(name: str, day: str, points: int) -> None:
+        clock.now = _at(day)
+        credit = {
+            "idempotencyKey": f"adj-{name}",
+            "memberId": ids[name],
+            "amount": points,
+            "reason": "Opening",
+        }
+        done = await gql(ADJUST, {"input": credit}, auth=keys["ADMIN"])
+        assert done["adjustPoints"]["__typename"] == "PointsAdjusted", done
+
+    async def order(name: str, day: str, cents: int) -> None:
+        clock.now = _at(day)
+        given = {
+            "idempotencyKey": f"{name}-{day}",
+            "memberExternalId": name,
+            "orderId": f"{name}-{day}",
+            "amountCents": cents,
+            "occurredAt": _at(day).isoformat(),
+        }
+        done = await gql(PURCHASE, {"input": given}, auth=keys["SERVICE"])
+        assert done["recordPurchase"]["__typename"] == "ActivityRecorded", done
+
+    await adjust("E", "2025-03-01", 100)
+    await order("E", "2025-12-31", 7_000)
+    await adjust("B", "2026-01-05", 100)
+    await order("A", "2026-02-10", 10_000)
+    await order("B", "2026-02-20", 8_000)
+    await order("C", "2026-03-03", 6_000)
+    await order("A", "2026-03-05", 5_000)
+    clock.now = _at("2026-03-15")
+    await svc_expire(svc, ids["E"])
+    await order("A", "2026-03-20", 3_000)
+    await order("C", "2026-03-25", 2_000)
+    clock.now = _at("2026-03-25")
+    prize = await gql(
+        'mutation { createPrize(input: {name: "Mug", cost: 50}) '
+        "{ ... on PrizeSaved { prize { id } } } }",
+        auth=keys["ADMIN"],
+    )
+    redeemed = await gql(
+        'mutation($p: ID!) { redeemPrize(input: {idempotencyKey: "r", prizeId: $p}) '
+        "{ __typename } }",
+        {"p": prize["createPrize"]["prize"]["id"]},
+        auth=await member_token("B"),
+    )
+    assert redeemed["redeemPrize"]["__typename"] == "PrizeRedeemed", redeemed
+    clock.now = _at("2026-04-05")
+    refund = {"idempotencyKey": "rf", "orderId": "C-2026-03-03", "amountCents": 1_000}
+    done = await gql(
+        "mutation($i: RefundPurchaseInput!) { refundPurchase(input: $i) { __typename } }",
+        {"i": refund},
+        auth=keys["SERVICE"],
+    )
+    assert done["refundPurchase"]["__typename"] == "ActivityRecorded", done
+    await Refund.all().update(created_at=_at("2026-04-05"))  # recorded then
+    await order("B", "2026-04-10", 4_000)
+    await order("D", "2026-04-20", 2_500)
+    clock.now = _at("2026-12-02")
+
+
+async def svc_expire(svc: Services, member_id: str) -> None:
+    assert await expire_due(int(member_id), svc.clock()) == 100
+
+
+async def _metrics(gql: GraphQL, keys: dict[str, str], segment: str = "ALL") -> dict[str, Any]:
+    found = await gql(METRICS, {"from": FROM, "to": TO, "segment": segment}, auth=keys["ADMIN"])
+    metrics: dict[str, Any] = found["programMetrics"]
+    return metrics
+
+
+async def test_every_figure_of_a_small_history(
+    svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
+) -> None:
+    await _history(svc, gql, keys, clock)
+    m = await _metrics(gql, keys)
+    series = m.pop("series")
+    assert m == {
+        "activeMembers": 4,  # A, B, C, D ordered in the range; E did nothing in it
+        "newMembers": 2,  # C and D joined in it
+        "orders": 6,
+        "revenueCents": 21_500,  # 5000+3000+6000+2000+4000+2500 = 22500, minus 1000 refunded
+        "averageOrderValueCents": 3_750,  # 22500 / 6
+        "purchaseFrequency": 1.5,  # 6 orders / 4 buyers
+        "repeatPurchaseRate": 0.5,  # A and C of A, B, C, D
+        "retentionRate": pytest.approx(2 / 3),  # A, B, E bought before; A and B again
+        "secondPurchaseRate": 0.5,  # C and D bought first in it; C again within 90 days
+        "historicalClvCents": 9_300,  # (47500 - 1000) / 5 buyers
+        "predictedClv12mCents": 9_300,  # the same orders fall in the 12 months before `to`
+        "pointsIssued": 225,  # 50 + 30 + 60 + 20 + 40 + 25
+        "pointsReversed": 10,  # 60 x 1000 // 6000
+        "pointsRedeemed": 50,
+        "pointsExpired": 100,
+        "pointsOutstanding": 515,  # A 180, B 170, C 70, D 25, E 70
+        "liabilityCents": 515,  # 1 cent a point by default
+        "redemptionRate": pytest.approx(50 / 225),
+        "breakageRate": pytest.approx(100 / 225),
+    }
+    assert series == [
+        {"start": FROM, "end": "2026-04-01T00:00:00+00:00", "orders": 4, "revenueCents": 16_000},
+        {"start": "2026-04-01T00:00:00+00:00", "end": TO, "orders": 2, "revenueCents": 5_500},
+    ]
+    assert sum(s["revenueCents"] for s in series) == m["revenueCents"]
+
+
+async def test_engaged_and_purchase_only_members_apart(
+    svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
+) -> None:
+    await _history(svc, gql, keys, clock)
+    engaged = await _metrics(gql, keys, "ENGAGED")  # B redeemed a prize
+    assert (engaged["orders"], engaged["revenueCents"], engaged["averageOrderValueCents"]) == (
+        1,
+        4_000,
+        4_000,
+    )
+    others = await _metrics(gql, keys, "PURCHASE_ONLY")
+    assert (others["orders"], others["revenueCents"]) == (5, 17_500)  # 18500 - 1000
+
+
+async def test_only_admins_see_the_metrics(gql: GraphQL, keys: dict[str, str]) -> None:
+    found = await gql.raw(METRICS, {"from": FROM, "to": TO}, auth=keys["SERVICE"])
+    assert found.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    backwards = await gql.raw(METRICS, {"from": TO, "to": FROM}, auth=keys["ADMIN"])
+    assert "to must be after from" in backwards.json()["errors"][0]["message"]
+
+
+async def test_revenue_of_a_range_is_the_sum_of_its_series(
+    svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
+) -> None:
+    """A property over ranges drawn at random (seeded) around the history, every interval."""
+    await _history(svc, gql, keys, clock)
+    rng = random.Random(17)
+    query = """query($f: DateTime!, $t: DateTime!, $i: MetricsInterval!) {
+      programMetrics(from: $f, to: $t, interval: $i) {
+        revenueCents orders series { revenueCents orders }
+      }
+    }"""
+    for _ in range(8):
+        start = _at("2025-12-20") + timedelta(hours=rng.randrange(24 * 150))
+        end = start + timedelta(hours=rng.randrange(1, 24 * 60))
+        interval = rng.choice(["DAY", "WEEK", "MONTH"])
+        found = await gql(
+            query, {"f": start.isoformat(), "t": end.isoformat(), "i": interval}, auth=keys["ADMIN"]
+        )
+        m = found["programMetrics"]
+        assert m["revenueCents"] == sum(s["revenueCents"] for s in m["series"]), (start, end)
+        assert m["orders"] == sum(s["orders"] for s in m["series"]), (start, end)
