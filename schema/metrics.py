@@ -82,9 +82,51 @@ class MetricsFigures:
     breakage_rate: float
 
 
+@strawberry.type
+class PointsByKind:
+    kind: str = strawberry.field(
+        description="An activity kind, BONUS (badges, tiers, contests) or ADJUSTMENT."
+    )
+    points: int
+
+
+@strawberry.type
+class TierCount:
+    tier: str
+    members: int
+
+
+@strawberry.type
+class PrizeCount:
+    name: str
+    redemptions: int
+    points: int
+
+
+@strawberry.type
+class ReferralConversion:
+    referrals: int = strawberry.field(description="Referrals recorded in the range.")
+    converted: int = strawberry.field(description="Of those, paid (the first order kept).")
+    rate: float
+
+
 @strawberry.type(description="The figures of the whole range, and per interval in it.")
 class ProgramMetrics(MetricsFigures):
     series: list[MetricsFigures]
+    by_kind: list[PointsByKind] = strawberry.field(description="Points issued by source.")
+    tier_distribution: list[TierCount] = strawberry.field(description="Members per tier at to.")
+    top_prizes: list[PrizeCount]
+    referral_conversion: ReferralConversion
+
+
+@strawberry.type(description="Members who joined in one interval, and who of them bought.")
+class Cohort:
+    start: datetime
+    members: int
+    retained: list[float] = strawberry.field(
+        description="[k]: the share who bought in the k-th interval after joining (0: the "
+        "joining interval)."
+    )
 
 
 @strawberry.type
@@ -105,7 +147,36 @@ class MetricsQueries:
             interval=actions.Interval(interval.value),
             segment=Segment(segment.value),
         )
+        parts = found.breakdowns
+        assert parts is not None
         return ProgramMetrics(
             **_figures(found),  # type: ignore[arg-type]
             series=[MetricsFigures(**_figures(s)) for s in found.series],  # type: ignore[arg-type]
+            by_kind=[PointsByKind(kind=k, points=p) for k, p in sorted(parts.by_kind.items())],
+            tier_distribution=[TierCount(tier=t, members=n) for t, n in parts.tiers.items()],
+            top_prizes=[
+                PrizeCount(name=p.name, redemptions=p.redemptions, points=p.points)
+                for p in parts.prizes
+            ],
+            referral_conversion=ReferralConversion(
+                referrals=parts.referrals.made,
+                converted=parts.referrals.converted,
+                rate=parts.referrals.rate,
+            ),
         )
+
+    @field(description="ADMIN: retention by cohort of joining (README, Program metrics).")
+    async def cohort_retention(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        interval: MetricsInterval = MetricsInterval.MONTH,
+    ) -> list[Cohort]:
+        rows = await actions.cohort_retention(
+            info.context.principal,
+            start=from_,
+            end=to,
+            interval=actions.Interval(interval.value),
+        )
+        return [Cohort(start=c.start, members=c.members, retained=c.retained) for c in rows]

@@ -91,7 +91,7 @@ from server.actions.hooks import (
     rotate_integration_secret,
 )
 from server.actions.members import account, member, members_by_ids, upsert_member, viewer
-from server.actions.metrics import Interval, Metrics, program_metrics
+from server.actions.metrics import Interval, Metrics, cohort_retention, program_metrics
 from server.actions.moderation import Decision, moderate_activity, moderation_queue
 from server.actions.points import (
     Adjusted,
@@ -209,6 +209,7 @@ __all__ = [
     "cancel_contest",
     "cancel_redemption",
     "check_leaderboards",
+    "cohort_retention",
     "community_rank",
     "community_ranks",
     "contest_board",

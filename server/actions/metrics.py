@@ -12,11 +12,22 @@ from enum import StrEnum
 
 from server.actions.common import require
 from server.actions.services import Services
+from server.actions.tiers import tier_ladder
 from server.auth import Principal, Role
 from server.rewards.errors import Invalid
 from server.rewards.metrics import Figures, Segment, figures
+from server.rewards.metrics_breakdowns import (
+    Cohort,
+    PrizeCount,
+    Referrals,
+    cohorts,
+    points_by_kind,
+    referrals,
+    tier_counts,
+    top_prizes,
+)
 
-__all__ = ["Interval", "Metrics", "program_metrics"]
+__all__ = ["Breakdowns", "Interval", "Metrics", "cohort_retention", "program_metrics"]
 
 _MAX_BUCKETS = 400
 
@@ -32,12 +43,23 @@ def _ratio(part: int, whole: int) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class Breakdowns:
+    """Of the whole range only."""
+
+    by_kind: dict[str, int]
+    tiers: dict[str, int]
+    prizes: list[PrizeCount]
+    referrals: Referrals
+
+
+@dataclass(frozen=True, slots=True)
 class Metrics:
     start: datetime
     end: datetime
     raw: Figures
     point_value_cents: Decimal
     series: tuple[Metrics, ...] = ()
+    breakdowns: Breakdowns | None = None
 
     @property
     def revenue_cents(self) -> int:
@@ -133,4 +155,25 @@ async def program_metrics(
         for a, b in itertools.pairwise(edges)
     ]
     whole = await figures(start, end, segment)
-    return Metrics(start, end, whole, svc.point_value_cents, tuple(series))
+    breakdowns = Breakdowns(
+        by_kind=await points_by_kind(start, end),
+        tiers=await tier_counts(await tier_ladder(), end),
+        prizes=await top_prizes(start, end),
+        referrals=await referrals(start, end),
+    )
+    return Metrics(start, end, whole, svc.point_value_cents, tuple(series), breakdowns)
+
+
+async def cohort_retention(
+    principal: Principal, *, start: datetime, end: datetime, interval: Interval = Interval.MONTH
+) -> list[Cohort]:
+    """ADMIN: members by the interval they joined in, and the share of each cohort who
+    bought in each interval after (k = 0: the joining one)."""
+    require(principal, Role.ADMIN)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        raise Invalid("to", "to must be after from.")
+    edges = boundaries(start, end, interval)
+    if len(edges) > 62:
+        raise Invalid("interval", "At most 61 cohorts: choose a longer interval.")
+    return await cohorts(edges)

@@ -17,7 +17,7 @@ from typing import Any
 
 from tortoise import connections
 
-__all__ = ["Figures", "Segment", "figures"]
+__all__ = ["Figures", "Segment", "Sql", "figures"]
 
 _ENGAGING = ("REVIEW", "PHOTO_REVIEW", "SOCIAL_SHARE", "REFERRAL")
 
@@ -52,7 +52,7 @@ class Figures:
     points_outstanding: int
 
 
-class _Sql:
+class Sql:
     """Placeholders and date arithmetic of the connection's dialect."""
 
     def __init__(self) -> None:
@@ -72,14 +72,20 @@ class _Sql:
     def param(self, value: Any) -> Any:
         return value.isoformat(" ") if isinstance(value, datetime) and not self.postgres else value
 
-    async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
+    async def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         if self.postgres:
             parts = sql.split("?")
-            sql = "".join(
-                p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts)
-            )
-        rows = await self.client.execute_query_dict(sql, [self.param(p) for p in params])
-        return {k: (v or 0) for k, v in rows[0].items()}
+            last = len(parts) - 1
+            sql = "".join(p + (f"${i + 1}" if i < last else "") for i, p in enumerate(parts))
+        found: list[dict[str, Any]] = await self.client.execute_query_dict(
+            sql, [self.param(p) for p in params]
+        )
+        return found
+
+    async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
+        """The one row of an aggregate, NULL sums as 0."""
+        (row,) = await self.rows(sql, params)
+        return {k: (v or 0) for k, v in row.items()}
 
 
 def _segment(column: str, segment: Segment) -> tuple[str, list[Any]]:
@@ -99,7 +105,7 @@ def _segment(column: str, segment: Segment) -> tuple[str, list[Any]]:
 
 async def figures(start: datetime, end: datetime, segment: Segment = Segment.ALL) -> Figures:
     """Every figure of [start, end) for a segment of members."""
-    sql = _Sql()
+    sql = Sql()
     before = start - (end - start)
     year = end - timedelta(days=365)
 
@@ -192,7 +198,7 @@ async def figures(start: datetime, end: datetime, segment: Segment = Segment.ALL
 
 
 async def _net(
-    sql: _Sql,
+    sql: Sql,
     purchases: str,
     a_cond: str,
     a_names: list[Any],

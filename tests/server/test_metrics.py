@@ -214,3 +214,42 @@ async def test_revenue_of_a_range_is_the_sum_of_its_series(
         m = found["programMetrics"]
         assert m["revenueCents"] == sum(s["revenueCents"] for s in m["series"]), (start, end)
         assert m["orders"] == sum(s["orders"] for s in m["series"]), (start, end)
+
+
+async def test_breakdowns_and_cohorts_of_the_small_history(
+    svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
+) -> None:
+    await _history(svc, gql, keys, clock)
+    found = await gql(
+        """query($from: DateTime!, $to: DateTime!) {
+          programMetrics(from: $from, to: $to) {
+            byKind { kind points } tierDistribution { tier members }
+            topPrizes { name redemptions points } referralConversion { referrals converted rate }
+          }
+          cohortRetention(from: "2026-01-01T00:00:00+00:00", to: $to) {
+            start members retained
+          }
+        }""",
+        {"from": FROM, "to": TO},
+        auth=keys["ADMIN"],
+    )
+    m = found["programMetrics"]
+    assert m["byKind"] == [{"kind": "PURCHASE", "points": 225}]  # badges off: orders only
+    # Qualifying points of the 365 days before May: A 180, B 120, C 70, D 25, E 70.
+    assert m["tierDistribution"] == [
+        {"tier": "Bronze", "members": 5},
+        {"tier": "Silver", "members": 0},
+        {"tier": "Gold", "members": 0},
+        {"tier": "Platinum", "members": 0},
+    ]
+    assert m["topPrizes"] == [{"name": "Mug", "redemptions": 1, "points": 50}]
+    assert m["referralConversion"] == {"referrals": 0, "converted": 0, "rate": 0.0}
+    assert found["cohortRetention"] == [
+        # A joined in January: bought in February and March.
+        {"start": "2026-01-01T00:00:00+00:00", "members": 1, "retained": [0.0, 1.0, 1.0, 0.0]},
+        # B in February: bought then, and in April.
+        {"start": "2026-02-01T00:00:00+00:00", "members": 1, "retained": [1.0, 0.0, 1.0]},
+        # C and D in March: C bought in March, D in April.
+        {"start": "2026-03-01T00:00:00+00:00", "members": 2, "retained": [0.5, 0.5]},
+        {"start": "2026-04-01T00:00:00+00:00", "members": 0, "retained": [0.0]},
+    ]
