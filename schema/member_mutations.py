@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -31,6 +32,11 @@ class UpsertMemberInput:
     community: str | None = None
     referral_code: str | None = strawberry.field(
         default=None, description="A referrer's code given at sign-up."
+    )
+    joined_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the customer joined the shop (not in the future), for history "
+        "from before Laurel; default: now, at creation.",
     )
 
 

@@ -22,7 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from leaderboards import EmbeddedValkey, Leaderboards, RateLimiter, connect
-from server import badge_routes, hook_routes
+from server import badge_routes, hook_routes, metrics_routes
 from server.actions import Services, services_for, status
 from server.actions.webhook_sender import WebhookSender
 from server.db import orm
@@ -128,6 +128,9 @@ def create_app(
     async def hook(request: Request) -> Response:
         return await hook_routes.receive(svc(), request)
 
+    async def metrics_csv(request: Request) -> Response:
+        return await metrics_routes.metrics_csv(svc(), secret, request)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if services is not None:
@@ -151,6 +154,7 @@ def create_app(
             Route("/openbadges/badges/{slug}/{level}", badge_class),
             Route("/openbadges/assertions/{token}", assertion),
             Route("/hooks/{source}", hook, methods=["POST"]),
+            Route("/admin/metrics.csv", metrics_csv),
             *page_routes(demo=settings.demo, secret=secret),
             *(vendor_routes() if settings.graphiql else []),
         ],

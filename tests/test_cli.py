@@ -31,6 +31,8 @@ COMMANDS = [
     "rebuild-leaderboards",
     "check-leaderboards",
     "load-codes",
+    "import-orders",
+    "report",
 ]
 Result = subprocess.CompletedProcess[str]
 

@@ -36,6 +36,7 @@ async def upsert_member(
     email: str | None = None,
     community: str | None = None,
     referral_code: str | None = None,
+    joined_at: datetime | None = None,
 ) -> Member:
     """Create a member, or update the profile of the one with this external id.
 
@@ -48,6 +49,7 @@ async def upsert_member(
     name = v.clean_text("displayName", display_name, max_length=80, display=True)
     address = v.optional_email(email)
     group = v.optional_slug("community", community)
+    joined = None if joined_at is None else v.when("joinedAt", joined_at, now=svc.clock())
     referrer = await _referrer(referral_code)
     for _ in range(3):
         existing = await Member.get_or_none(external_id=external_id)
@@ -55,6 +57,8 @@ async def upsert_member(
             if referrer is not None:
                 await _check_late_referral(existing, referrer)
             await _update_profile(existing.id, name, address, group)
+            if joined is not None and joined != existing.created_at:
+                await Member.filter(id=existing.id).update(created_at=joined)
             await existing.refresh_from_db()
             return existing
         try:
@@ -66,6 +70,9 @@ async def upsert_member(
                     email=address,
                     community=group,
                 )
+                if joined is not None:  # history from before Laurel
+                    await Member.filter(id=created.id).update(created_at=joined)
+                    created.created_at = joined
                 await record(EventType.MEMBER_CREATED, created.id, _about(created))
                 if referrer is not None:
                     await _link_referral(svc, referrer, created)

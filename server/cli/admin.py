@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from badges import default_contact_sheet
 from server import actions
+from server.actions.order_import import ImportReport, import_orders
 from server.auth import create_api_key, issue_member_token
 from server.cli.running import fail, run_job, settings_or_exit
 from server.db import apply_migrations
@@ -121,3 +122,38 @@ def badge_sheet_command(
     except OSError as exc:
         fail(f"cannot write {path}: {exc}")
     typer.echo(f"wrote {path}")
+
+
+@app.command("import-orders")
+def import_orders_command(
+    path: Annotated[Path, typer.Argument(help="CSV: member,order,amount,time,products")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file; record nothing")
+    ] = False,
+) -> None:
+    """Record the shop's past orders (points, tiers and metrics from its whole history).
+    Idempotent by order id; bad rows are reported with their line and skipped."""
+    settings = settings_or_exit()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {exc}")
+
+    async def job(svc: actions.Services) -> ImportReport:
+        with Progress(
+            TextColumn("orders"), BarColumn(), MofNCompleteColumn(), transient=True
+        ) as bar:
+            task = bar.add_task("orders", total=max(0, text.count("\n") - 1))
+            return await import_orders(svc, text, dry_run=dry_run, on_row=lambda: bar.advance(task))
+
+    try:
+        report = run_job(settings, job)
+    except ValueError as exc:
+        fail(f"{path}: {exc}")
+    for line, why in report.bad:
+        typer.echo(f"line {line}: {why}", err=True)
+    verb = "would import" if dry_run else "imported"
+    typer.echo(
+        f"{verb} {report.imported} orders; {report.already} were there already; "
+        f"{len(report.bad)} bad rows skipped"
+    )

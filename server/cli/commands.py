@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from server.cli import admin, jobs, serving
+from server.cli import admin, jobs, reports, serving
 
 __all__ = ["app"]
 
@@ -16,3 +16,4 @@ app = typer.Typer(
 app.add_typer(serving.app)
 app.add_typer(admin.app)
 app.add_typer(jobs.app)
+app.add_typer(reports.app)
