@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=10, gt=0, le=300)
     tier_window: Literal["rolling", "calendar"] = "rolling"
     leaderboard_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    # programMetrics answers kept per (range, interval, segment) for as long.
+    metrics_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
     # Anonymous queries answered from memory for as long (server/response_cache.py).
     response_cache: bool = True
     # False: this process runs none of the event log's consumers (an API-only node; the

@@ -149,6 +149,10 @@ async def program_metrics(
         raise Invalid("to", "to must be after from.")
     if end - start > timedelta(days=366 * 5):
         raise Invalid("to", "A range of at most 5 years.")
+    key = (start, end, interval, segment)
+    cached = svc.metrics_cache.get(key)
+    if isinstance(cached, Metrics):
+        return cached
     edges = boundaries(start, end, interval)
     series = [
         Metrics(a, b, await figures(a, b, segment), svc.point_value_cents)
@@ -161,7 +165,9 @@ async def program_metrics(
         prizes=await top_prizes(start, end),
         referrals=await referrals(start, end),
     )
-    return Metrics(start, end, whole, svc.point_value_cents, tuple(series), breakdowns)
+    found = Metrics(start, end, whole, svc.point_value_cents, tuple(series), breakdowns)
+    svc.metrics_cache.put(key, found)
+    return found
 
 
 async def cohort_retention(

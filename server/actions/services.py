@@ -49,6 +49,8 @@ class Services:
     images: ImageCache = field(default_factory=ImageCache)
     # Hot board pages, kept LAUREL_LEADERBOARD_CACHE_SECONDS at most (here: not kept).
     board_cache: TTLCache[Any] = field(default_factory=lambda: TTLCache(0.0))
+    # programMetrics answers, LAUREL_METRICS_CACHE_SECONDS at most (here: not kept).
+    metrics_cache: TTLCache[Any] = field(default_factory=lambda: TTLCache(0.0))
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @property
@@ -82,4 +84,5 @@ def make_services(settings: Settings, boards: Leaderboards | None) -> Services:
         webhook_expiring_days=settings.webhook_expiring_days,
         point_value_cents=settings.point_value_cents,
         board_cache=TTLCache(settings.leaderboard_cache_seconds),
+        metrics_cache=TTLCache(settings.metrics_cache_seconds, capacity=64),
     )

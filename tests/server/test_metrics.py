@@ -23,12 +23,13 @@ from typing import Any
 import pytest
 
 from badges.models import BadgeDefinition
+from leaderboards import TTLCache
 from server.actions import Services
 from server.rewards.activities import Refund
 from server.rewards.expiry import expire_due
 from server.rewards.members import Member
 from tests.conftest import Clock, GraphQL, member_token
-from tests.helpers import ADJUST, PURCHASE, UPSERT
+from tests.helpers import ADJUST, PURCHASE, UPSERT, purchase_input
 
 FIGURES = """
   activeMembers newMembers orders revenueCents averageOrderValueCents purchaseFrequency
@@ -253,3 +254,19 @@ async def test_breakdowns_and_cohorts_of_the_small_history(
         {"start": "2026-03-01T00:00:00+00:00", "members": 2, "retained": [0.5, 0.5]},
         {"start": "2026-04-01T00:00:00+00:00", "members": 0, "retained": [0.0]},
     ]
+
+
+async def test_an_answer_is_kept_for_the_cache_time(
+    svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
+) -> None:
+    svc.metrics_cache = TTLCache(60.0)
+    await _history(svc, gql, keys, clock)
+    first = await _metrics(gql, keys)
+    await gql(
+        PURCHASE,
+        {"input": {**purchase_input("D", "late", 1_000), "occurredAt": "2026-04-25T00:00:00Z"}},
+        auth=keys["SERVICE"],
+    )
+    assert (await _metrics(gql, keys))["orders"] == first["orders"] == 6  # kept
+    svc.metrics_cache.clear()  # as after LAUREL_METRICS_CACHE_SECONDS
+    assert (await _metrics(gql, keys))["orders"] == 7
