@@ -94,6 +94,9 @@ async def seed_demo(svc: Services) -> DemoSummary:
             history = list(histories[-1])  # an exact twin: a tie on the board
         else:
             history = [(rng.choice(_AMOUNTS), rng.randint(1, 60)) for _ in range(rng.randint(0, 6))]
+            # A year of orders: every other one moved back up to 360 days (programMetrics
+            # and the cohorts have a history to show; this month's boards still have theirs).
+            history = [(c, d if i % 2 == 0 else d * 6) for i, (c, d) in enumerate(history)]
         histories.append(history)
         name = f"{_FIRST[n % len(_FIRST)]} {_LAST[(n * 3) % len(_LAST)]}"
         external_id = f"demo-{n + 1:03d}"
@@ -104,6 +107,8 @@ async def seed_demo(svc: Services) -> DemoSummary:
             display_name=name,
             email=f"{external_id}@example.com",
             community=_COMMUNITIES[n % len(_COMMUNITIES)],
+            # Joined before the first order (or in the past year, without orders).
+            joined_at=(now - timedelta(days=max((d for _, d in history), default=n * 7) + 3)),
         )
         for i, (cents, days_ago) in enumerate(history):
             order_id = f"DEMO-{n + 1:03d}-{i + 1}"
