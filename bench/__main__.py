@@ -22,6 +22,10 @@ hooks: Shopify orders/paid deliveries per second until their points are in the l
 webhook deliveries per second to a local receiver. Target: ratio >= 0.8. Needs the
 same URLs.
 
+metrics: programMetrics over a year (MONTH) with 100,000 members and 2,000,000 ledger
+entries on PostgreSQL (COPY-seeded) vs the same aggregates as one hand-written SQL
+statement. Targets: <= 2 s, ratio >= 0.5. Needs the same URLs.
+
 rate_limit: GraphQL ``leaderboard(first: 10)`` with rate limiting on vs off, two servers
 alike but for LAUREL_RATE_LIMIT_ENABLED, the limit never reached. Target: ratio >= 0.9.
 """
@@ -41,6 +45,7 @@ from bench import (
     badge_images,
     event_log,
     hooks,
+    metrics,
     money_path,
     rate_limit,
     rebuild,
@@ -105,6 +110,7 @@ def main() -> None:
     event_log.run()
     money_path.run()
     hooks.run()
+    metrics.run()
 
 
 if __name__ == "__main__":
