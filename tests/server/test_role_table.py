@@ -430,6 +430,7 @@ PROBES: dict[str, Variables] = {
     "rotateIntegrationSecret": lambda w, r: {"input": {"integrationId": w.integration}},
     "hookDeliveries": lambda w, r: {"integrationId": w.integration},
     "programMetrics": lambda w, r: {"from": w.soon, "to": w.later},
+    "cohortRetention": lambda w, r: {"from": w.soon, "to": w.later},
     "redeemPointsForDiscount": lambda w, r: {"input": {"idempotencyKey": f"d-{r}", "points": 500}},
     "updateDiscountRule": lambda w, r: {
         "input": {
