@@ -30,33 +30,6 @@ class MemberSegment(Enum):
     PURCHASE_ONLY = "PURCHASE_ONLY"
 
 
-def _figures(m: actions.Metrics) -> dict[str, object]:
-    r = m.raw
-    return {
-        "start": m.start,
-        "end": m.end,
-        "active_members": r.active_members,
-        "new_members": r.new_members,
-        "orders": r.orders,
-        "revenue_cents": m.revenue_cents,
-        "average_order_value_cents": m.average_order_value_cents,
-        "purchase_frequency": m.purchase_frequency,
-        "repeat_purchase_rate": m.repeat_purchase_rate,
-        "retention_rate": m.retention_rate,
-        "second_purchase_rate": m.second_purchase_rate,
-        "historical_clv_cents": m.historical_clv_cents,
-        "predicted_clv_12m_cents": m.predicted_clv_12m_cents,
-        "points_issued": r.points_issued,
-        "points_reversed": r.points_reversed,
-        "points_redeemed": r.points_redeemed,
-        "points_expired": r.points_expired,
-        "points_outstanding": r.points_outstanding,
-        "liability_cents": m.liability_cents,
-        "redemption_rate": m.redemption_rate,
-        "breakage_rate": m.breakage_rate,
-    }
-
-
 @strawberry.type(description="The program's figures for one range (README, Program metrics).")
 class MetricsFigures:
     start: datetime
@@ -150,8 +123,8 @@ class MetricsQueries:
         parts = found.breakdowns
         assert parts is not None
         return ProgramMetrics(
-            **_figures(found),  # type: ignore[arg-type]
-            series=[MetricsFigures(**_figures(s)) for s in found.series],  # type: ignore[arg-type]
+            **found.figures(),  # type: ignore[arg-type]
+            series=[MetricsFigures(**s.figures()) for s in found.series],  # type: ignore[arg-type]
             by_kind=[PointsByKind(kind=k, points=p) for k, p in sorted(parts.by_kind.items())],
             tier_distribution=[TierCount(tier=t, members=n) for t, n in parts.tiers.items()],
             top_prizes=[

@@ -109,6 +109,33 @@ class Metrics:
     def breakage_rate(self) -> float:
         return _ratio(self.raw.points_expired, self.raw.points_issued)
 
+    def figures(self) -> dict[str, object]:
+        """Every figure by its name (GraphQL's, in snake case), the range first."""
+        r = self.raw
+        return {
+            "start": self.start,
+            "end": self.end,
+            "active_members": r.active_members,
+            "new_members": r.new_members,
+            "orders": r.orders,
+            "revenue_cents": self.revenue_cents,
+            "average_order_value_cents": self.average_order_value_cents,
+            "purchase_frequency": self.purchase_frequency,
+            "repeat_purchase_rate": self.repeat_purchase_rate,
+            "retention_rate": self.retention_rate,
+            "second_purchase_rate": self.second_purchase_rate,
+            "historical_clv_cents": self.historical_clv_cents,
+            "predicted_clv_12m_cents": self.predicted_clv_12m_cents,
+            "points_issued": r.points_issued,
+            "points_reversed": r.points_reversed,
+            "points_redeemed": r.points_redeemed,
+            "points_expired": r.points_expired,
+            "points_outstanding": r.points_outstanding,
+            "liability_cents": self.liability_cents,
+            "redemption_rate": self.redemption_rate,
+            "breakage_rate": self.breakage_rate,
+        }
+
 
 def boundaries(start: datetime, end: datetime, interval: Interval) -> list[datetime]:
     """start, every interval boundary (UTC midnight, Monday, the 1st) inside, end."""

@@ -5,68 +5,28 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 from server.actions.metrics import Metrics
 
-__all__ = ["COLUMNS", "as_csv", "rows"]
+__all__ = ["as_csv", "rows"]
 
-COLUMNS = (
-    "start",
-    "end",
-    "activeMembers",
-    "newMembers",
-    "orders",
-    "revenueCents",
-    "averageOrderValueCents",
-    "purchaseFrequency",
-    "repeatPurchaseRate",
-    "retentionRate",
-    "secondPurchaseRate",
-    "historicalClvCents",
-    "predictedClv12mCents",
-    "pointsIssued",
-    "pointsReversed",
-    "pointsRedeemed",
-    "pointsExpired",
-    "pointsOutstanding",
-    "liabilityCents",
-    "redemptionRate",
-    "breakageRate",
-)
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def _row(m: Metrics) -> dict[str, Any]:
-    r = m.raw
-    return dict(
-        zip(
-            COLUMNS,
-            (
-                m.start.isoformat(),
-                m.end.isoformat(),
-                r.active_members,
-                r.new_members,
-                r.orders,
-                m.revenue_cents,
-                m.average_order_value_cents,
-                round(m.purchase_frequency, 4),
-                round(m.repeat_purchase_rate, 4),
-                round(m.retention_rate, 4),
-                round(m.second_purchase_rate, 4),
-                m.historical_clv_cents,
-                m.predicted_clv_12m_cents,
-                r.points_issued,
-                r.points_reversed,
-                r.points_redeemed,
-                r.points_expired,
-                r.points_outstanding,
-                m.liability_cents,
-                round(m.redemption_rate, 4),
-                round(m.breakage_rate, 4),
-            ),
-            strict=True,
-        )
-    )
+    row: dict[str, Any] = {}
+    for name, value in m.figures().items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, float):
+            value = round(value, 4)
+        row[_camel(name)] = value
+    return row
 
 
 def rows(metrics: Metrics) -> list[dict[str, Any]]:
@@ -75,8 +35,9 @@ def rows(metrics: Metrics) -> list[dict[str, Any]]:
 
 
 def as_csv(metrics: Metrics) -> str:
+    every = rows(metrics)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=list(every[0]), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows(metrics))
+    writer.writerows(every)
     return out.getvalue()

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from server import actions
-from server.actions.metrics_export import COLUMNS, as_csv, rows
+from server.actions.metrics_export import as_csv, rows
 from server.auth import Principal, Role
 from server.cli.running import fail, run_job, settings_or_exit
 
@@ -63,10 +63,10 @@ def report(
         typer.echo(json.dumps(rows(found), indent=2))
         return
     table = Table(title=f"Program metrics {begin:%Y-%m-%d} to {finish:%Y-%m-%d}")
-    shown = [c for c in COLUMNS if c != "end"]
+    every = rows(found)
+    shown = [c for c in every[0] if c != "end"]
     for column in shown:
         table.add_column(column, justify="left" if column == "start" else "right")
-    every = rows(found)
     for n, row in enumerate(every):
         label = "whole range" if n == len(every) - 1 else row["start"][:10]
         table.add_row(label, *(str(row[c]) for c in shown[1:]))
