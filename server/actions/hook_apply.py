@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from server.actions.common import Recorded
 from server.actions.hooks import Received
 from server.actions.members import upsert_member
 from server.actions.purchases import record_purchase, refund_purchase
@@ -95,24 +96,12 @@ async def _apply(svc: Services, principal: Principal, op: Customer | Order | Ord
         await _member(svc, principal, op)
         return True
     if isinstance(op, Order):
-        for first in (True, False):
-            try:
-                done = await record_purchase(
-                    svc,
-                    principal,
-                    idempotency_key=f"order:{op.order_id}",
-                    member_external_id=op.customer.external_id,
-                    order_id=op.order_id,
-                    amount_cents=op.amount_cents,
-                    occurred_at=op.occurred_at,
-                    product_ids=op.product_ids,
-                )
-                return not done.duplicate
-            except NotFound:  # the order came before the customer: a member from it
-                if not first:
-                    raise
-                await _member(svc, principal, op.customer)
-        raise AssertionError("unreachable")
+        try:
+            done = await _purchase(svc, principal, op)
+        except NotFound:  # the order came before the customer: a member from it
+            await _member(svc, principal, op.customer)
+            done = await _purchase(svc, principal, op)
+        return not done.duplicate
     purchase = await Activity.get_or_none(dedupe_key=f"purchase:{op.order_id}")
     if purchase is None:
         raise _Held(op.order_id)
@@ -132,6 +121,19 @@ async def _apply(svc: Services, principal: Principal, op: Customer | Order | Ord
     except Conflict:
         return False  # this refund was taken for another amount before: applied already
     return not done.duplicate
+
+
+async def _purchase(svc: Services, principal: Principal, order: Order) -> Recorded:
+    return await record_purchase(
+        svc,
+        principal,
+        idempotency_key=f"order:{order.order_id}",
+        member_external_id=order.customer.external_id,
+        order_id=order.order_id,
+        amount_cents=order.amount_cents,
+        occurred_at=order.occurred_at,
+        product_ids=order.product_ids,
+    )
 
 
 async def _refunded(purchase_id: int) -> int:

@@ -18,6 +18,7 @@ from server.rewards.errors import Invalid
 
 __all__ = [
     "TOLERANCE_SECONDS",
+    "live_secrets",
     "new_standard_secret",
     "new_woocommerce_secret",
     "platform_signature_valid",
@@ -44,6 +45,16 @@ def rotation(new: str, old: str, now: datetime, grace_hours: int) -> dict[str, o
         "previous_secret": old,
         "previous_until": now + timedelta(hours=grace_hours),
     }
+
+
+def live_secrets(
+    secret: str, previous: str | None, until: datetime | None, now: datetime
+) -> list[str]:
+    """The secrets that sign or verify now: the current one, and the previous one while
+    its rotation's grace lasts."""
+    if previous and until and until > now:
+        return [secret, previous]
+    return [secret]
 
 
 def platform_signature_valid(secret: str, body: bytes, signature: str | None) -> bool:

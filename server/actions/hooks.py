@@ -20,8 +20,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from server.actions.common import page_size, require
+from server.actions.common import find_by_id, page_size, require
 from server.actions.hook_signatures import (
+    live_secrets,
     new_standard_secret,
     new_woocommerce_secret,
     platform_signature_valid,
@@ -32,7 +33,7 @@ from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import snapshots
 from server.rewards import validation as v
-from server.rewards.errors import Invalid, NotFound
+from server.rewards.errors import Invalid
 from server.rewards.events import EventType, record
 from server.rewards.integrations import DeliveryStatus, HookDelivery, Integration, IntegrationKind
 from server.rewards.shop_formats import NotApplicable, Operation, Unusable, operations
@@ -116,10 +117,7 @@ async def rotate_integration_secret(
     """ADMIN: a new secret; the old one stays valid for ``grace_hours`` (0 to 168), so
     deliveries signed while the platform's setting is changed still get in."""
     require(principal, Role.ADMIN)
-    pk = v.parse_id("integrationId", integration_id)
-    row = None if pk is None else await Integration.get_or_none(id=pk)
-    if row is None:
-        raise NotFound(f"No integration with id {integration_id!r}.")
+    row = await find_by_id(Integration, "integrationId", integration_id, "integration")
     chosen = _secret(row.kind, secret)
     await Integration.filter(id=row.id).update(
         **rotation(chosen, row.secret, svc.clock(), grace_hours)
@@ -146,10 +144,8 @@ async def hook_deliveries(
     """ADMIN: an integration's deliveries, newest first (optionally of one status)."""
     require(principal, Role.ADMIN)
     page_size(svc, "first", first)
-    pk = v.parse_id("integrationId", integration_id)
-    if pk is None or not await Integration.exists(id=pk):
-        raise NotFound(f"No integration with id {integration_id!r}.")
-    query = HookDelivery.filter(integration_id=pk)
+    row = await find_by_id(Integration, "integrationId", integration_id, "integration")
+    query = HookDelivery.filter(integration_id=row.id)
     if status is not None:
         query = query.filter(status=status)
     return await query.order_by("-id").limit(first)
@@ -174,10 +170,7 @@ def _secret(kind: IntegrationKind, given: str | None) -> str:
 def _signed_by(
     svc: Services, row: Integration, kind: IntegrationKind, headers: Mapping[str, str], body: bytes
 ) -> bool:
-    keys = [row.secret]
-    if row.previous_secret and row.previous_until and row.previous_until > svc.clock():
-        keys.append(row.previous_secret)
-    for key in keys:
+    for key in live_secrets(row.secret, row.previous_secret, row.previous_until, svc.clock()):
         if kind is IntegrationKind.LAUREL:
             if standard_signature_valid(key, headers, body, now=time.time()) is None:
                 return True

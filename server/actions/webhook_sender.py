@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import orjson
 
-from server.actions.hook_signatures import sign_standard
+from server.actions.hook_signatures import live_secrets, sign_standard
 from server.actions.services import Services
 from server.actions.webhook_messages import expiring_messages
 from server.actions.webhooks import address_refused
@@ -118,13 +118,9 @@ class WebhookSender:
     def _signature(
         self, endpoint: WebhookEndpoint, message_id: str, stamp: int, body: bytes
     ) -> str:
-        keys = [endpoint.secret]
-        if (
-            endpoint.previous_secret
-            and endpoint.previous_until
-            and endpoint.previous_until > _now()
-        ):
-            keys.append(endpoint.previous_secret)
+        keys = live_secrets(
+            endpoint.secret, endpoint.previous_secret, endpoint.previous_until, _now()
+        )
         return " ".join(sign_standard(k, message_id, stamp, body) for k in keys)
 
     async def _attempt(self, endpoint: WebhookEndpoint, message: WebhookMessage) -> bool:
@@ -156,7 +152,7 @@ class WebhookSender:
                     return True
                 error = f"HTTP {status}"
             except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+                error = f"{type(exc).__name__}: {exc}"[:500]
         await self._failed(endpoint, message, status, error)
         return False
 

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from server.actions.common import page_size, require
+from server.actions.common import find_by_id, page_size, require
 from server.actions.hook_signatures import new_standard_secret, rotation
 from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
-from server.rewards.errors import Invalid, NotFound
+from server.rewards.errors import Invalid
 from server.rewards.webhooks import WEBHOOK_EVENTS, MessageStatus, WebhookEndpoint, WebhookMessage
 
 __all__ = [
@@ -73,11 +73,7 @@ async def _checked_url(svc: Services, url: str) -> str:
 
 
 async def _endpoint(endpoint_id: str) -> WebhookEndpoint:
-    pk = v.parse_id("endpointId", endpoint_id)
-    row = None if pk is None else await WebhookEndpoint.get_or_none(id=pk)
-    if row is None:
-        raise NotFound(f"No webhook endpoint with id {endpoint_id!r}.")
-    return row
+    return await find_by_id(WebhookEndpoint, "endpointId", endpoint_id, "webhook endpoint")
 
 
 async def create_webhook_endpoint(
@@ -164,10 +160,7 @@ async def webhook_messages(
 async def redeliver_webhook(svc: Services, principal: Principal, message_id: str) -> WebhookMessage:
     """ADMIN: send a message again now (same ``webhook-id``), delivered or failed."""
     require(principal, Role.ADMIN)
-    pk = v.parse_id("id", message_id)
-    row = None if pk is None else await WebhookMessage.get_or_none(id=pk)
-    if row is None:
-        raise NotFound(f"No webhook message with id {message_id!r}.")
+    row = await find_by_id(WebhookMessage, "id", message_id, "webhook message")
     await WebhookMessage.filter(id=row.id).update(
         status=MessageStatus.PENDING, next_attempt_at=svc.clock(), last_error=None
     )
