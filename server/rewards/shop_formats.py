@@ -175,18 +175,11 @@ def _woo_customer(customer_id: Any, billing: Mapping[str, Any]) -> Customer:
 
 def _woocommerce(topic: str, body: Mapping[str, Any]) -> list[Operation]:
     if topic in {"customer.created", "customer.updated"}:
-        billing = body.get("billing") or {}
+        billing = dict(body.get("billing") or {})
         if not billing.get("first_name") and body.get("first_name"):
-            billing = {
-                **billing,
-                "first_name": body["first_name"],
-                "last_name": body.get("last_name"),
-            }
-        return [
-            _woo_customer(
-                body.get("id"), {**billing, "email": body.get("email") or billing.get("email")}
-            )
-        ]
+            billing.update(first_name=body["first_name"], last_name=body.get("last_name"))
+        billing["email"] = body.get("email") or billing.get("email")
+        return [_woo_customer(body.get("id"), billing)]
     if topic not in {"order.created", "order.updated"}:
         return []
     status = str(body.get("status", ""))
@@ -234,32 +227,33 @@ def _generic_customer(c: Mapping[str, Any]) -> Customer:
     )
 
 
+def _whole_cents(data: Mapping[str, Any]) -> int:
+    cents = data["amountCents"]
+    if not isinstance(cents, int) or isinstance(cents, bool):
+        raise ValueError("data.amountCents must be a whole number of cents")
+    return cents
+
+
 def _generic(topic: str, body: Mapping[str, Any]) -> list[Operation]:
     data = body["data"]
     if topic == "customer.upserted":
         return [_generic_customer(data)]
     if topic == "order.paid":
-        cents = data["amountCents"]
-        if not isinstance(cents, int) or isinstance(cents, bool):
-            raise ValueError("data.amountCents must be a whole number of cents")
         return [
             Order(
                 order_id=_id(data["orderId"], "data.orderId"),
                 customer=_generic_customer(data["customer"]),
-                amount_cents=cents,
+                amount_cents=_whole_cents(data),
                 occurred_at=_when(data.get("occurredAt")),
                 product_ids=sorted({str(p) for p in data.get("productIds") or []}),
             )
         ]
     if topic == "order.refunded":
-        cents = data["amountCents"]
-        if not isinstance(cents, int) or isinstance(cents, bool):
-            raise ValueError("data.amountCents must be a whole number of cents")
-        return [
-            OrderRefund(
-                _id(data["orderId"], "data.orderId"), _id(data["refundId"], "data.refundId"), cents
-            )
-        ]
+        order_id, refund_id = (
+            _id(data["orderId"], "data.orderId"),
+            _id(data["refundId"], "data.refundId"),
+        )
+        return [OrderRefund(order_id, refund_id, _whole_cents(data))]
     if topic == "order.cancelled":
         return [OrderRefund(_id(data["orderId"], "data.orderId"), "cancelled", None)]
     raise Unusable(
