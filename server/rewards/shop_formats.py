@@ -239,21 +239,20 @@ def _generic(topic: str, body: Mapping[str, Any]) -> list[Operation]:
     if topic == "customer.upserted":
         return [_generic_customer(data)]
     if topic == "order.paid":
+        cents = _whole_cents(data)  # checked first, as before
         return [
             Order(
                 order_id=_id(data["orderId"], "data.orderId"),
                 customer=_generic_customer(data["customer"]),
-                amount_cents=_whole_cents(data),
+                amount_cents=cents,
                 occurred_at=_when(data.get("occurredAt")),
                 product_ids=sorted({str(p) for p in data.get("productIds") or []}),
             )
         ]
     if topic == "order.refunded":
-        order_id, refund_id = (
-            _id(data["orderId"], "data.orderId"),
-            _id(data["refundId"], "data.refundId"),
-        )
-        return [OrderRefund(order_id, refund_id, _whole_cents(data))]
+        cents = _whole_cents(data)
+        order_id = _id(data["orderId"], "data.orderId")
+        return [OrderRefund(order_id, _id(data["refundId"], "data.refundId"), cents)]
     if topic == "order.cancelled":
         return [OrderRefund(_id(data["orderId"], "data.orderId"), "cancelled", None)]
     raise Unusable(
