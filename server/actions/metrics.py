@@ -160,6 +160,14 @@ def boundaries(start: datetime, end: datetime, interval: Interval) -> list[datet
     return [*points, end]
 
 
+def _range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The range in UTC; ``Invalid`` unless it ends after it starts."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        raise Invalid("to", "to must be after from.")
+    return start, end
+
+
 async def program_metrics(
     svc: Services,
     principal: Principal,
@@ -171,9 +179,7 @@ async def program_metrics(
 ) -> Metrics:
     """ADMIN: the program's figures of [start, end) and of each interval in it."""
     require(principal, Role.ADMIN)
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    if end <= start:
-        raise Invalid("to", "to must be after from.")
+    start, end = _range(start, end)
     if end - start > timedelta(days=366 * 5):
         raise Invalid("to", "A range of at most 5 years.")
     key = (start, end, interval, segment)
@@ -203,9 +209,7 @@ async def cohort_retention(
     """ADMIN: members by the interval they joined in, and the share of each cohort who
     bought in each interval after (k = 0: the joining one)."""
     require(principal, Role.ADMIN)
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    if end <= start:
-        raise Invalid("to", "to must be after from.")
+    start, end = _range(start, end)
     edges = boundaries(start, end, interval)
     if len(edges) > 62:
         raise Invalid("interval", "At most 61 cohorts: choose a longer interval.")
