@@ -4,6 +4,7 @@ liability in money and the series."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from server.actions.services import Services
 from server.actions.tiers import tier_ladder
 from server.auth import Principal, Role
 from server.rewards.errors import Invalid
-from server.rewards.metrics import Figures, Segment, figures
+from server.rewards.metrics import Figures, Segment, Sql, series
 from server.rewards.metrics_breakdowns import (
     Cohort,
     PrizeCount,
@@ -187,18 +188,25 @@ async def program_metrics(
     if isinstance(cached, Metrics):
         return cached
     edges = boundaries(start, end, interval)
-    series = [
-        Metrics(a, b, await figures(a, b, segment), svc.point_value_cents)
-        for a, b in itertools.pairwise(edges)
-    ]
-    whole = await figures(start, end, segment)
-    breakdowns = Breakdowns(
-        by_kind=await points_by_kind(start, end),
-        tiers=await tier_counts(await tier_ladder(), end),
-        prizes=await top_prizes(start, end),
-        referrals=await referrals(start, end),
+    ladder = await tier_ladder()
+    jobs = (
+        series(edges, segment),
+        points_by_kind(start, end),
+        tier_counts(ladder, end),
+        top_prizes(start, end),
+        referrals(start, end),
     )
-    found = Metrics(start, end, whole, svc.point_value_cents, tuple(series), breakdowns)
+    if Sql().postgres:  # side by side, each on a connection of its own
+        (parts, whole), by_kind, tiers, prizes, referred = await asyncio.gather(*jobs)
+    else:
+        (parts, whole), by_kind, tiers = await jobs[0], await jobs[1], await jobs[2]
+        prizes, referred = await jobs[3], await jobs[4]
+    each = [
+        Metrics(a, b, found, svc.point_value_cents)
+        for (a, b), found in zip(itertools.pairwise(edges), parts, strict=True)
+    ]
+    breakdowns = Breakdowns(by_kind=by_kind, tiers=tiers, prizes=prizes, referrals=referred)
+    found = Metrics(start, end, whole, svc.point_value_cents, tuple(each), breakdowns)
     svc.metrics_cache.put(key, found)
     return found
 

@@ -1,31 +1,32 @@
-# The SQL below is put together from constant fragments only (segment conditions, the
-# dialect's JSON and date expressions); every value is a bound parameter.
-# ruff: noqa: S608
-"""Program metrics aggregated in the database (SQLite and PostgreSQL alike): one query
-per figure group, never a loop over rows in Python. Times are the activities'
-``occurred_at`` (the ledger's for points, the refund's recording time for refunds), UTC;
-ranges are [start, end). Definitions: README, "Program metrics".
+"""Program metrics aggregated in the database (SQLite and PostgreSQL alike), never a
+loop over rows in Python. Times are the activities' ``occurred_at`` (the ledger's for
+points, the refund's recording time for refunds), UTC; ranges are [start, end).
+Definitions: README, "Program metrics".
+
+Every figure of every interval and of the whole range comes from one pass per table
+and figure group (``server.rewards.metrics_sums``): each row is given the index of
+the interval it falls in by a CASE tree over the boundaries (``Sql.index``), the
+database sums per index, and the running figures (outstanding points, lifetime value)
+are running sums of those few rows here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any
+from datetime import datetime
+from typing import TypeVar
 
-from tortoise import connections
+from tortoise.transactions import in_transaction
 
-__all__ = ["Figures", "Segment", "Sql", "figures"]
+from server.rewards import metrics_sums as sums
+from server.rewards.metrics_sql import Sql
+from server.rewards.metrics_sums import Segment
 
-_ENGAGING = ("REVIEW", "PHOTO_REVIEW", "SOCIAL_SHARE", "REFERRAL")
+__all__ = ["Figures", "Segment", "Sql", "figures", "series"]
 
-
-class Segment(StrEnum):
-    ALL = "ALL"
-    ENGAGED = "ENGAGED"
-    PURCHASE_ONLY = "PURCHASE_ONLY"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,172 +53,74 @@ class Figures:
     points_outstanding: int
 
 
-class Sql:
-    """Placeholders and date arithmetic of the connection's dialect."""
+async def series(
+    edges: Sequence[datetime], segment: Segment = Segment.ALL
+) -> tuple[list[Figures], Figures]:
+    """The figures of each interval [edges[i], edges[i+1]) and of [edges[0], edges[-1]).
+    A segment is taken at the range's end for every interval (engaged before ``to``)."""
+    n = len(edges) - 1
+    side_by_side = Sql().postgres  # PostgreSQL works on several connections at once
 
-    def __init__(self) -> None:
-        self.client = connections.get("default")
-        self.postgres = self.client.capabilities.dialect == "postgres"
-        self.amount = (
-            "CAST(a.payload->>'amountCents' AS BIGINT)"
-            if self.postgres
-            else "CAST(json_extract(a.payload, '$.amountCents') AS INTEGER)"
-        )
+    def start(query: Callable[[sums.Conditions, Sequence[datetime]], Awaitable[T]]) -> Awaitable[T]:
+        job = _sum(query, edges, segment)
+        return asyncio.ensure_future(job) if side_by_side else job
 
-    def within_days(self, later: str, earlier: str, days: int) -> str:
-        if self.postgres:
-            return f"{later} <= {earlier} + INTERVAL '{days} days'"
-        return f"julianday({later}) <= julianday({earlier}) + {days}"
-
-    def param(self, value: Any) -> Any:
-        return value.isoformat(" ") if isinstance(value, datetime) and not self.postgres else value
-
-    async def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-        if self.postgres:
-            parts = sql.split("?")
-            last = len(parts) - 1
-            sql = "".join(p + (f"${i + 1}" if i < last else "") for i, p in enumerate(parts))
-        found: list[dict[str, Any]] = await self.client.execute_query_dict(
-            sql, [self.param(p) for p in params]
-        )
-        return found
-
-    async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
-        """The one row of an aggregate, NULL sums as 0."""
-        (row,) = await self.rows(sql, params)
-        return {k: (v or 0) for k, v in row.items()}
-
-
-def _segment(column: str, segment: Segment) -> tuple[str, list[Any]]:
-    """A condition on a member id column, and its parameters (``end`` bound later)."""
-    if segment is Segment.ALL:
-        return "", []
-    engaged = (
-        "SELECT member_id FROM activities WHERE kind IN ('REVIEW','PHOTO_REVIEW',"
-        "'SOCIAL_SHARE','REFERRAL') AND occurred_at < ? "
-        "UNION SELECT member_id FROM redemptions WHERE created_at < ? "
-        "UNION SELECT member_id FROM discount_codes WHERE created_at < ?"
+    jobs = (
+        start(sums.new_members),
+        start(sums.active_members),
+        start(sums.orders),
+        start(sums.refunds),
+        start(sums.retention),
+        start(sums.first_orders),
+        start(sums.lifetime),
+        start(sums.points),
     )
-    if segment is Segment.ENGAGED:
-        return f" AND {column} IN ({engaged})", ["end", "end", "end"]
-    return f" AND {column} NOT IN ({engaged})", ["end", "end", "end"]
+    new, active, orders, refunds = await jobs[0], await jobs[1], await jobs[2], await jobs[3]
+    retention, firsts, lifetime, points = await jobs[4], await jobs[5], await jobs[6], await jobs[7]
+
+    def at(i: int) -> Figures:
+        """Interval i, or the whole range for i == n."""
+        return Figures(
+            active_members=active[i],
+            new_members=new[i],
+            orders=orders[i].orders,
+            order_cents=orders[i].cents,
+            refund_cents=refunds[i],
+            buyers=orders[i].buyers,
+            repeat_buyers=orders[i].repeats,
+            previous_buyers=retention[i][0],
+            retained_buyers=retention[i][1],
+            first_buyers=firsts[i][0],
+            second_within_90=firsts[i][1],
+            clv_revenue_cents=lifetime[i].revenue_cents,
+            clv_buyers=firsts[i][2],
+            year_revenue_cents=lifetime[i].year_revenue_cents,
+            year_buyers=lifetime[i].year_buyers,
+            points_issued=points[i].issued,
+            points_reversed=points[i].reversed,
+            points_redeemed=points[i].redeemed,
+            points_expired=points[i].expired,
+            points_outstanding=max(0, points[i].outstanding),
+        )
+
+    return [at(i) for i in range(n)], at(n)
+
+
+async def _sum(
+    query: Callable[[sums.Conditions, Sequence[datetime]], Awaitable[T]],
+    edges: Sequence[datetime],
+    segment: Segment,
+) -> T:
+    """One of the sums in a transaction of its own. On PostgreSQL with the memory to hash
+    and sort a report's rows without spilling to disk, and without JIT compilation
+    (which costs more than it saves on statements of a second or so)."""
+    async with in_transaction() as conn:
+        sql = Sql(conn)
+        if sql.postgres:
+            await conn.execute_script("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+        return await query(sums.Conditions(sql, segment, edges[-1]), edges)
 
 
 async def figures(start: datetime, end: datetime, segment: Segment = Segment.ALL) -> Figures:
     """Every figure of [start, end) for a segment of members."""
-    sql = Sql()
-    before = start - (end - start)
-    year = end - timedelta(days=365)
-
-    def bind(params: list[Any], names: list[Any]) -> list[Any]:
-        return [*params, *[end if n == "end" else n for n in names]]
-
-    m_cond, m_names = _segment("m.id", segment)
-    a_cond, a_names = _segment("a.member_id", segment)
-    e_cond, e_names = _segment("e.member_id", segment)
-    purchases = f"a.kind = 'PURCHASE'{a_cond}"
-
-    members = await sql.one(
-        f"SELECT COUNT(*) AS n FROM members m WHERE m.created_at >= ? AND m.created_at < ?{m_cond}",
-        bind([start, end], m_names),
-    )
-    activity = await sql.one(
-        f"SELECT COUNT(DISTINCT a.member_id) AS active FROM activities a "
-        f"WHERE a.occurred_at >= ? AND a.occurred_at < ?{a_cond}",
-        bind([start, end], a_names),
-    )
-    orders = await sql.one(
-        f"SELECT COUNT(*) AS orders, SUM({sql.amount}) AS cents, "
-        f"COUNT(DISTINCT a.member_id) AS buyers FROM activities a "
-        f"WHERE {purchases} AND a.occurred_at >= ? AND a.occurred_at < ?",
-        [*bind([], a_names), start, end],
-    )
-    repeat = await sql.one(
-        f"SELECT COUNT(*) AS n FROM (SELECT a.member_id FROM activities a WHERE {purchases} "
-        f"AND a.occurred_at >= ? AND a.occurred_at < ? GROUP BY a.member_id "
-        f"HAVING COUNT(*) >= 2) AS r",
-        [*bind([], a_names), start, end],
-    )
-    refunds = await sql.one(
-        f"SELECT SUM(r.amount_cents) AS cents FROM refunds r JOIN activities a "
-        f"ON a.id = r.purchase_id WHERE r.created_at >= ? AND r.created_at < ?{a_cond}",
-        bind([start, end], a_names),
-    )
-    retention = await sql.one(
-        f"SELECT COUNT(DISTINCT a.member_id) AS previous, COUNT(DISTINCT CASE WHEN EXISTS "
-        f"(SELECT 1 FROM activities b WHERE b.kind = 'PURCHASE' AND b.member_id = a.member_id "
-        f"AND b.occurred_at >= ? AND b.occurred_at < ?) THEN a.member_id END) AS retained "
-        f"FROM activities a WHERE {purchases} AND a.occurred_at >= ? AND a.occurred_at < ?",
-        [start, end, *bind([], a_names), before, start],
-    )
-    second = await sql.one(
-        f"SELECT COUNT(*) AS firsts, SUM(CASE WHEN (SELECT COUNT(*) FROM activities b "
-        f"WHERE b.kind = 'PURCHASE' AND b.member_id = f.member_id AND "
-        f"{sql.within_days('b.occurred_at', 'f.first', 90)}) >= 2 THEN 1 ELSE 0 END) AS seconds "
-        f"FROM (SELECT a.member_id, MIN(a.occurred_at) AS first FROM activities a "
-        f"WHERE {purchases} GROUP BY a.member_id) AS f WHERE f.first >= ? AND f.first < ?",
-        [*bind([], a_names), start, end],
-    )
-    clv = await _net(sql, purchases, a_cond, a_names, None, end, bind)
-    last_year = await _net(sql, purchases, a_cond, a_names, year, end, bind)
-    points = await sql.one(
-        "SELECT "
-        "SUM(CASE WHEN e.kind IN ('EARN','ADJUST') AND e.amount > 0 AND e.occurred_at >= ? "
-        "THEN e.amount ELSE 0 END) AS issued, "
-        "SUM(CASE WHEN (e.kind = 'REVERSAL' OR (e.kind = 'ADJUST' AND e.amount < 0)) "
-        "AND e.occurred_at >= ? THEN -e.amount ELSE 0 END) AS reversed, "
-        "SUM(CASE WHEN e.kind IN ('SPEND','RETURN') AND e.occurred_at >= ? "
-        "THEN -e.amount ELSE 0 END) AS redeemed, "
-        "SUM(CASE WHEN e.kind = 'EXPIRE' AND e.occurred_at >= ? THEN -e.amount ELSE 0 END) "
-        "AS expired, SUM(e.amount) AS outstanding "
-        f"FROM ledger_entries e WHERE e.occurred_at < ?{e_cond}",
-        bind([start, start, start, start, end], e_names),
-    )
-    return Figures(
-        active_members=int(activity["active"]),
-        new_members=int(members["n"]),
-        orders=int(orders["orders"]),
-        order_cents=int(orders["cents"]),
-        refund_cents=int(refunds["cents"]),
-        buyers=int(orders["buyers"]),
-        repeat_buyers=int(repeat["n"]),
-        previous_buyers=int(retention["previous"]),
-        retained_buyers=int(retention["retained"]),
-        first_buyers=int(second["firsts"]),
-        second_within_90=int(second["seconds"]),
-        clv_revenue_cents=clv[0],
-        clv_buyers=clv[1],
-        year_revenue_cents=last_year[0],
-        year_buyers=last_year[1],
-        points_issued=int(points["issued"]),
-        points_reversed=int(points["reversed"]),
-        points_redeemed=int(points["redeemed"]),
-        points_expired=int(points["expired"]),
-        points_outstanding=max(0, int(points["outstanding"])),
-    )
-
-
-async def _net(
-    sql: Sql,
-    purchases: str,
-    a_cond: str,
-    a_names: list[Any],
-    start: datetime | None,
-    end: datetime,
-    bind: Any,
-) -> tuple[int, int]:
-    """(order amounts minus their refunds, buyers) of the orders in [start, end)."""
-    since = "" if start is None else " AND a.occurred_at >= ?"
-    params = [*bind([], a_names), *([] if start is None else [start]), end]
-    orders = await sql.one(
-        f"SELECT SUM({sql.amount}) AS cents, COUNT(DISTINCT a.member_id) AS buyers "
-        f"FROM activities a WHERE {purchases}{since} AND a.occurred_at < ?",
-        params,
-    )
-    refunds = await sql.one(
-        f"SELECT SUM(r.amount_cents) AS cents FROM refunds r JOIN activities a ON "
-        f"a.id = r.purchase_id WHERE {purchases}{since} AND a.occurred_at < ? "
-        f"AND r.created_at < ?",
-        [*params, end],
-    )
-    return int(orders["cents"]) - int(refunds["cents"]), int(orders["buyers"])
+    return (await series([start, end], segment))[1]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from server.rewards.metrics import Sql
+from server.rewards.metrics_sql import Sql
 from server.rewards.tiers import ROLLING_DAYS, Tier
 
 __all__ = [

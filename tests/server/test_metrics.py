@@ -194,17 +194,17 @@ async def test_only_admins_see_the_metrics(gql: GraphQL, keys: dict[str, str]) -
     assert "to must be after from" in backwards.json()["errors"][0]["message"]
 
 
-async def test_revenue_of_a_range_is_the_sum_of_its_series(
+async def test_a_range_is_the_sum_of_its_series_and_each_interval_its_own_range(
     svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
 ) -> None:
     """A property over ranges drawn at random (seeded) around the history, every interval."""
     await _history(svc, gql, keys, clock)
     rng = random.Random(17)
-    query = """query($f: DateTime!, $t: DateTime!, $i: MetricsInterval!) {
-      programMetrics(from: $f, to: $t, interval: $i) {
-        revenueCents orders series { revenueCents orders }
-      }
-    }"""
+    query = f"""query($f: DateTime!, $t: DateTime!, $i: MetricsInterval!) {{
+      programMetrics(from: $f, to: $t, interval: $i) {{
+        {FIGURES} series {{ start end {FIGURES} }}
+      }}
+    }}"""
     for _ in range(8):
         start = _at("2025-12-20") + timedelta(hours=rng.randrange(24 * 150))
         end = start + timedelta(hours=rng.randrange(1, 24 * 60))
@@ -215,6 +215,15 @@ async def test_revenue_of_a_range_is_the_sum_of_its_series(
         m = found["programMetrics"]
         assert m["revenueCents"] == sum(s["revenueCents"] for s in m["series"]), (start, end)
         assert m["orders"] == sum(s["orders"] for s in m["series"]), (start, end)
+        # An interval of the series has the figures of its range asked for alone (each
+        # interval's come from the whole series' statements, by interval index).
+        part = rng.choice(m["series"])
+        alone = await gql(
+            query, {"f": part["start"], "t": part["end"], "i": "MONTH"}, auth=keys["ADMIN"]
+        )
+        by_itself = alone["programMetrics"]
+        by_itself.pop("series")
+        assert {k: v for k, v in part.items() if k not in ("start", "end")} == by_itself, part
 
 
 async def test_breakdowns_and_cohorts_of_the_small_history(
@@ -270,3 +279,62 @@ async def test_an_answer_is_kept_for_the_cache_time(
     assert (await _metrics(gql, keys))["orders"] == first["orders"] == 6  # kept
     svc.metrics_cache.clear()  # as after LAUREL_METRICS_CACHE_SECONDS
     assert (await _metrics(gql, keys))["orders"] == 7
+
+
+async def test_every_figure_of_each_month(
+    svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
+) -> None:
+    """The series, figure by figure, worked out by hand from the history above."""
+    await _history(svc, gql, keys, clock)
+    found = await gql(
+        f"""query($from: DateTime!, $to: DateTime!) {{
+          programMetrics(from: $from, to: $to, interval: MONTH) {{ series {{ {FIGURES} }} }}
+        }}""",
+        {"from": FROM, "to": TO},
+        auth=keys["ADMIN"],
+    )
+    march, april = found["programMetrics"]["series"]
+    assert march == {
+        "activeMembers": 2,  # A and C ordered; B's redemption is no activity
+        "newMembers": 2,  # C and D
+        "orders": 4,
+        "revenueCents": 16_000,  # 5000 + 3000 + 6000 + 2000, nothing refunded in March
+        "averageOrderValueCents": 4_000,
+        "purchaseFrequency": 2.0,  # 4 orders / A and C
+        "repeatPurchaseRate": 1.0,  # both ordered twice
+        # The 31 days before March are [01-29, 03-01): A and B bought; A again in March.
+        "retentionRate": 0.5,
+        "secondPurchaseRate": 1.0,  # C's first order (03-03), again 03-25
+        "historicalClvCents": 10_250,  # 41000 before April / A, B, C, E
+        "predictedClv12mCents": 10_250,  # the same orders, all after 2025-04-01
+        "pointsIssued": 160,  # 50 + 30 + 60 + 20
+        "pointsReversed": 0,
+        "pointsRedeemed": 50,
+        "pointsExpired": 100,
+        "pointsOutstanding": 460,  # A 180, B 130, C 80, E 70
+        "liabilityCents": 460,
+        "redemptionRate": pytest.approx(50 / 160),
+        "breakageRate": pytest.approx(100 / 160),
+    }
+    assert april == {
+        "activeMembers": 2,  # B and D ordered (C's refund is no activity)
+        "newMembers": 0,
+        "orders": 2,
+        "revenueCents": 5_500,  # 4000 + 2500 - 1000 refunded 04-05
+        "averageOrderValueCents": 3_250,
+        "purchaseFrequency": 1.0,
+        "repeatPurchaseRate": 0.0,
+        # The 30 days before April are [03-02, 04-01): A and C bought; neither in April.
+        "retentionRate": 0.0,
+        "secondPurchaseRate": 0.0,  # D's first order, no second
+        "historicalClvCents": 9_300,  # (47500 - 1000) / 5
+        "predictedClv12mCents": 9_300,
+        "pointsIssued": 65,  # 40 + 25
+        "pointsReversed": 10,
+        "pointsRedeemed": 0,
+        "pointsExpired": 0,
+        "pointsOutstanding": 515,
+        "liabilityCents": 515,
+        "redemptionRate": 0.0,
+        "breakageRate": 0.0,
+    }

@@ -1,0 +1,68 @@
+"""The SQL dialect of program metrics: placeholders, casts, date arithmetic and the
+CASE tree that gives a row the index of its interval."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+__all__ = ["Sql"]
+
+
+class Sql:
+    """Placeholders, casts and date arithmetic of the connection's dialect."""
+
+    def __init__(self, client: BaseDBAsyncClient | None = None) -> None:
+        self.client = client or connections.get("default")
+        self.postgres = self.client.capabilities.dialect == "postgres"
+        self.amount = (
+            "CAST(a.payload->>'amountCents' AS BIGINT)"
+            if self.postgres
+            else "CAST(json_extract(a.payload, '$.amountCents') AS INTEGER)"
+        )
+        self.greatest = "GREATEST" if self.postgres else "MAX"
+
+    def within_days(self, later: str, earlier: str, days: int) -> str:
+        if self.postgres:
+            return f"{later} <= {earlier} + INTERVAL '{days} days'"
+        return f"julianday({later}) <= julianday({earlier}) + {days}"
+
+    def index(self, column: str, bounds: Sequence[datetime]) -> tuple[str, list[Any]]:
+        """How many of the (ascending) ``bounds`` are <= ``column``: 0 before the first,
+        ``len(bounds)`` at or after the last. A balanced CASE tree, so a row costs
+        log2(len(bounds)) comparisons however many intervals there are."""
+
+        def tree(lo: int, hi: int) -> tuple[str, list[Any]]:
+            if lo == hi:
+                return str(lo), []
+            mid = (lo + hi) // 2
+            left, left_params = tree(lo, mid)
+            right, right_params = tree(mid + 1, hi)
+            return (
+                f"CASE WHEN {column} < ? THEN {left} ELSE {right} END",
+                [bounds[mid], *left_params, *right_params],
+            )
+
+        return tree(0, len(bounds))
+
+    def param(self, value: Any) -> Any:
+        return value.isoformat(" ") if isinstance(value, datetime) and not self.postgres else value
+
+    async def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        if self.postgres:
+            parts = sql.split("?")
+            last = len(parts) - 1
+            sql = "".join(p + (f"${i + 1}" if i < last else "") for i, p in enumerate(parts))
+        found: list[dict[str, Any]] = await self.client.execute_query_dict(
+            sql, [self.param(p) for p in params]
+        )
+        return found
+
+    async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
+        """The one row of an aggregate, NULL sums as 0."""
+        (row,) = await self.rows(sql, params)
+        return {k: (v or 0) for k, v in row.items()}
