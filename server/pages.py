@@ -1,4 +1,4 @@
-"""The static pages (community page, moderator console) and, with `laurel serve --demo`,
+"""The static pages (community page, moderator console, owner's console) and, with `laurel serve --demo`,
 the dev-only endpoints that hand out demo credentials."""
 
 from __future__ import annotations
@@ -31,12 +31,19 @@ def _read(name: str) -> str:
 
 
 async def _static(request: Request) -> Response:
-    name = request.path_params["name"]
+    return _shipped(request.path_params["name"], "")
+
+
+async def _chart_library(request: Request) -> Response:
+    return _shipped(request.path_params["name"], "vendor/uplot/")
+
+
+def _shipped(name: str, folder: str) -> Response:
     kind = _TYPES.get(name[name.rfind(".") :] if "." in name else "")
     if kind is None or not _NAME.fullmatch(name) or name.startswith("."):
         return _not_found()
     try:
-        body = _read(name)
+        body = _read(folder + name)
     except (FileNotFoundError, IsADirectoryError):
         return _not_found()
     return Response(body, media_type=kind, headers={"Cache-Control": "no-cache"})
@@ -49,10 +56,15 @@ def page_routes(*, demo: bool, secret: str) -> list[Route]:
     async def moderate(request: Request) -> Response:
         return HTMLResponse(_read("moderate.html"))
 
+    async def admin(request: Request) -> Response:
+        return HTMLResponse(_read("admin.html"))
+
     routes = [
         Route("/", index),
         Route("/moderate", moderate),
+        Route("/admin", admin),
         Route("/static/{name}", _static),
+        Route("/static/vendor/uplot/{name}", _chart_library),
     ]
     if not demo:
         return routes
@@ -77,9 +89,15 @@ def page_routes(*, demo: bool, secret: str) -> list[Route]:
             return Response(status_code=200)
         return JSONResponse({"key": await create_api_key(StaffRole.MODERATOR, "demo console")})
 
+    async def admin_key(request: Request) -> Response:
+        if request.method == "HEAD":
+            return Response(status_code=200)
+        return JSONResponse({"key": await create_api_key(StaffRole.ADMIN, "demo owner console")})
+
     return [
         *routes,
         Route("/demo/members", members),
         Route("/demo/token", token, methods=["POST"]),
         Route("/demo/moderator-key", moderator_key, methods=["POST", "HEAD"]),
+        Route("/demo/admin-key", admin_key, methods=["POST", "HEAD"]),
     ]

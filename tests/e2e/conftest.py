@@ -29,12 +29,14 @@ def chromium_missing() -> bool:
 
 
 @contextlib.contextmanager
-def demo_site(data: Path) -> Iterator[str]:
-    """`laurel serve --seed-demo --demo` on ``data``; yields its URL. On the PostgreSQL
-    pass the SQL is a fresh database of its own (dropped afterwards)."""
+def demo_site(data: Path, settings: dict[str, str] | None = None) -> Iterator[str]:
+    """`laurel serve --seed-demo --demo` on ``data`` (with more ``LAUREL_*`` settings);
+    yields its URL. On the PostgreSQL pass the SQL is a fresh database of its own
+    (dropped afterwards)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")}
     env.update(LAUREL_DATA_DIR=str(data), LAUREL_PORT=str(port), LAUREL_LOG_LEVEL="warning")
+    env.update(settings or {})
     base_url = os.environ.get("LAUREL_TEST_DATABASE_URL", "")
     database = None
     if on_postgres():

@@ -1,4 +1,5 @@
-"""`make screenshots`: the community page and the moderator console at 1280 and 375 px,
+"""`make screenshots`: the community page, the moderator console and the owner's console
+(its dashboard over the demo's year) at 1280 and 375 px,
 signed in on the demo site, saved under docs/screenshots/."""
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ async def _shoot(base: str) -> list[Path]:
             await console.wait_for_selector("#queue li")
             path = OUT / f"moderate-{width}.png"
             await console.screenshot(path=str(path), full_page=True)
+            written.append(path)
+            owner = await context.new_page()
+            await owner.goto(base + "/admin")
+            await owner.click("#demo-key")
+            await owner.wait_for_selector("#cohorts table")
+            await owner.wait_for_timeout(500)
+            path = OUT / f"admin-{width}.png"
+            await owner.screenshot(path=str(path), full_page=True)
             written.append(path)
             await context.close()
         await browser.close()

@@ -118,6 +118,19 @@ async def test_moderator_console_under_the_csp(offline: BrowserContext, site: st
     await watched.assert_clean()
 
 
+async def test_owner_console_under_the_csp(offline: BrowserContext, site: str) -> None:
+    watched = await _watch(offline, site)
+    await watched.page.goto(site + "/admin")
+    await watched.page.click("#demo-key")
+    await expect(watched.page.locator("#chart-members canvas")).to_be_visible()
+    await expect(watched.page.locator("#cohorts table")).to_be_visible()
+    await watched.page.click("#tab-settings")
+    await expect(watched.page.locator("#badge-list img").first).to_be_visible()
+    served = {urlsplit(u).path for u in watched.requests}
+    assert "/static/vendor/uplot/uPlot.esm.js" in served  # the chart library, shipped
+    await watched.assert_clean()
+
+
 async def test_graphiql_offline_under_the_csp(offline: BrowserContext, site: str) -> None:
     watched = await _watch(offline, site)
     await watched.page.goto(site + "/graphql?q=" + quote("{ __typename }"))

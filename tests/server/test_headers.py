@@ -26,6 +26,7 @@ HTML = {"Accept": "text/html"}
 RESPONSES = [
     ("/", {}),
     ("/moderate", {}),
+    ("/admin", {}),
     ("/graphql", HTML),
     ("/static/app.css", {}),
     ("/static/community.js", {}),
@@ -33,13 +34,15 @@ RESPONSES = [
     ("/static/graphiql.css", {}),
     ("/static/vendor/graphiql/graphiql.min.js", {}),
     ("/static/vendor/graphiql/graphiql.min.css", {}),
+    ("/static/vendor/uplot/uPlot.esm.js", {}),
+    ("/static/vendor/uplot/uPlot.min.css", {}),
     ("/static/nothing.js", {}),
     ("/no/such/page", {}),
     ("/healthz", {}),
     ("/openbadges/issuer", {}),
     ("/badges/first-review/1.png", {}),
 ]
-PAGES = ["/", "/moderate", "/graphql"]
+PAGES = ["/", "/moderate", "/admin", "/graphql"]
 # SHA-384 of the shipped files = the `integrity` of strawberry 0.341's CDN page.
 VENDOR = {
     "react.production.min.js": "tMH8h3BGESGckSAVGZ82T9n90ztNXxvdwvdM6UoR56cYcf+0iGXBliJ29D+wZ/x8",
