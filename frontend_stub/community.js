@@ -1,6 +1,7 @@
 // The community page: everyone sees the leaderboard, badges and prizes; a signed-in
 // shopper also sees their points, tier, badge progress, history, and can act.
 import { date, el, gql, number, problem, subscribe, toast } from "/static/api.js";
+import { loadWaysToEarn } from "/static/community_earn.js";
 
 const state = { token: sessionStorage.getItem("laurel.token"), me: null, window: "ALL_TIME", community: null, stop: null };
 const $ = (id) => document.getElementById(id);
@@ -290,6 +291,7 @@ $("copy-referral").addEventListener("click", async () => {
 });
 
 loadBoard();
+loadWaysToEarn($("earn")).catch((e) => { $("earn").textContent = e.message; });
 loadShelf().catch((e) => { $("shelf").textContent = e.message; });
 loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
 loadDiscount().catch(() => {});

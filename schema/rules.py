@@ -40,10 +40,15 @@ class EarningRule:
     needs_moderation: bool
     active: bool
     updated_by: str
+    points_per_currency_unit_in_effect: float | None = strawberry.field(
+        description="Purchases: the points per 1.00 earned now (the rule's, else the "
+        "server's setting); null for the other kinds."
+    )
 
     @classmethod
-    def of(cls, row: RuleRow) -> EarningRule:
+    def of(cls, row: RuleRow, default_rate: Decimal) -> EarningRule:
         rate = row.points_per_currency_unit
+        purchase = row.kind is ActivityKindRow.PURCHASE
         return cls(
             kind=ActivityKind(row.kind.value),
             points=row.points,
@@ -55,6 +60,9 @@ class EarningRule:
             needs_moderation=row.needs_moderation,
             active=row.active,
             updated_by=row.updated_by,
+            points_per_currency_unit_in_effect=(
+                float(default_rate if rate is None else rate) if purchase else None
+            ),
         )
 
 
@@ -85,8 +93,9 @@ EarningRuleResult = Annotated[
 @strawberry.type
 class RuleQueries:
     @strawberry.field(description="What each kind of activity earns; anyone may read it.")
-    async def earning_rules(self) -> list[EarningRule]:
-        return [EarningRule.of(r) for r in await actions.earning_rules()]
+    async def earning_rules(self, info: Info) -> list[EarningRule]:
+        default = info.context.services.points_per_currency_unit
+        return [EarningRule.of(r, default) for r in await actions.earning_rules()]
 
 
 @strawberry.type
@@ -104,4 +113,6 @@ class RuleMutations:
                 points_per_currency_unit=None if rate is None else Decimal(str(rate)),
             ),
         )
-        return EarningRuleSaved(rule=EarningRule.of(row))
+        return EarningRuleSaved(
+            rule=EarningRule.of(row, info.context.services.points_per_currency_unit)
+        )

@@ -152,6 +152,13 @@ async def test_the_owner_changes_the_program(site: str, browser: Browser, tmp_pa
     await expect(review.locator(".status")).to_have_text("Saved.")
     rules = (await _api(site, key, "query { earningRules { kind points } }"))["earningRules"]
     assert {r["kind"]: r["points"] for r in rules}["REVIEW"] == 33
+    # ... and the community page's "Ways to earn" says so.
+    shopper = await context.new_page()
+    await shopper.goto(site + "/")
+    await expect(shopper.locator('[data-earn="REVIEW"]')).to_have_text(
+        re.compile(r"^Write a product review: 33 points\b")
+    )
+    await shopper.close()
 
     # A bad value is refused next to its field, in the form's words.
     top = page.locator('[data-tier="Platinum"]')
