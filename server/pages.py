@@ -1,5 +1,5 @@
-"""The static pages (community page, moderator console, owner's console) and, with `laurel serve --demo`,
-the dev-only endpoints that hand out demo credentials."""
+"""The static pages (community page, moderator console, owner's console) and, with
+`laurel serve --demo`, the dev-only endpoints that hand out demo credentials."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from tortoise.transactions import in_transaction
 
+from server.rewards import metrics_lifetime as history
 from server.rewards import metrics_sums as sums
 from server.rewards.metrics_sql import Sql
 from server.rewards.metrics_sums import Segment
@@ -71,8 +72,8 @@ async def series(
         start(sums.orders),
         start(sums.refunds),
         start(sums.retention),
-        start(sums.first_orders),
-        start(sums.lifetime),
+        start(history.first_orders),
+        start(history.lifetime),
         start(sums.points),
     )
     new, active, orders, refunds = await jobs[0], await jobs[1], await jobs[2], await jobs[3]
