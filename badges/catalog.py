@@ -30,6 +30,7 @@ __all__ = [
     "spec_of",
     "update_badge",
     "validate",
+    "validate_art",
 ]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -53,16 +54,21 @@ def validate(spec: BadgeSpec) -> BadgeSpec:
         raise Invalid("bonusPoints", "Give one bonus per level (0 for none).")
     if any(not 0 <= b <= 100_000 for b in spec.bonus_points):
         raise Invalid("bonusPoints", "A level's bonus must be between 0 and 100,000 points.")
-    if spec.art.shape not in SHAPES:
-        raise Invalid("art.shape", "shape must be one of " + ", ".join(SHAPES) + ".")
-    if spec.art.glyph not in GLYPHS:
-        raise Invalid("art.glyph", "glyph must be one of " + ", ".join(GLYPHS) + ".")
-    for colour in ("primary", "secondary"):
-        if not _COLOUR.match(getattr(spec.art, colour)):
-            raise Invalid(f"art.{colour}Color", f"{colour}Color must look like #1a2b3c.")
+    validate_art(spec.art)
     if (name, description) == (spec.name, spec.description):
         return spec
     return replace(spec, name=name, description=description)
+
+
+def validate_art(art: Art) -> None:
+    """Raise ``Invalid`` naming the field (``art.shape``...) when the art cannot be drawn."""
+    if art.shape not in SHAPES:
+        raise Invalid("art.shape", "shape must be one of " + ", ".join(SHAPES) + ".")
+    if art.glyph not in GLYPHS:
+        raise Invalid("art.glyph", "glyph must be one of " + ", ".join(GLYPHS) + ".")
+    for colour in ("primary", "secondary"):
+        if not _COLOUR.match(getattr(art, colour)):
+            raise Invalid(f"art.{colour}Color", f"{colour}Color must look like #1a2b3c.")
 
 
 def spec_of(row: BadgeDefinition) -> BadgeSpec:

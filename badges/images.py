@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from badges.art import MAX_SIZE, MIN_SIZE, render_png
 from badges.models import BadgeDefinition
+from badges.spec import Art
 
-__all__ = ["DEFAULT_SIZE", "BadgeImage", "ImageCache"]
+__all__ = ["DEFAULT_SIZE", "BadgeImage", "ImageCache", "draw"]
 
 DEFAULT_SIZE = 256
 
@@ -19,6 +20,16 @@ DEFAULT_SIZE = 256
 class BadgeImage:
     png: bytes
     etag: str  # strong: a hash of the bytes, quoted
+
+
+async def draw(art: Art, level: int, levels: int, size: int) -> BadgeImage:
+    """A badge with ``levels`` levels drawn from its art spec at ``level``: what its image
+    URL serves and what an admin's preview of a design shows, byte for byte."""
+    # Drawing takes a few milliseconds of CPU: keep the event loop free meanwhile.
+    png = await asyncio.to_thread(
+        render_png, art.shape, art.glyph, art.primary, art.secondary, level, levels, size
+    )
+    return BadgeImage(png=png, etag='"' + hashlib.sha256(png).hexdigest()[:32] + '"')
 
 
 class ImageCache:
@@ -38,19 +49,7 @@ class ImageCache:
         if found is not None:
             self._items.move_to_end(key)
             return found
-        art = badge.art
-        # Drawing takes a few milliseconds of CPU: keep the event loop free meanwhile.
-        png = await asyncio.to_thread(
-            render_png,
-            art["shape"],
-            art["glyph"],
-            art["primary"],
-            art["secondary"],
-            level,
-            len(badge.thresholds),
-            size,
-        )
-        image = BadgeImage(png=png, etag='"' + hashlib.sha256(png).hexdigest()[:32] + '"')
+        image = await draw(Art(**badge.art), level, len(badge.thresholds), size)
         self._items[key] = image
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)

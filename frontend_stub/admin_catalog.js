@@ -2,7 +2,7 @@
 // keys, the shop's webhooks to Laurel and Laurel's webhooks to the shop. Secrets are
 // shown once, when made.
 import { el, gql, number, toast } from "/static/api.js";
-import { fileBase64, fileText, form, secretOnce, table } from "/static/admin_forms.js";
+import { fileText, form, pictureBase64, secretOnce, table } from "/static/admin_forms.js";
 
 const $ = (id) => document.getElementById(id);
 const ERR = "... on Error { message } ... on ValidationError { field }";
@@ -55,7 +55,7 @@ function editPrize(prize, tiers) {
       { name: "availableFrom", label: "Offered from", type: "datetime", value: local(prize?.availableFrom) },
       { name: "availableUntil", label: "Offered until", type: "datetime", value: local(prize?.availableUntil) },
       { name: "codes", label: "Codes to add (a text file, one per line)", type: "file", accept: ".txt,.csv,text/plain" },
-      { name: "image", label: "Picture (PNG, JPEG or WebP, at most 1 MB)", type: "file", accept: "image/png,image/jpeg,image/webp" },
+      { name: "image", label: "Picture (PNG, JPEG or WebP)", type: "file", accept: "image/png,image/jpeg,image/webp" },
     ],
     success: "PrizeSaved",
     submit: async ({ codes, image, ...v }) => {
@@ -73,7 +73,7 @@ function editPrize(prize, tiers) {
       }
       if (image) {
         const { setPrizeImage } = await gql(`mutation($i: SetPrizeImageInput!) { setPrizeImage(input: $i) { __typename ${ERR} } }`,
-          { i: { prizeId, image: await fileBase64(image) } }, key);
+          { i: { prizeId, image: await pictureBase64(image) } }, key);
         if (setPrizeImage.__typename !== "PrizeSaved") return { ...setPrizeImage, field: "image" };
       }
       return result;

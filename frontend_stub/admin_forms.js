@@ -101,6 +101,27 @@ export function fileText(file) {
   return file ? file.text() : Promise.resolve("");
 }
 
+// A picture as base64, made smaller first in the browser (at most 1024 px a side, as
+// JPEG) so that a phone photo fits the request size limit; the server makes its own
+// PNG of it anyway. An SVG or anything the browser cannot draw is sent as it is, for
+// the server to refuse in words.
+export async function pictureBase64(file) {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, 1024 / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#fff"; // JPEG has no transparency: white, not black, behind it
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    return canvas.toDataURL("image/jpeg", 0.9).split(",", 2)[1];
+  } catch {
+    return fileBase64(file);
+  }
+}
+
 export function fileBase64(file) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();

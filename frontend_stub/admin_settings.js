@@ -100,8 +100,9 @@ function editBadge(badge) {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const spec = { shape: byName.shape.value, glyph: byName.glyph.value, primaryColor: byName.primaryColor.value, secondaryColor: byName.secondaryColor.value };
+      const levels = Math.min(10, Math.max(1, numbersOf(byName.levels.value).length));
       try {
-        const { badgeArtPreview } = await gql("query($a: BadgeArtInput!) { badgeArtPreview(art: $a) }", { a: spec }, key);
+        const { badgeArtPreview } = await gql("query($a: BadgeArtInput!, $n: Int!) { badgeArtPreview(art: $a, level: 1, levels: $n) }", { a: spec, n: levels }, key);
         preview.src = badgeArtPreview;
         previewError.textContent = "";
       } catch (error) {
@@ -109,7 +110,7 @@ function editBadge(badge) {
       }
     }, 150);
   };
-  for (const name of ["shape", "glyph", "primaryColor", "secondaryColor"]) byName[name].addEventListener("input", redraw);
+  for (const name of ["shape", "glyph", "primaryColor", "secondaryColor", "levels"]) byName[name].addEventListener("input", redraw);
   redraw();
   $("badge-editor").replaceChildren(el("div", { class: "editor" }, el("h3", {}, badge ? `Edit ${badge.name}` : "New badge"),
     el("div", { class: "editor-body" }, made.node, el("figure", { class: "preview-box" }, preview, el("figcaption", { class: "muted" }, "What members will see"), previewError))));

@@ -30,7 +30,8 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountQueries
 from schema.activity_mutations import ActivityMutations, ModerationQueries
-from schema.badge_mutations import BadgeMutations
+from schema.api_keys import ApiKeyMutations, ApiKeyQueries
+from schema.badge_mutations import BadgeArtQueries, BadgeMutations
 from schema.badges import BadgeQueries, BadgeSubscriptions
 from schema.contest_mutations import ContestMutations
 from schema.contests import ContestQueries
@@ -79,10 +80,12 @@ Query = merge_types(
         ModerationQueries,
         RuleQueries,
         BadgeQueries,
+        BadgeArtQueries,
         TierQueries,
         PrizeQueries,
         ContestQueries,
         IntegrationQueries,
+        ApiKeyQueries,
         DiscountQueries,
         MetricsQueries,
         WebhookQueries,
@@ -99,6 +102,7 @@ Mutation = merge_types(
         TierMutations,
         ContestMutations,
         IntegrationMutations,
+        ApiKeyMutations,
         DiscountMutations,
         WebhookMutations,
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 
 import strawberry
@@ -12,10 +13,10 @@ from schema.badges import Badge, BadgeMetric, MemberBadge
 from schema.context import Info
 from schema.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from schema.members import Member, load_member
-from schema.runner import mutation
+from schema.runner import field, mutation
 from server import actions
 
-__all__ = ["BadgeMutations"]
+__all__ = ["BadgeArtQueries", "BadgeMutations"]
 
 
 @strawberry.input
@@ -136,6 +137,33 @@ def _base_url(info: Info) -> str:
         return configured
     request = info.context.request
     return "" if request is None else str(request.base_url).rstrip("/")
+
+
+@strawberry.type
+class BadgeArtQueries:
+    @field(
+        description="ADMIN: the image a design would draw, as a data: URL of a PNG (the size "
+        "of a badge's imageUrl), before any badge has it: the bytes /badges/{slug}/{level}.png "
+        "serves for a badge with this art and as many levels. A bad design is a "
+        "BAD_USER_INPUT error naming the field (art.shape, art.primaryColor, ...)."
+    )
+    async def badge_art_preview(
+        self,
+        info: Info,
+        art: BadgeArtInput,
+        level: int = 1,
+        levels: Annotated[
+            int,
+            strawberry.argument(
+                description="How many levels the badge has: its stars and the metal of each "
+                "level depend on it."
+            ),
+        ] = 3,
+    ) -> str:
+        png = await actions.badge_art_preview(
+            info.context.principal, art.spec(), level=level, levels=levels
+        )
+        return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 @strawberry.type

@@ -19,8 +19,9 @@ from schema.errors import (
     ValidationError,
 )
 from schema.prizes import Prize, PrizeKind, Redemption
-from schema.runner import arguments, caller, mutation
+from schema.runner import OWN_TEXT_RULES, arguments, caller, mutation
 from server import actions
+from server.actions.prize_images import set_prize_image
 from server.rewards.prizes import PrizeKind as PrizeKindRow
 
 __all__ = ["PrizeMutations"]
@@ -65,6 +66,42 @@ UpdatePrizeResult = Annotated[
     PrizeSaved | ValidationError | PermissionDeniedError | NotFoundError,
     strawberry.union("UpdatePrizeResult"),
 ]
+
+
+@strawberry.input
+class AddPrizeCodesInput:
+    prize_id: strawberry.ID
+    codes: list[str] = strawberry.field(
+        description="One code per entry (a text file's lines), at most 10,000 in a call; "
+        "each trimmed, at most 64 printable characters; blank entries are ignored.",
+        metadata=OWN_TEXT_RULES,
+    )
+
+
+@strawberry.type
+class PrizeCodesAdded:
+    added: int = strawberry.field(description="Codes new to the prize's pool.")
+    skipped: int = strawberry.field(
+        description="Codes already in the pool, or given twice: not added again."
+    )
+    prize: Prize
+
+
+AddPrizeCodesResult = Annotated[
+    PrizeCodesAdded | ValidationError | PermissionDeniedError | NotFoundError | ConflictError,
+    strawberry.union("AddPrizeCodesResult"),
+]
+
+
+@strawberry.input
+class SetPrizeImageInput:
+    prize_id: strawberry.ID
+    image: str | None = strawberry.field(
+        default=None,
+        description="Base64 of a PNG, JPEG or WebP file of at most 1 MB and 4096 px a side; "
+        "stored as a PNG of at most 512 px on its long side. Null removes the picture.",
+        metadata=OWN_TEXT_RULES,
+    )
 
 
 @strawberry.input
@@ -133,6 +170,20 @@ class PrizeMutations:
     @mutation(description="ADMIN: take a prize out of the catalog.")
     async def archive_prize(self, info: Info, prize_id: strawberry.ID) -> UpdatePrizeResult:
         row = await actions.archive_prize(info.context.principal, prize_id)
+        return PrizeSaved(prize=Prize.of(row))
+
+    @mutation(
+        description="ADMIN: add pre-loaded codes (gift cards, shop discount codes) to a "
+        "prize's pool; the prize then hands out only these. Codes already there are skipped, "
+        "so sending the same codes again adds none. A bad code adds none of them."
+    )
+    async def add_prize_codes(self, info: Info, input: AddPrizeCodesInput) -> AddPrizeCodesResult:
+        done = await actions.add_prize_codes(info.context.principal, input.prize_id, input.codes)
+        return PrizeCodesAdded(added=done.added, skipped=done.skipped, prize=Prize.of(done.prize))
+
+    @mutation(description="ADMIN: set or remove (null) a prize's picture.")
+    async def set_prize_image(self, info: Info, input: SetPrizeImageInput) -> UpdatePrizeResult:
+        row = await set_prize_image(info.context.principal, input.prize_id, input.image)
         return PrizeSaved(prize=Prize.of(row))
 
     @mutation(

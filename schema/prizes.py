@@ -47,6 +47,14 @@ class Prize:
     available_until: datetime | None
     archived: bool
 
+    @strawberry.field(
+        description="Root-relative URL of the prize's picture (a PNG of at most 512 px a "
+        "side); null when it has none. A new picture is a new URL."
+    )
+    def image_url(self) -> str | None:
+        version = self.row.image_version
+        return None if version is None else f"/prizes/{self.row.id}/image.png?v={version}"
+
     @strawberry.field(description="Null when any tier may redeem it.")
     async def min_tier(self, info: Info) -> Tier | None:
         if self.row.min_tier_id is None:

@@ -21,7 +21,8 @@ import dataclasses
 import functools
 import logging
 import typing
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -46,11 +47,16 @@ from server.rewards.validation import argument_text
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["arguments", "caller", "field", "mutation"]
+__all__ = ["OWN_TEXT_RULES", "arguments", "caller", "field", "mutation"]
 
 Resolver = Callable[..., Awaitable[object]]
 
 _log = logging.getLogger("laurel.schema")
+
+# ``strawberry.field(metadata=OWN_TEXT_RULES)``: an input field whose strings its use case
+# checks itself, first thing and more strictly than ``argument_text`` (codes named by their
+# position in the list, a base64 picture of a megabyte).
+OWN_TEXT_RULES: Mapping[str, bool] = MappingProxyType({"own_text_rules": True})
 
 
 @functools.cache
@@ -105,7 +111,8 @@ def mutation(*, description: str) -> Callable[[Resolver], Any]:
 def _check_strings(arguments: dict[str, Any]) -> None:
     """Every string in the arguments, in input objects and lists too, passes
     ``validation.argument_text`` (length, lone surrogates, control characters) before the
-    resolver does any work; the field is named as the client spells it."""
+    resolver does any work; the field is named as the client spells it. Fields marked
+    ``OWN_TEXT_RULES`` are left to their use case."""
     pending: list[tuple[str, object]] = [(to_camel_case(k), v) for k, v in arguments.items()]
     while pending:
         name, value = pending.pop()
@@ -118,6 +125,8 @@ def _check_strings(arguments: dict[str, Any]) -> None:
             if definition is None:
                 continue
             for f in definition.fields:
+                if f.metadata.get("own_text_rules"):
+                    continue
                 label = f.graphql_name or to_camel_case(f.python_name)
                 pending.append((label, getattr(value, f.python_name, None)))
 

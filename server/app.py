@@ -1,5 +1,5 @@
-"""The Starlette app: /graphql (HTTP + graphql-transport-ws), /healthz, badge images,
-Open Badges documents and the static pages.
+"""The Starlette app: /graphql (HTTP + graphql-transport-ws), /healthz, badge and prize
+images, Open Badges documents and the static pages.
 
 ``create_app`` owns the process's resources (ORM, Redis client, the event
 log's consumers) in its lifespan unless the caller passes ready ``Services`` (tests).
@@ -22,7 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from leaderboards import EmbeddedValkey, Leaderboards, RateLimiter, connect
-from server import badge_routes, hook_routes, metrics_routes
+from server import badge_routes, hook_routes, metrics_routes, prize_routes
 from server.actions import Services, services_for, status
 from server.actions.webhook_sender import WebhookSender
 from server.db import orm
@@ -150,6 +150,7 @@ def create_app(
             WebSocketRoute("/graphql", endpoint),
             Route("/healthz", healthz),
             Route("/badges/{slug}/{level}.png", badge_image),
+            Route("/prizes/{prize_id}/image.png", prize_routes.image),
             Route("/openbadges/issuer", issuer),
             Route("/openbadges/badges/{slug}/{level}", badge_class),
             Route("/openbadges/assertions/{token}", assertion),

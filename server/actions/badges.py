@@ -13,6 +13,7 @@ from tortoise.exceptions import IntegrityError
 
 from badges import (
     ALL_METRICS,
+    Art,
     BadgeAssertion,
     BadgeAward,
     BadgeDefinition,
@@ -27,7 +28,8 @@ from badges import (
 )
 from badges import catalog as _catalog
 from badges import openbadges as ob
-from badges.images import DEFAULT_SIZE, BadgeImage
+from badges.images import DEFAULT_SIZE, BadgeImage, draw
+from badges.spec import MAX_LEVELS
 from server.actions.common import find_by_id, require
 from server.actions.effects import announce_badges
 from server.actions.services import Services
@@ -40,6 +42,7 @@ __all__ = [
     "Exported",
     "HostedAssertion",
     "Revoked",
+    "badge_art_preview",
     "badge_awards",
     "badge_catalog",
     "badge_image",
@@ -150,6 +153,19 @@ async def badge_image(svc: Services, slug: str, level: int, size: int | None) ->
         return await svc.images.get(badge, level, DEFAULT_SIZE if size is None else size)
     except ValueError as exc:
         raise Invalid("size", str(exc)) from None
+
+
+async def badge_art_preview(principal: Principal, art: Art, *, level: int, levels: int) -> bytes:
+    """ADMIN: the PNG a design draws at ``level`` of a badge with ``levels`` levels, at the
+    image route's default size, before any badge has it: the very bytes
+    ``/badges/{slug}/{level}.png`` serves for a badge with that art and as many levels."""
+    require(principal, Role.ADMIN)
+    _catalog.validate_art(art)
+    if not 1 <= levels <= MAX_LEVELS:
+        raise Invalid("levels", f"levels must be between 1 and {MAX_LEVELS}.")
+    if not 1 <= level <= levels:
+        raise Invalid("level", f"level must be between 1 and levels ({levels}).")
+    return (await draw(art, level, levels, DEFAULT_SIZE)).png
 
 
 @dataclass(frozen=True, slots=True)

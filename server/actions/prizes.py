@@ -3,11 +3,12 @@ everyone pages through what can be redeemed now. Redeeming is in ``redemptions``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -15,7 +16,7 @@ from server.actions.common import decode_cursor, encode_cursor, find_by_id, page
 from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
-from server.rewards.errors import Invalid
+from server.rewards.errors import Conflict, Invalid
 from server.rewards.prizes import (
     Prize,
     PrizeCode,
@@ -27,8 +28,11 @@ from server.rewards.prizes import (
 from server.rewards.tiers import Tier
 
 __all__ = [
+    "MAX_CODES_PER_CALL",
+    "CodesAdded",
     "PrizeFields",
     "PrizePage",
+    "add_prize_codes",
     "archive_prize",
     "create_prize",
     "load_codes",
@@ -41,6 +45,10 @@ __all__ = [
 
 _MAX_COST = 10_000_000
 _MAX_STOCK = 1_000_000
+# Codes in one ``addPrizeCodes``: a text file of gift cards is a few thousand lines.
+MAX_CODES_PER_CALL = 10_000
+_MAX_CODE_LENGTH = 64
+_BATCH = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,46 +185,85 @@ async def prizes_page(svc: Services, *, first: int, after: str | None) -> PrizeP
     return PrizePage(prizes=found[:size], has_next_page=len(found) > size)
 
 
+@dataclass(frozen=True, slots=True)
+class CodesAdded:
+    """What ``add_prize_codes`` did: codes added, codes skipped (already in the pool, or
+    given twice), and the prize as it is now."""
+
+    added: int
+    skipped: int
+    prize: Prize
+
+
+async def add_prize_codes(principal: Principal, prize_id: str, codes: Sequence[str]) -> CodesAdded:
+    """ADMIN: ``load_codes`` for the API, at most ``MAX_CODES_PER_CALL`` entries a call and
+    all or nothing: a bad code anywhere adds none. Sending the same codes again adds 0."""
+    require(principal, Role.ADMIN)
+    if len(codes) > MAX_CODES_PER_CALL:
+        raise Invalid(
+            "codes",
+            f"At most {MAX_CODES_PER_CALL:,} codes in one call ({len(codes):,} given): "
+            "send the rest in another.",
+        )
+    async with in_transaction():
+        added, skipped = await load_codes(prize_id, codes)
+    prize = await prize_by_id(prize_id)
+    return CodesAdded(added=added, skipped=skipped, prize=prize)
+
+
+def _clean_codes(codes: Iterable[str]) -> list[str]:
+    """The codes given, stripped, blanks left out. The first bad one is named by its
+    position among the entries given, counted from 1: a file's line number."""
+    clean: list[str] = []
+    for position, line in enumerate(codes, start=1):
+        code = line.strip()
+        if not code:
+            continue
+        if len(code) > _MAX_CODE_LENGTH or not code.isprintable():
+            raise Invalid(
+                "codes",
+                f"Code {position} is not a code: {v.excerpt(code)} "
+                f"(at most {_MAX_CODE_LENGTH} printable characters).",
+            )
+        clean.append(code)
+    return clean
+
+
 async def load_codes(
     prize_id: str, codes: Iterable[str], *, on_batch: Callable[[int], None] | None = None
 ) -> tuple[int, int]:
     """Add codes to a prize's pool (one per line; blanks skipped): (added, already there).
 
-    A pool prize hands out only pool codes; a limited stock grows by the codes added.
+    Every code is checked before any is added. A pool prize hands out only pool codes; a
+    limited stock grows by the codes added. Batches of 1,000 commit one by one (the CLI's
+    progress) unless the caller holds a transaction. Codes added at the same moment by
+    another caller are a ``Conflict``: sending them again skips those already there.
     """
     prize = await prize_by_id(prize_id)
+    clean = _clean_codes(codes)
     added = known = 0
-    batch: list[str] = []
-
-    async def flush() -> None:
-        nonlocal added, known
+    for start in range(0, len(clean), _BATCH):
+        batch = clean[start : start + _BATCH]
         wanted = list(dict.fromkeys(batch))
         rows = await PrizeCode.filter(prize_id=prize.id, code__in=wanted).values_list(
             "code", flat=True
         )
         there = {str(c) for c in rows}
         fresh = [c for c in wanted if c not in there]
+        try:
+            async with in_transaction():
+                await PrizeCode.bulk_create([PrizeCode(prize_id=prize.id, code=c) for c in fresh])
+                await Prize.filter(id=prize.id).update(uses_pool=True)
+                await Prize.filter(id=prize.id, stock_left__isnull=False).update(
+                    stock=F("stock") + len(fresh), stock_left=F("stock_left") + len(fresh)
+                )
+        except IntegrityError:
+            raise Conflict(
+                "Some of these codes were being added at the same time: send them again "
+                "(codes already there are skipped)."
+            ) from None
         known += len(batch) - len(fresh)
-        async with in_transaction():
-            await PrizeCode.bulk_create([PrizeCode(prize_id=prize.id, code=c) for c in fresh])
-            await Prize.filter(id=prize.id).update(uses_pool=True)
-            await Prize.filter(id=prize.id, stock_left__isnull=False).update(
-                stock=F("stock") + len(fresh), stock_left=F("stock_left") + len(fresh)
-            )
         added += len(fresh)
         if on_batch is not None:
             on_batch(len(batch))
-        batch.clear()
-
-    for line in codes:
-        code = line.strip()
-        if not code:
-            continue
-        if len(code) > 64 or not code.isprintable():
-            raise Invalid("codes", f"Not a code: {code[:70]!r} (at most 64 printable characters).")
-        batch.append(code)
-        if len(batch) == 1000:
-            await flush()
-    if batch:
-        await flush()
     return added, known

@@ -20,6 +20,7 @@ __all__ = [
     "CODE_ALPHABET",
     "Prize",
     "PrizeCode",
+    "PrizeImage",
     "PrizeKind",
     "Redemption",
     "RedemptionStatus",
@@ -58,6 +59,9 @@ class Prize(Model):
     available_until = fields.DatetimeField(null=True)
     # Codes come from the pool (loaded with `laurel load-codes`) instead of being generated.
     uses_pool = fields.BooleanField(default=False)
+    # A hash of the picture in ``prize_images``, in its URL (a new picture is a new URL);
+    # null: no picture.
+    image_version = fields.CharField(max_length=16, null=True)
     archived = fields.BooleanField(default=False)
     updated_by = fields.CharField(max_length=128)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -91,6 +95,29 @@ class PrizeCode(Model):
         table = "prize_codes"
         unique_together = (("prize_id", "code"),)
         indexes = (("prize_id", "redemption_id"),)
+
+
+class PrizeImage(Model):
+    """A prize's picture, drawn again from the upload.
+
+    A PNG of at most 512 px a side with nothing of the uploaded file but its pixels
+    (``server.rewards.pictures``); apart from ``prizes`` so that listing prizes never
+    reads the bytes.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    prize: fields.OneToOneRelation[Prize] = fields.OneToOneField(
+        "laurel.Prize", related_name="image", on_delete=fields.CASCADE
+    )
+    prize_id: int
+    png = fields.BinaryField()
+    width = fields.IntField()
+    height = fields.IntField()
+    updated_by = fields.CharField(max_length=128)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "prize_images"
 
 
 class RedemptionStatus(StrEnum):

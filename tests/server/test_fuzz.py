@@ -380,6 +380,7 @@ ROUTES = [
     "/static/{a}",
     "/static/vendor/uplot/{a}",
     "/badges/{a}/{b}.png",
+    "/prizes/{a}/image.png",
     "/openbadges/issuer",
     "/openbadges/badges/{a}/{b}",
     "/openbadges/assertions/{a}",

@@ -159,6 +159,10 @@ class World:
 
 # What Ada bought: only a verified buyer may review a product.
 BOUGHT = ["SEED-P", *(f"P-{role}" for role in ROLES)]
+ONE_PIXEL_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
+    "2mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 BADGE_ART = {
     "shape": "circle",
     "glyph": "share",
@@ -393,6 +397,7 @@ PROBES: dict[str, Variables] = {
         }
     },
     "updateBadge": lambda w, r: {"input": {"slug": w.badge, "description": f"Set by {r}"}},
+    "badgeArtPreview": lambda w, r: {"art": BADGE_ART},
     "revokeBadge": lambda w, r: {
         "input": {"memberId": w.ada, "badgeSlug": w.badge, "reason": "Spam"}
     },
@@ -400,6 +405,8 @@ PROBES: dict[str, Variables] = {
     "createPrize": lambda w, r: {"input": {"name": f"Prize {r}", "cost": 50}},
     "updatePrize": lambda w, r: {"input": {"prizeId": w.prize, "description": f"Set by {r}"}},
     "archivePrize": lambda w, r: {"prizeId": w.spare_prize},
+    "addPrizeCodes": lambda w, r: {"input": {"prizeId": w.spare_prize, "codes": [f"GC-{r}"]}},
+    "setPrizeImage": lambda w, r: {"input": {"prizeId": w.spare_prize, "image": ONE_PIXEL_PNG}},
     "redeemPrize": lambda w, r: {"input": {"idempotencyKey": f"red-{r}", "prizeId": w.prize}},
     "cancelRedemption": lambda w, r: {
         "input": {"redemptionId": w.redemptions["cancelRedemption"], "reason": "Changed mind"}
