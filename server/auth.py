@@ -2,8 +2,10 @@
 
 API keys look like ``lrl_<prefix>_<secret>``; only the prefix (for lookup) and
 a SHA-256 of the whole key are stored. The key has 192 bits of randomness, so a
-fast hash is enough. Shopper tokens are HS256 JWTs whose ``sub`` is the
-member's external id.
+fast hash is enough. Every request looks its key up in the database (no copy is
+kept in a process), so a key revoked on one worker is refused by all of them at
+the next request. Shopper tokens are HS256 JWTs whose ``sub`` is the member's
+external id.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from enum import StrEnum
 
 import jwt
 
+from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound
 from server.rewards.members import Member
 from server.rewards.staff import ApiKey, StaffRole
@@ -29,10 +32,15 @@ __all__ = [
     "Role",
     "authenticate",
     "create_api_key",
+    "issue_api_key",
     "issue_member_token",
+    "key_still_valid",
+    "lookup_prefix",
+    "public_prefix",
 ]
 
 _KEY_PREFIX = "lrl_"
+_LOOKUP_PREFIX = re.compile(r"[0-9a-f]{12}")  # what keys are made with (the column's length)
 _JWT_ALGORITHM = "HS256"
 _JWT_AUDIENCE = "laurel:shopper"
 
@@ -98,28 +106,50 @@ def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_api_key(
+def public_prefix(prefix: str) -> str:
+    """What lists show of a key with the stored ``prefix``: ``lrl_<prefix>``, the key's
+    first 16 characters, so that its holder can tell which one it is."""
+    return f"{_KEY_PREFIX}{prefix}"
+
+
+def lookup_prefix(given: str) -> str | None:
+    """The stored prefix that a key names: given whole (``lrl_<prefix>_<secret>``), as
+    lists show it (``lrl_<prefix>``, with or without a trailing ellipsis) or bare; None
+    when it cannot name one."""
+    text = given.strip().rstrip("\u2026")
+    text = text.removeprefix(_KEY_PREFIX)
+    prefix = text.split("_", 1)[0]
+    return prefix if _LOOKUP_PREFIX.fullmatch(prefix) else None
+
+
+async def issue_api_key(
     role: StaffRole, name: str, *, idempotency_scope: str | None = None
-) -> str:
-    """Create a key and return it; it is never shown again.
+) -> tuple[ApiKey, str]:
+    """Create a key: its row and the key itself, which is never shown again.
 
     Keys created with the same ``idempotency_scope`` see each other's idempotency keys
     (a retry through another key replays); without one, a key sees only its own.
     """
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise Invalid("name", "A key needs a name of 1 to 100 characters.")
+    name = v.clean_text("name", name, max_length=100, display=True)
     if idempotency_scope is not None and not re.fullmatch(r"[a-z0-9-]{1,64}", idempotency_scope):
         raise Invalid("idempotencyScope", "An idempotency scope is 1 to 64 of a-z, 0-9 and -.")
     prefix = secrets.token_hex(6)
     key = f"{_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
-    await ApiKey.create(
+    row = await ApiKey.create(
         name=name,
         role=role,
         prefix=prefix,
         key_hash=_hash_key(key),
         idempotency_scope=idempotency_scope,
     )
+    return row, key
+
+
+async def create_api_key(
+    role: StaffRole, name: str, *, idempotency_scope: str | None = None
+) -> str:
+    """``issue_api_key``, for callers that only hand the key on (CLI, tests, the demo)."""
+    _, key = await issue_api_key(role, name, idempotency_scope=idempotency_scope)
     return key
 
 
@@ -156,12 +186,23 @@ async def authenticate(authorization: str | None, secret: str) -> Principal:
     return await _token_principal(credential, secret)
 
 
+async def key_still_valid(principal: Principal) -> bool:
+    """Whether the API key a principal was made from is still unrevoked (True for any
+    other principal). For connections that outlive the request that authenticated them
+    (a WebSocket): they ask again before each operation."""
+    if principal.key_id is None:
+        return True
+    found = ApiKey.filter(id=principal.key_id, revoked_at__isnull=True)
+    return bool(await found.exists())
+
+
 async def _api_key_principal(key: str) -> Principal:
-    prefix = key[len(_KEY_PREFIX) :].split("_", 1)[0]
-    # Keys are made with a 12-hex-digit prefix (the column's length): another names none.
-    well_formed = len(prefix) == 12 and all(c in "0123456789abcdef" for c in prefix)
+    # Always from the table, never from a copy: a revocation holds at the next request.
+    prefix = lookup_prefix(key)
     row = (
-        await ApiKey.filter(prefix=prefix, revoked_at__isnull=True).first() if well_formed else None
+        None
+        if prefix is None
+        else await ApiKey.filter(prefix=prefix, revoked_at__isnull=True).first()
     )
     if row is None or not hmac.compare_digest(row.key_hash, _hash_key(key)):
         raise AuthError("Unknown or revoked API key.")

@@ -17,13 +17,17 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.ides import GraphQL_IDE
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from schema import MAX_TOKENS, Context, build_schema, request_context
 from server import request_json
 from server.actions import Services
-from server.auth import AuthError, Principal, Role, authenticate
+from server.auth import AuthError, Principal, Role, authenticate, key_still_valid
 from server.graphiql import graphiql_page
 from server.limits_http import operation_kind, several_operations_without_name, shorten_errors
 from server.rate_limits import RateLimits, refuse
@@ -35,8 +39,22 @@ __all__ = ["Authenticated", "GraphQLView"]
 _ACK = cast(UnsetType, UNSET)  # a plain connection_ack, no payload
 
 
+class _KeyCheckingSocket(BaseGraphQLTransportWSHandler[Context, None]):
+    """A WebSocket outlives the request that authenticated it, and may run queries and
+    mutations too: each operation first asks whether its API key still stands, so a key
+    revoked meanwhile closes the socket (4401) instead of running it."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if not await key_still_valid(self.context.principal):
+            await self.websocket.close(code=4401, reason="Unknown or revoked API key.")
+            return
+        await super().handle_subscribe(message)
+
+
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with our typed context and orjson responses."""
+
+    graphql_transport_ws_handler_class = _KeyCheckingSocket
 
     def __init__(
         self, services: Services | None, secret: str, settings: Settings, **kwargs: Any

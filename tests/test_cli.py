@@ -23,6 +23,8 @@ COMMANDS = [
     "migrate",
     "seed-demo",
     "create-api-key",
+    "list-api-keys",
+    "revoke-api-key",
     "member-token",
     "release-pending",
     "check-consistency",
@@ -255,3 +257,68 @@ def test_load_codes_fills_a_prize_pool(seeded: tuple[Path, Result], tmp_path: Pa
     unreadable = laurel(data_dir, "load-codes", prize_id, str(tmp_path / "nope.txt"))
     assert unreadable.returncode == 2
     assert unreadable.stderr.startswith("error: cannot read")
+
+
+def _key_accepted(data_dir: Path, key: str) -> bool:
+    """Whether the server would take ``key`` (the lookup every request makes)."""
+    script = (
+        "import asyncio, sys\n"
+        "from server.auth import AuthError, authenticate\n"
+        "from server.db import orm\n"
+        "from server.settings import load_settings\n"
+        "async def main():\n"
+        "    async with orm(load_settings().resolved_database_url):\n"
+        "        try:\n"
+        "            await authenticate('Bearer ' + sys.argv[1], 'unused')\n"
+        "        except AuthError:\n"
+        "            return 'refused'\n"
+        "        return 'accepted'\n"
+        "print(asyncio.run(main()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAUREL_")}
+    env["LAUREL_DATA_DIR"] = str(data_dir)
+    done = subprocess.run(
+        [sys.executable, "-c", script, key], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip() == "accepted"
+
+
+def test_list_and_revoke_api_keys(tmp_path: Path) -> None:
+    empty = laurel(tmp_path, "list-api-keys")
+    assert empty.returncode == 0, empty.stderr
+    assert "no API keys yet" in empty.stdout
+    name = "[bold]shop[/bold] backend"  # free text: printed as typed, never as markup
+    shop = laurel(tmp_path, "create-api-key", "--role", "service", "--name", name).stdout.strip()
+    owner = laurel(tmp_path, "create-api-key", "--role", "admin", "--name", "owner").stdout
+    shop_prefix, owner_prefix = shop[:16], owner.strip()[:16]
+
+    listed = laurel(tmp_path, "list-api-keys")
+    assert listed.returncode == 0, listed.stderr
+    assert shop not in listed.stdout  # secrets are never shown again
+    rows = [line for line in listed.stdout.splitlines() if "lrl_" in line]
+    assert [row.split()[0] for row in rows] == [owner_prefix, shop_prefix]  # newest first
+    assert name in rows[1]
+    assert "SERVICE" in rows[1]
+    assert rows[1].rstrip().endswith("-")  # not revoked
+    assert _key_accepted(tmp_path, shop)
+
+    revoked = laurel(tmp_path, "revoke-api-key", shop_prefix)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"revoked API key {shop_prefix} (SERVICE, {name!r})"
+    assert not _key_accepted(tmp_path, shop)
+    assert _key_accepted(tmp_path, owner.strip())
+
+    again = laurel(tmp_path, "revoke-api-key", shop)  # the whole key is accepted too
+    assert again.returncode == 0, again.stderr
+    assert "was already revoked on" in again.stdout
+    rows = [
+        line for line in laurel(tmp_path, "list-api-keys").stdout.splitlines() if "lrl_" in line
+    ]
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d$", rows[1].rstrip()), rows[1]
+
+    for unknown in ("lrl_000000000000", "nonsense"):
+        missing = laurel(tmp_path, "revoke-api-key", unknown)
+        assert missing.returncode == 2, missing.stdout
+        assert missing.stdout == ""
+        assert missing.stderr.startswith("error: No API key starts with"), missing.stderr
+        assert "Traceback" not in missing.stderr

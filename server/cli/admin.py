@@ -1,5 +1,5 @@
-"""Setting up an installation: the database, the demo, API keys, shopper tokens, prize
-code pools and the badge contact sheet."""
+"""Setting up an installation: the database, the demo, API keys (create, list, revoke),
+shopper tokens, prize code pools and the badge contact sheet."""
 
 from __future__ import annotations
 
@@ -9,20 +9,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
 
 from badges import default_contact_sheet
 from server import actions
+from server.actions import staff_keys
 from server.actions.order_import import ImportReport, import_orders
-from server.auth import create_api_key, issue_member_token
+from server.auth import Principal, Role, create_api_key, issue_member_token, public_prefix
 from server.cli.running import fail, run_job, settings_or_exit
 from server.db import apply_migrations
 from server.demo import seed_demo
-from server.rewards.staff import StaffRole
+from server.rewards.staff import ApiKey, StaffRole
 
 __all__ = ["app"]
 
 app = typer.Typer()
+# Whoever may run the CLI on the server may do what an ADMIN may.
+_OWNER = Principal(role=Role.ADMIN, name="laurel cli")
 
 
 @app.command()
@@ -67,6 +73,52 @@ def create_api_key_command(
         lambda _svc: create_api_key(staff_role, name, idempotency_scope=idempotency_scope),
     )
     typer.echo(key)
+
+
+@app.command("list-api-keys")
+def list_api_keys_command() -> None:
+    """Print every API key, newest first: its prefix, name, role and when it was made
+    and revoked (the secrets are not kept)."""
+    settings = settings_or_exit()
+    rows = run_job(settings, lambda _svc: staff_keys.api_keys(_OWNER))
+    if not rows:
+        typer.echo("no API keys yet: make one with `laurel create-api-key`")
+        return
+    table = Table("prefix", "name", "role", "created (UTC)", "revoked (UTC)", box=None)
+    for row in rows:
+        revoked = f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "-"
+        # Names are free text: never read as console markup.
+        table.add_row(
+            public_prefix(row.prefix),
+            Text(row.name),
+            row.role.value,
+            f"{row.created_at:%Y-%m-%d %H:%M}",
+            revoked,
+        )
+    Console(width=200).print(table)
+
+
+@app.command("revoke-api-key")
+def revoke_api_key_command(
+    prefix: Annotated[
+        str, typer.Argument(help="The key's prefix as list-api-keys shows it, or the whole key")
+    ],
+) -> None:
+    """Revoke an API key: from its next request on, on every worker, it gets 401.
+    Revoking a revoked key changes nothing."""
+    settings = settings_or_exit()
+    row, revoked_now = run_job(
+        settings, lambda svc: staff_keys.revoke_api_key_by_prefix(svc, _OWNER, prefix)
+    )
+    typer.echo(
+        f"revoked {_described(row)}"
+        if revoked_now
+        else f"{_described(row)} was already revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def _described(row: ApiKey) -> str:
+    return f"API key {public_prefix(row.prefix)} ({row.role.value}, {row.name!r})"
 
 
 @app.command("member-token")

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import (
@@ -258,3 +259,83 @@ async def test_small_screens_keyboard_and_axe(site: str, browser: Browser) -> No
         )
         assert violations == [], (tab, violations)
     await audit.close()
+
+
+async def _status(site: str, key: str) -> int:
+    async with httpx.AsyncClient(base_url=site) as client:
+        answer = await client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    return answer.status_code
+
+
+async def test_badges_prizes_and_keys_from_the_console(
+    site: str, browser: Browser, tmp_path: Path
+) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    errors = _watch(page)
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await _signed_in(page, site)
+    await page.click("#tab-settings")
+
+    # A badge, with its image previewed from the art before it exists.
+    await page.get_by_role("button", name="New badge").click()
+    editor = page.locator("#badge-editor")
+    await editor.get_by_label("Short name in links").fill("owner-made")
+    await editor.get_by_label("Name", exact=True).fill("Owner made")
+    await editor.get_by_label("Shape").select_option("star")
+    preview = editor.get_by_alt_text("Preview of the badge image")
+    await expect(preview).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    await editor.get_by_role("button", name="Create badge").click()
+    made = page.locator('[data-badge="owner-made"] img')
+    await expect(made).to_be_visible()
+    assert await made.evaluate("img => img.complete && img.naturalWidth") > 0
+
+    # A prize whose codes come from a file; a shopper redeems it and gets one of them.
+    codes = tmp_path / "codes.txt"
+    await asyncio.to_thread(codes.write_text, "GIFT-AAA1\nGIFT-BBB2\n\n", encoding="utf-8")
+    await page.locator("#prize-list").get_by_role("button", name="New prize").click()
+    prize_editor = page.locator("#prize-editor")
+    await prize_editor.get_by_label("Name", exact=True).fill("Gift card 5")
+    await prize_editor.get_by_label("Points", exact=True).fill("10")
+    await prize_editor.get_by_label("Kind").select_option("GIFT_CARD")
+    await prize_editor.get_by_label("Codes to add (a text file, one per line)").set_input_files(
+        codes
+    )
+    picture = tmp_path / "card.png"
+    await asyncio.to_thread(Image.new("RGB", (1600, 800), "#c05621").save, picture)
+    await prize_editor.get_by_label("Picture (PNG, JPEG or WebP)").set_input_files(picture)
+    await prize_editor.get_by_role("button", name="Create prize").click()
+    await expect(page.locator("#toasts")).to_contain_text("2 codes added")
+    row = page.locator('[data-prize="Gift card 5"]')
+    # The picture: made 1024 px wide by the browser, then 512 x 256 by the server.
+    thumb = row.locator("img.thumb")
+    await expect(thumb).to_be_visible()
+    size = await thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert size == [512, 256]
+    shopper = await context.new_page()
+    await shopper.goto(site + "/")
+    await shopper.select_option("#demo-member", label="Hana Hart")
+    offer = shopper.locator("#prizes .prize", has_text="Gift card 5")
+    await offer.get_by_role("button", name="Redeem").click()
+    await shopper.locator("#confirm button[value=yes]").click()
+    await expect(shopper.locator("#new-code")).to_have_text(re.compile(r"^GIFT-(AAA1|BBB2)$"))
+    await shopper.close()
+
+    # An API key: shown once, works, and is refused at once after it is revoked.
+    keys = page.locator("#keys")
+    await keys.get_by_label("What it is for").fill("till")
+    await keys.get_by_role("button", name="Create key").click()
+    shown = keys.locator(".once code")
+    await expect(shown).to_have_text(re.compile(r"^lrl_"))
+    secret = await shown.text_content()
+    assert secret is not None
+    assert await _status(site, secret) == 200
+    await keys.get_by_role("button", name="Revoke till").click()
+    await expect(keys.locator('[data-key="till"]')).to_contain_text("Revoked")
+    assert await _status(site, secret) == 401
+    assert errors == []
+    await context.close()

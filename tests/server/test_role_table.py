@@ -155,6 +155,7 @@ class World:
     integration: str
     endpoint: str
     message: str
+    spare_key: str
 
 
 # What Ada bought: only a verified buyer may review a product.
@@ -315,6 +316,13 @@ async def _world(svc: Services, gql: GraphQL, keys: dict[str, str]) -> World:
         {"e": endpoint["endpoint"]["id"]},
         admin,
     )
+    spare = await _ok(
+        gql,
+        "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {"
+        " ... on ApiKeyCreated { apiKey { id } } ... on Error { message } } }",
+        {"i": {"name": "Spare", "role": "SERVICE"}},
+        admin,
+    )
     auth: dict[str, str | None] = {"ANONYMOUS": None, "SHOPPER": shopper, **keys}
     return World(
         auth=auth,
@@ -334,6 +342,7 @@ async def _world(svc: Services, gql: GraphQL, keys: dict[str, str]) -> World:
         integration=made["integration"]["id"],
         endpoint=endpoint["endpoint"]["id"],
         message=message["id"],
+        spare_key=spare["apiKey"]["id"],
     )
 
 
@@ -435,6 +444,9 @@ PROBES: dict[str, Variables] = {
     "finalizeContest": lambda w, r: {"id": w.contest},
     "createIntegration": lambda w, r: {"input": {"kind": "LAUREL", "name": f"Shop {r}"}},
     "rotateIntegrationSecret": lambda w, r: {"input": {"integrationId": w.integration}},
+    "createApiKey": lambda w, r: {"input": {"name": f"Key {r}", "role": "SERVICE"}},
+    # A key none of the callers use: revoking it again is allowed, and answers it.
+    "revokeApiKey": lambda w, r: {"input": {"id": w.spare_key}},
     "hookDeliveries": lambda w, r: {"integrationId": w.integration},
     "programMetrics": lambda w, r: {"from": w.soon, "to": w.later},
     "cohortRetention": lambda w, r: {"from": w.soon, "to": w.later},
