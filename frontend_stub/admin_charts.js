@@ -11,6 +11,7 @@ const LOOKS = [
   { stroke: "#1f4e8c", dash: [2, 4], marker: "triangle" },
 ];
 const SHADES = ["#f1f7f3", "#d3e8db", "#a3cdb3", "#3f7f5e", "#256045"];
+const LINES = ["——", "- - -", "· · ·"];
 const MARKS = { circle: "●", square: "■", triangle: "▲" };
 const charts = new Map();
 
@@ -47,7 +48,7 @@ export function lineChart(box, { caption, periods, interval, series }) {
   charts.get(box)?.destroy();
   const xs = periods.map((p) => Date.parse(p) / 1000);
   const canvas = el("div", { class: "canvas", "aria-hidden": "true" });
-  const key = el("p", { class: "key" }, ...series.map((s, i) => el("span", {}, `${MARKS[LOOKS[i].marker]} ${LOOKS[i].dash.length ? "- - " : "—— "}${s.label}`)));
+  const key = el("p", { class: "key" }, ...series.map((s, i) => el("span", {}, `${MARKS[LOOKS[i].marker]} ${LINES[i]} ${s.label}`)));
   box.replaceChildren(key, canvas, numbers(caption, periods.map((p) => periodLabel(p, interval)), series));
   const options = {
     width: Math.max(box.clientWidth, 280),
