@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import (
     demo_site,
@@ -64,6 +64,15 @@ async def _numbers(page: Page, chart: str) -> list[list[str]]:
         "rows => rows.map(r => [...r.children].map(c => c.textContent))"
     )
     return rows
+
+
+async def _shown_once(section: Locator, prefix: str) -> str:
+    """The secret a section shows once after making something, as the owner reads it."""
+    shown = section.locator(".once code")
+    await expect(shown).to_have_text(re.compile(f"^{prefix}"))
+    secret = await shown.text_content()
+    assert secret is not None
+    return secret
 
 
 def _int(text: str) -> int:
@@ -180,10 +189,7 @@ async def test_the_owner_changes_the_program(site: str, browser: Browser, tmp_pa
     await endpoints.get_by_label("Address (https)").fill(url)
     await endpoints.get_by_label("Events (comma separated)").fill("points.earned")
     await endpoints.get_by_role("button", name="Add endpoint").click()
-    shown = endpoints.locator(".once code")
-    await expect(shown).to_have_text(re.compile(r"^whsec_"))
-    secret = await shown.text_content()
-    assert secret is not None
+    secret = await _shown_once(endpoints, "whsec_")
     received = tmp_path / "received.jsonl"
     receiver = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.hooks.receiver", str(port), secret, str(received), cwd=REPO
@@ -292,7 +298,11 @@ async def test_badges_prizes_and_keys_from_the_console(
     await editor.get_by_role("button", name="Create badge").click()
     made = page.locator('[data-badge="owner-made"] img')
     await expect(made).to_be_visible()
-    assert await made.evaluate("img => img.complete && img.naturalWidth") > 0
+    width = await made.evaluate(  # once the browser has loaded it
+        "img => img.complete ? img.naturalWidth : new Promise(done =>"
+        " img.addEventListener('load', () => done(img.naturalWidth), { once: true }))"
+    )
+    assert width > 0
 
     # A prize whose codes come from a file; a shopper redeems it and gets one of them.
     codes = tmp_path / "codes.txt"
@@ -314,7 +324,11 @@ async def test_badges_prizes_and_keys_from_the_console(
     # The picture: made 1024 px wide by the browser, then 512 x 256 by the server.
     thumb = row.locator("img.thumb")
     await expect(thumb).to_be_visible()
-    size = await thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    size = await thumb.evaluate(
+        "img => new Promise(done => { const read = () => done([img.naturalWidth,"
+        " img.naturalHeight]); if (img.complete) read();"
+        " else img.addEventListener('load', read, { once: true }); })"
+    )
     assert size == [512, 256]
     shopper = await context.new_page()
     await shopper.goto(site + "/")
@@ -329,10 +343,7 @@ async def test_badges_prizes_and_keys_from_the_console(
     keys = page.locator("#keys")
     await keys.get_by_label("What it is for").fill("till")
     await keys.get_by_role("button", name="Create key").click()
-    shown = keys.locator(".once code")
-    await expect(shown).to_have_text(re.compile(r"^lrl_"))
-    secret = await shown.text_content()
-    assert secret is not None
+    secret = await _shown_once(keys, "lrl_")
     assert await _status(site, secret) == 200
     await keys.get_by_role("button", name="Revoke till").click()
     await expect(keys.locator('[data-key="till"]')).to_contain_text("Revoked")
