@@ -18,6 +18,7 @@ from server.actions import (
     create_prize,
     record_purchase,
     record_share,
+    redeem_prize,
     submit_review,
     upsert_member,
 )
@@ -25,7 +26,7 @@ from server.auth import Principal, Role
 from server.rewards.activities import Activity, PurchasedProduct
 from server.rewards.errors import RewardsError
 from server.rewards.members import Member
-from server.rewards.prizes import Prize, PrizeKind
+from server.rewards.prizes import Prize, PrizeKind, Redemption
 from server.rewards.tiers import Tier
 
 __all__ = ["DemoSummary", "seed_demo"]
@@ -139,6 +140,7 @@ async def seed_demo(svc: Services) -> DemoSummary:
     )
     await _community(svc, shop)
     await _prizes(admin)
+    await _redemptions(svc)
     return DemoSummary(members=_MEMBERS, purchases_new=new, purchases_seen=seen)
 
 
@@ -196,3 +198,21 @@ async def _prizes(admin: Principal) -> None:
                 kind=PrizeKind.GIFT_CARD if tier else PrizeKind.DISCOUNT_CODE,
             ),
         )
+
+
+async def _redemptions(svc: Services) -> None:
+    """Some members spent points on the first prize, so that the owner's dashboard has
+    redemptions to show (once: not again when the prize has any redemption)."""
+    prize = await Prize.get(name=_PRIZES[0][0])
+    if await Redemption.exists(prize_id=prize.id):
+        return
+    spenders = await Member.filter(points_balance__gte=prize.cost).order_by("external_id")
+    for member in spenders[:8]:
+        shopper = Principal(role=Role.SHOPPER, name=member.external_id, member_id=member.id)
+        with contextlib.suppress(RewardsError):
+            await redeem_prize(
+                svc,
+                shopper,
+                idempotency_key=f"demo-redeem-{member.external_id}",
+                prize_id=str(prize.id),
+            )
