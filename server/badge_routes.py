@@ -10,14 +10,13 @@ from badges import openbadges as ob
 from badges.art import MAX_SIZE, MIN_SIZE
 from server import actions
 from server.actions import Services
+from server.responses import cached_png, problem
 from server.rewards.errors import Invalid, NotFound
 from server.rewards.validation import excerpt
 
 __all__ = ["assertion", "badge_class", "image", "issuer"]
 
 _JSON_LD = "application/ld+json"
-# Image URLs carry the art version (?v=N): a new design is a new URL.
-_IMAGE_CACHE = "public, max-age=86400"
 _DOCUMENT_CACHE = "public, max-age=300"
 
 
@@ -27,12 +26,6 @@ def _json(body: object, status: int = 200, cache: str = _DOCUMENT_CACHE) -> Resp
         status_code=status,
         media_type=_JSON_LD,
         headers={"Cache-Control": cache if status == 200 else "no-store"},
-    )
-
-
-def _problem(status: int, message: str) -> Response:
-    return Response(
-        orjson.dumps({"error": message}), status_code=status, media_type="application/json"
     )
 
 
@@ -52,11 +45,6 @@ def _level(request: Request) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else None
 
 
-def _matches(request: Request, etag: str) -> bool:
-    asked = request.headers.get("if-none-match", "")
-    return etag in (tag.strip() for tag in asked.split(",")) or asked.strip() == "*"
-
-
 async def image(svc: Services, request: Request) -> Response:
     """GET /badges/{slug}/{level}.png[?size=64..512]: strong ETag, 304 when unchanged."""
     try:
@@ -65,13 +53,10 @@ async def image(svc: Services, request: Request) -> Response:
             raise NotFound("No such badge level.")
         found = await actions.badge_image(svc, request.path_params["slug"], level, _size(request))
     except NotFound as exc:
-        return _problem(404, exc.message)
+        return problem(404, exc.message)
     except Invalid as exc:
-        return _problem(400, exc.message)
-    headers = {"ETag": found.etag, "Cache-Control": _IMAGE_CACHE}
-    if _matches(request, found.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(found.png, media_type="image/png", headers=headers)
+        return problem(400, exc.message)
+    return cached_png(request, found.png, found.etag)
 
 
 def issuer(svc: Services, base_url: str) -> Response:
@@ -82,7 +67,7 @@ async def badge_class(base_url: str, request: Request) -> Response:
     slug, level = request.path_params["slug"], _level(request)
     badge = (await actions.badges_by_slug([slug])).get(slug)
     if badge is None or level is None or not 1 <= level <= len(badge.thresholds):
-        return _problem(
+        return problem(
             404,
             f"No badge {excerpt(slug)} with level {excerpt(str(request.path_params['level']))}.",
         )
@@ -100,7 +85,7 @@ async def assertion(svc: Services, base_url: str, request: Request) -> Response:
     try:
         found = await actions.hosted_assertion(svc, base_url, token)
     except NotFound as exc:
-        return _problem(404, exc.message)
+        return problem(404, exc.message)
     if found.revoked:
         return _json(found.document, status=410)
     if not baked:

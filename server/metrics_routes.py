@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,15 +12,10 @@ from server import actions
 from server.actions import Services
 from server.actions.metrics_export import as_csv
 from server.auth import AuthError, authenticate
+from server.responses import problem
 from server.rewards.errors import Invalid, PermissionDenied
 
 __all__ = ["metrics_csv"]
-
-
-def _problem(status: int, message: str) -> Response:
-    return Response(
-        orjson.dumps({"error": message}), status_code=status, media_type="application/json"
-    )
 
 
 def _when(request: Request, name: str) -> datetime:
@@ -37,11 +31,11 @@ async def metrics_csv(svc: Services, secret: str, request: Request) -> Response:
     try:
         principal = await authenticate(request.headers.get("authorization"), secret)
     except AuthError as exc:
-        return _problem(401, str(exc))
+        return problem(401, str(exc))
     try:
         interval = actions.Interval(request.query_params.get("interval", "MONTH").upper())
     except ValueError:
-        return _problem(400, "interval must be DAY, WEEK or MONTH.")
+        return problem(400, "interval must be DAY, WEEK or MONTH.")
     try:
         found = await actions.program_metrics(
             svc,
@@ -51,9 +45,9 @@ async def metrics_csv(svc: Services, secret: str, request: Request) -> Response:
             interval=interval,
         )
     except PermissionDenied as exc:
-        return _problem(403, exc.message)
+        return problem(403, exc.message)
     except Invalid as exc:
-        return _problem(400, exc.message)
+        return problem(400, exc.message)
     return Response(
         as_csv(found),
         media_type="text/csv; charset=utf-8",
