@@ -4,7 +4,6 @@ liability in money and the series."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from server.actions.services import Services
 from server.actions.tiers import tier_ladder
 from server.auth import Principal, Role
 from server.rewards.errors import Invalid
-from server.rewards.metrics import Figures, Segment, Sql, series
+from server.rewards.metrics import Figures, Segment, series
 from server.rewards.metrics_breakdowns import (
     Cohort,
     PrizeCount,
@@ -27,6 +26,7 @@ from server.rewards.metrics_breakdowns import (
     tier_counts,
     top_prizes,
 )
+from server.rewards.metrics_sql import begun
 
 __all__ = ["Breakdowns", "Interval", "Metrics", "cohort_retention", "program_metrics"]
 
@@ -190,17 +190,14 @@ async def program_metrics(
     edges = boundaries(start, end, interval)
     ladder = await tier_ladder()
     jobs = (
-        series(edges, segment),
-        points_by_kind(start, end),
-        tier_counts(ladder, end),
-        top_prizes(start, end),
-        referrals(start, end),
+        begun(series(edges, segment)),
+        begun(points_by_kind(start, end)),
+        begun(tier_counts(ladder, end)),
+        begun(top_prizes(start, end)),
+        begun(referrals(start, end)),
     )
-    if Sql().postgres:  # side by side, each on a connection of its own
-        (parts, whole), by_kind, tiers, prizes, referred = await asyncio.gather(*jobs)
-    else:
-        (parts, whole), by_kind, tiers = await jobs[0], await jobs[1], await jobs[2]
-        prizes, referred = await jobs[3], await jobs[4]
+    (parts, whole), by_kind, tiers = await jobs[0], await jobs[1], await jobs[2]
+    prizes, referred = await jobs[3], await jobs[4]
     each = [
         Metrics(a, b, found, svc.point_value_cents)
         for (a, b), found in zip(itertools.pairwise(edges), parts, strict=True)

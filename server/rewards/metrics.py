@@ -12,7 +12,6 @@ are running sums of those few rows here.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from server.rewards import metrics_lifetime as history
 from server.rewards import metrics_sums as sums
-from server.rewards.metrics_sql import Sql
+from server.rewards.metrics_sql import Sql, begun
 from server.rewards.metrics_sums import Segment
 
 __all__ = ["Figures", "Segment", "Sql", "figures", "series"]
@@ -60,21 +59,15 @@ async def series(
     """The figures of each interval [edges[i], edges[i+1]) and of [edges[0], edges[-1]).
     A segment is taken at the range's end for every interval (engaged before ``to``)."""
     n = len(edges) - 1
-    side_by_side = Sql().postgres  # PostgreSQL works on several connections at once
-
-    def start(query: Callable[[sums.Conditions, Sequence[datetime]], Awaitable[T]]) -> Awaitable[T]:
-        job = _sum(query, edges, segment)
-        return asyncio.ensure_future(job) if side_by_side else job
-
     jobs = (
-        start(sums.new_members),
-        start(sums.active_members),
-        start(sums.orders),
-        start(sums.refunds),
-        start(sums.retention),
-        start(history.first_orders),
-        start(history.lifetime),
-        start(sums.points),
+        begun(_sum(sums.new_members, edges, segment)),
+        begun(_sum(sums.active_members, edges, segment)),
+        begun(_sum(sums.orders, edges, segment)),
+        begun(_sum(sums.refunds, edges, segment)),
+        begun(_sum(sums.retention, edges, segment)),
+        begun(_sum(history.first_orders, edges, segment)),
+        begun(_sum(history.lifetime, edges, segment)),
+        begun(_sum(sums.points, edges, segment)),
     )
     new, active, orders, refunds = await jobs[0], await jobs[1], await jobs[2], await jobs[3]
     retention, firsts, lifetime, points = await jobs[4], await jobs[5], await jobs[6], await jobs[7]

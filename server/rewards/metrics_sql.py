@@ -3,14 +3,24 @@ CASE tree that gives a row the index of its interval."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Coroutine, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-__all__ = ["Sql"]
+__all__ = ["Sql", "begun"]
+
+T = TypeVar("T")
+
+
+def begun(job: Coroutine[Any, Any, T]) -> Awaitable[T]:
+    """A report's statement started at once on PostgreSQL, where it runs on a pooled
+    connection of its own beside the others; on SQLite (one connection) left to run when
+    awaited, one after another."""
+    return asyncio.ensure_future(job) if Sql().postgres else job
 
 
 class Sql:
