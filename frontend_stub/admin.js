@@ -1,6 +1,6 @@
 // The owner's console: sign in with an ADMIN key, then the dashboard (programMetrics and
 // cohortRetention) and the settings (admin_settings.js, admin_catalog.js).
-import { el, gql, number, toast } from "/static/api.js";
+import { el, gql, number, offerDemoKey, toast } from "/static/api.js";
 import { bars, heatMap, lineChart, money, percent } from "/static/admin_charts.js";
 import { loadSettings } from "/static/admin_settings.js";
 
@@ -164,12 +164,5 @@ $("csv").addEventListener("click", downloadCsv);
 $("tab-dashboard").addEventListener("click", () => show("dashboard"));
 $("tab-settings").addEventListener("click", () => show("settings"));
 $("signout").addEventListener("click", () => { sessionStorage.removeItem("laurel.admin"); location.reload(); });
-fetch("/demo/admin-key", { method: "HEAD" }).then((r) => {
-  if (!r.ok) return;
-  $("demo-key").hidden = false;
-  $("demo-key").addEventListener("click", async () => {
-    const { key } = await (await fetch("/demo/admin-key", { method: "POST" })).json();
-    signIn(key);
-  });
-}).catch(() => {});
+offerDemoKey("/demo/admin-key", $("demo-key"), signIn);
 if (state.key) signIn(state.key);

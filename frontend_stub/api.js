@@ -88,3 +88,16 @@ export function toast(text) {
 
 export const number = new Intl.NumberFormat("en");
 export const date = new Intl.DateTimeFormat("en", { dateStyle: "medium" });
+
+// Under `laurel serve --demo` only: show a console's "Use a demo key" button, which asks
+// the dev-only endpoint for a staff key and signs in with it.
+export function offerDemoKey(path, button, signIn) {
+  fetch(path, { method: "HEAD" }).then((r) => {
+    if (!r.ok) return;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const { key } = await (await fetch(path, { method: "POST" })).json();
+      signIn(key);
+    });
+  }).catch(() => {});
+}

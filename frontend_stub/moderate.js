@@ -1,5 +1,5 @@
 // The moderator console: the moderation queue and contests, with a moderator API key.
-import { date, el, gql, number, problem, subscribe, toast } from "/static/api.js";
+import { date, el, gql, number, offerDemoKey, problem, subscribe, toast } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { key: sessionStorage.getItem("laurel.moderator"), stop: null };
@@ -126,13 +126,5 @@ async function showResults(contest, target) {
 $("signin").addEventListener("submit", (event) => { event.preventDefault(); signIn($("key").value.trim()); });
 $("signout").addEventListener("click", () => { sessionStorage.removeItem("laurel.moderator"); location.reload(); });
 $("contest-form").addEventListener("submit", (e) => createContest(e).catch((err) => { $("contest-result").textContent = err.message; }));
-fetch("/demo/moderator-key", { method: "HEAD" }).then((r) => {
-  if (!r.ok) return;
-  $("demo-key").hidden = false;
-  $("demo-key").addEventListener("click", async () => {
-    const { key } = await (await fetch("/demo/moderator-key", { method: "POST" })).json();
-    $("key").value = key;
-    signIn(key);
-  });
-});
+offerDemoKey("/demo/moderator-key", $("demo-key"), (key) => { $("key").value = key; signIn(key); });
 if (state.key) signIn(state.key);

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from importlib.resources import files
 
@@ -84,20 +85,26 @@ def page_routes(*, demo: bool, secret: str) -> list[Route]:
         made = await issue_member_token(str(asked), secret, ttl=timedelta(hours=8))
         return JSONResponse({"token": made})
 
-    async def moderator_key(request: Request) -> Response:
-        if request.method == "HEAD":
-            return Response(status_code=200)
-        return JSONResponse({"key": await create_api_key(StaffRole.MODERATOR, "demo console")})
+    def staff_key(role: StaffRole, name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def handout(request: Request) -> Response:
+            if request.method == "HEAD":
+                return Response(status_code=200)
+            return JSONResponse({"key": await create_api_key(role, name)})
 
-    async def admin_key(request: Request) -> Response:
-        if request.method == "HEAD":
-            return Response(status_code=200)
-        return JSONResponse({"key": await create_api_key(StaffRole.ADMIN, "demo owner console")})
+        return handout
 
     return [
         *routes,
         Route("/demo/members", members),
         Route("/demo/token", token, methods=["POST"]),
-        Route("/demo/moderator-key", moderator_key, methods=["POST", "HEAD"]),
-        Route("/demo/admin-key", admin_key, methods=["POST", "HEAD"]),
+        Route(
+            "/demo/moderator-key",
+            staff_key(StaffRole.MODERATOR, "demo console"),
+            methods=["POST", "HEAD"],
+        ),
+        Route(
+            "/demo/admin-key",
+            staff_key(StaffRole.ADMIN, "demo owner console"),
+            methods=["POST", "HEAD"],
+        ),
     ]
