@@ -55,8 +55,12 @@ def wait_until_answers(
 async def embedded(data_dir: Path, secret: str) -> AsyncIterator[tuple[Settings, Leaderboards]]:
     """Settings (LAUREL_* from the environment), a migrated SQLite database with the ORM
     open, and boards on a private Valkey, stopped on the way out."""
-    # Rate limits off: a bench's load comes from one address (bench.rate_limit measures them).
-    settings = Settings(data_dir=data_dir, jwt_secret=secret, rate_limit_enabled=False)
+    # Rate limits off unless the environment says (a bench's load comes from one address;
+    # bench.rate_limit sets LAUREL_RATE_LIMIT_ENABLED to measure them). An argument would
+    # override the environment, so it is only given when the environment is silent.
+    settings = Settings(data_dir=data_dir, jwt_secret=secret)
+    if "LAUREL_RATE_LIMIT_ENABLED" not in os.environ:
+        settings = settings.model_copy(update={"rate_limit_enabled": False})
     valkey = EmbeddedValkey(data_dir)
     redis = connect(valkey.start())
     try:

@@ -17,7 +17,7 @@ from leaderboards.boards import (
     connect,
 )
 from leaderboards.cache import TTLCache
-from leaderboards.channels import listen, publish
+from leaderboards.channels import NotPublished, listen, publish
 from leaderboards.embedded import EmbeddedValkey
 from leaderboards.rate_limits import Rate, RateLimiter, Verdict, parse_rate
 from leaderboards.titles import DEFAULT_BANDS, NO_SCORE, Band, title_for
@@ -34,6 +34,7 @@ __all__ = [
     "ContestUpdate",
     "EmbeddedValkey",
     "Leaderboards",
+    "NotPublished",
     "Rate",
     "RateLimiter",
     "Standing",

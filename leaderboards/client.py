@@ -15,11 +15,14 @@ cluster needs that one server does not is kept here:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal, TypeAlias, overload
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisError
 
 __all__ = [
     "Client",
@@ -76,31 +79,54 @@ async def channels_listened(redis: Client, pattern: str) -> set[str]:
     return {str(c) for c in found}
 
 
-async def subscription(redis: Client, channel: str, *, poll: float) -> AsyncIterator[str]:
+async def subscription(
+    redis: Client, channel: str, *, poll: float, retry: float = 0.2, most: float = 2.0
+) -> AsyncIterator[str | None]:
     """Messages on ``channel`` from now on (SSUBSCRIBE on a cluster), polled every
-    ``poll`` seconds so that the socket timeout never breaks a quiet channel."""
+    ``poll`` seconds so that the socket timeout never breaks a quiet channel.
+
+    Redis going away does not end it: it subscribes again, ``retry`` seconds later at
+    first and at most ``most`` seconds apart, and then yields ``None``: messages
+    published meanwhile were not heard, so the caller catches up from its own records."""
     sharded = isinstance(redis, RedisCluster)
-    pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    if sharded:
-        await pubsub.ssubscribe(channel)
-    else:
-        await pubsub.subscribe(channel)
-    try:
-        while True:
+    wait = retry
+    lost = False
+    while True:
+        pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        try:
             if sharded:
-                message = await pubsub.get_sharded_message(  # type: ignore[attr-defined]
-                    ignore_subscribe_messages=True, timeout=poll
-                )
+                await pubsub.ssubscribe(channel)
             else:
-                message = await pubsub.get_message(timeout=poll)
-            if message is not None and message.get("type") in {"message", "smessage"}:
-                yield str(message["data"])
-    finally:
+                await pubsub.subscribe(channel)
+            if lost:
+                lost, wait = False, retry
+                yield None
+            while True:
+                if sharded:
+                    message = await pubsub.get_sharded_message(  # type: ignore[attr-defined]
+                        ignore_subscribe_messages=True, timeout=poll
+                    )
+                else:
+                    message = await pubsub.get_message(timeout=poll)
+                if message is not None and message.get("type") in {"message", "smessage"}:
+                    yield str(message["data"])
+        except (RedisError, OSError):
+            lost = True
+        finally:
+            await _unsubscribe(pubsub, channel, sharded=sharded)
+        await asyncio.sleep(wait)
+        wait = min(most, wait * 2)
+
+
+async def _unsubscribe(pubsub: Any, channel: str, *, sharded: bool) -> None:
+    """Leave ``channel`` and close the connection; a connection already broken is only
+    closed."""
+    with contextlib.suppress(RedisError, OSError):
         if sharded:
             await pubsub.sunsubscribe(channel)
         else:
             await pubsub.unsubscribe(channel)
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await pubsub.aclose()
 
 
 async def primaries(redis: Client, *, fresh: bool = False) -> str | None:

@@ -39,6 +39,7 @@ __all__ = [
     "GAP_SECONDS",
     "HOOKS",
     "LIVE",
+    "LIVE_MAX_AGE",
     "WEBHOOKS",
     "Consumer",
     "ConsumerStatus",
@@ -51,6 +52,7 @@ EFFECTS = "effects"  # the badge granter and tier tracker
 LIVE = "live"  # live notifications (granted badges) through Redis pub/sub
 HOOKS = "hooks"  # shop webhook deliveries not applied by the worker that took them
 WEBHOOKS = "webhooks"  # outgoing webhook messages made from events
+LIVE_MAX_AGE = timedelta(minutes=10)  # an older notification is not worth a push
 
 _log = logging.getLogger("laurel.events")
 
@@ -276,14 +278,15 @@ class EventLog:
         if self.boards is None:
             return
         message = json.dumps({"award": award_id})
-        await publish(self.boards.redis, self._badge_channel(member_id), message)
+        await publish(self.boards.redis, self._badge_channel(member_id), message)  # or raise
 
-    async def badge_awards(self, member_id: int) -> AsyncIterator[int]:
-        """Award ids granted to ``member_id`` from now on, from any worker."""
+    async def badge_awards(self, member_id: int) -> AsyncIterator[int | None]:
+        """Award ids granted to ``member_id`` from now on, from any worker; ``None`` after
+        a Redis outage, during which some may have gone unheard."""
         if self.boards is None:
             return
         async for message in listen(self.boards.redis, self._badge_channel(member_id)):
-            yield int(json.loads(message)["award"])
+            yield None if message is None else int(json.loads(message)["award"])
 
 
 def _id(event: Event) -> int:

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -210,7 +210,7 @@ async def _eventually(
 # 1. SIGKILL after the commit, before the effects.
 
 
-async def _subscribe(base: str, token: str) -> ClientConnection:
+async def _subscribe(base: str, token: str, query: str = SUBSCRIBE) -> ClientConnection:
     url = base.replace("http://", "ws://", 1) + "/graphql"
     ws = await ws_connect(
         url,
@@ -219,8 +219,20 @@ async def _subscribe(base: str, token: str) -> ClientConnection:
     )
     await ws.send(json.dumps({"type": "connection_init"}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
     return ws
+
+
+async def _listening(redis_url: str, member_id: str) -> None:
+    """Until a server has subscribed to the member's badge channel in Redis."""
+    listener = redis_connect(redis_url)
+    try:
+        channel = f"laurel:events:badges:{member_id}"
+        async with asyncio.timeout(10):
+            while (await listener.pubsub_numsub(channel))[0][1] < 1:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        await listener.aclose()
 
 
 async def test_a_server_killed_between_commit_and_effects_loses_none_of_them(
@@ -230,22 +242,17 @@ async def test_a_server_killed_between_commit_and_effects_loses_none_of_them(
     the board and the notification; server B does all three from the log."""
     pause = tmp_path / "a-paused"
     a_env = {"LAUREL_RUN_CONSUMERS": "false", "LAUREL_TEST_PAUSE_AFTER_COMMIT": str(pause)}
-    listener = redis_connect(own_redis.url)
     with (
         serving(deployment, tmp_path / "b") as b,
         server_process(deployment, tmp_path / "a", env=a_env) as (a_process, a),
     ):
         async with httpx.AsyncClient(timeout=30) as http, contextlib.AsyncExitStack() as stack:
             api = await Api.of(http)
-            stack.push_async_callback(listener.aclose)
             fay = await api.member(b, "fay")
             token = await issue_member_token("fay", SECRET, ttl=timedelta(hours=1))
             ws = await _subscribe(b, token)
             stack.push_async_callback(ws.close)
-            channel = f"laurel:events:badges:{fay}"
-            async with asyncio.timeout(10):
-                while (await listener.pubsub_numsub(channel))[0][1] < 1:  # noqa: ASYNC110
-                    await asyncio.sleep(0.05)
+            await _listening(own_redis.url, fay)
 
             # 2,500 cents at 1 point per 1.00: 25 points; the first order earns
             # first-purchase (5 bonus points) and nothing else (big-spender needs 100.00).
@@ -303,6 +310,52 @@ async def test_a_server_killed_between_commit_and_effects_loses_none_of_them(
         print(
             f"\nA SIGKILLed after its commit: badge granted by B after {badge_after:.1f} s,"
             f" board right after {board_after:.1f} s, notification after {pushed_after:.1f} s"
+        )
+
+
+async def test_badge_notifications_made_while_redis_is_down_arrive_when_it_is_back(
+    deployment: Backend, own_redis: OwnRedis, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Redis is SIGKILLed; a first purchase earns a badge while it is gone; Redis is
+    started again, empty. The subscriber hears the badge, with the time it was granted."""
+    subscribe = "subscription { badgeAwarded { level awardedAt badge { slug } } }"
+    with serving(deployment, tmp_path / "server") as base:
+        async with httpx.AsyncClient(timeout=30) as http, contextlib.AsyncExitStack() as stack:
+            api = await Api.of(http)
+            gus = await api.member(base, "gus")
+            await _settled(http, base)
+            token = await issue_member_token("gus", SECRET, ttl=timedelta(hours=1))
+            ws = await _subscribe(base, token, subscribe)
+            stack.push_async_callback(ws.close)
+            await _listening(own_redis.url, gus)
+
+            own_redis.kill()
+            # 2,500 cents: 25 points and the first-purchase badge (as in the test above).
+            order = purchase_input("gus", "G-1", 2_500, key="gus-order-1")
+            answer = (await api.data(base, PURCHASE, {"input": order}))["recordPurchase"]
+            await asyncio.sleep(3)  # the badge is granted while Redis stays away
+            granted = await badges_of(gus)
+            back = datetime.now(UTC)
+            own_redis.start()
+            restarted = time.monotonic()
+            async with asyncio.timeout(RECOVERY):
+                message = json.loads(await ws.recv())
+            heard_after = time.monotonic() - restarted
+
+    assert answer["__typename"] == "ActivityRecorded", answer
+    assert granted == [("first-purchase", 1)]  # granted with Redis down: SQL only
+    assert message["type"] == "next", message
+    assert message["payload"].get("data"), message
+    pushed = message["payload"]["data"]["badgeAwarded"]
+    assert (pushed["badge"]["slug"], pushed["level"]) == ("first-purchase", 1)
+    award = await BadgeAward.get(member_id=int(gus), badge__slug="first-purchase")
+    # Its original time: when it was granted, during the outage, not when it was sent.
+    assert datetime.fromisoformat(pushed["awardedAt"]) == award.awarded_at
+    assert award.awarded_at < back
+    with capsys.disabled():
+        print(
+            f"\nA badge granted while Redis was down reached its subscriber {heard_after:.1f} s"
+            f" after Redis came back, with awardedAt {pushed['awardedAt']}"
         )
 
 

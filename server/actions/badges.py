@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -34,6 +35,7 @@ from server.actions.common import find_by_id, require
 from server.actions.effects import announce_badges
 from server.actions.services import Services
 from server.auth import Principal, Role
+from server.events import LIVE_MAX_AGE
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound, PermissionDenied
 from server.rewards.members import Member
@@ -241,7 +243,20 @@ def badge_awards(svc: Services, principal: Principal) -> AsyncIterator[Grant]:
 
 
 async def _grants_of(svc: Services, member_id: int) -> AsyncIterator[Grant]:
+    """Each level once: as published, and after a Redis outage (``None``) the levels
+    granted since the subscription began that were not yet sent, from SQL (no older
+    than ``LIVE_MAX_AGE``, as the live consumer would have skipped them too)."""
+    since = datetime.now(UTC)
+    sent: set[int] = set()
     async for award_id in svc.events.badge_awards(member_id):
-        award = await BadgeAward.get_or_none(id=award_id).prefetch_related("badge")
-        if award is not None and award.held:
-            yield Grant(award, award.badge)
+        if award_id is None:
+            after = max(since, datetime.now(UTC) - LIVE_MAX_AGE)
+            missed = BadgeAward.filter(member_id=member_id, awarded_at__gte=after)
+            ids = [int(r.id) for r in await missed.order_by("id").only("id")]
+        else:
+            ids = [award_id]
+        for found in ids:
+            award = await BadgeAward.get_or_none(id=found).prefetch_related("badge")
+            if award is not None and award.held and award.id not in sent:
+                sent.add(award.id)
+                yield Grant(award, award.badge)

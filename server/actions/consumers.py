@@ -20,7 +20,7 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from badges import Metric
 from leaderboards import ContestUpdate, Leaderboards
@@ -29,19 +29,27 @@ from server.actions.hook_apply import apply_delivery, open_deliveries
 from server.actions.rebuilds import boards_health, heal_boards
 from server.actions.services import Services, make_services
 from server.actions.webhook_messages import WEBHOOK_CAUSES, make_messages
-from server.events import BOARDS, EFFECTS, HOOKS, LIVE, WEBHOOKS, Consumer, EventLog
+from server.events import (
+    BOARDS,
+    EFFECTS,
+    HOOKS,
+    LIVE,
+    LIVE_MAX_AGE,
+    WEBHOOKS,
+    Consumer,
+    EventLog,
+)
 from server.rewards.activities import Activity, ActivityKind
 from server.rewards.contests import Contest, Disqualification, counts
 from server.rewards.errors import Conflict
 from server.rewards.events import ConsumerState, EffectsDone, Event, EventType
 from server.settings import Settings
 
-__all__ = ["EFFECTS_GRACE", "HOOKS_GRACE", "LIVE_MAX_AGE", "install_consumers", "services_for"]
+__all__ = ["EFFECTS_GRACE", "HOOKS_GRACE", "install_consumers", "services_for"]
 
 _log = logging.getLogger("laurel.consumers")
 
 EFFECTS_GRACE = 5.0  # seconds a request has to carry out its own events' effects
-LIVE_MAX_AGE = timedelta(minutes=10)  # an older notification is not worth a push
 HOOKS_GRACE = 5.0  # seconds the worker that took a delivery has to apply it
 
 _POINTS = frozenset(
