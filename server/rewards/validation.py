@@ -45,6 +45,10 @@ _INVISIBLE = frozenset(
     "\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
     "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
 )
+# Embeddings and overrides reorder everything after them, in any text: a description
+# with "\u202e" reads backwards. Isolates and marks (which mixed right-to-left text
+# needs) and zero-width joiners (Persian needs ZWNJ) stay allowed in long texts.
+_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e")
 _ZWJ = "\u200d"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -90,7 +94,8 @@ def clean_text(
     Refused: lone surrogates and control characters; ``multiline`` texts (a review,
     a description) may hold line breaks (CRLF becomes LF) and tabs. ``display`` names
     (members, prizes, contests, badges, tiers) refuse bidirectional controls and
-    zero-width characters, except a joiner inside an emoji sequence. The length is
+    zero-width characters, except a joiner inside an emoji sequence; every text
+    refuses direction embeddings and overrides. The length is
     checked before anything else is done with the value.
     """
     if len(value) > max_length + _PADDING:
@@ -112,6 +117,12 @@ def clean_text(
     if display and _has_invisible(text):
         raise Invalid(
             field, f"{field} must not contain direction overrides or zero-width characters."
+        )
+    if any(ch in _OVERRIDES for ch in text):
+        raise Invalid(
+            field,
+            f"{field} must not contain direction overrides (U+202A to U+202E);"
+            " use isolates (U+2066 to U+2069) for mixed-direction text.",
         )
     return text
 

@@ -17,6 +17,8 @@ import httpx
 import jwt
 import pytest
 
+from server.rewards.errors import Invalid
+from server.rewards.validation import clean_text
 from tests.conftest import JWT_SECRET, Clock, GraphQL, member_token
 from tests.helpers import ADJUST, PURCHASE, UPSERT, VIEWER, ledger_counts, purchase_input
 
@@ -379,3 +381,24 @@ async def test_bad_credentials_get_401_and_nothing_runs(
     assert isinstance(error["message"], str)
     assert error["message"]
     assert await ledger_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        pytest.param("A prize \u202eezirp", True, id="rlo"),
+        pytest.param("Left \u202d override", True, id="lro"),
+        pytest.param("An \u202bembedding\u202c", True, id="embedding"),
+        pytest.param("Price \u2067\u05de\u05d7\u05d9\u05e8\u2069 in Hebrew", False, id="isolate"),
+        pytest.param("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", False, id="persian-zwnj"),
+        pytest.param("Line one\nline two", False, id="newline"),
+    ],
+)
+def test_long_texts_refuse_direction_overrides_only(text: str, refused: bool) -> None:
+    """A description may hold mixed-direction text (isolates, ZWNJ, line breaks), but
+    not the embeddings and overrides that make it read backwards (issue 16's probe)."""
+    if refused:
+        with pytest.raises(Invalid, match="direction overrides"):
+            clean_text("description", text, max_length=500, multiline=True)
+    else:
+        assert clean_text("description", text, max_length=500, multiline=True) == text
