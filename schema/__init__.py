@@ -18,7 +18,6 @@ from starlette.websockets import WebSocket
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
@@ -42,6 +41,7 @@ from schema.errors import InsufficientPointsError, OutOfStockError
 from schema.integrations import IntegrationMutations, IntegrationQueries
 from schema.leaderboards import LeaderboardQueries, LeaderboardSubscriptions
 from schema.loaders import Loaders
+from schema.masking import Masking, transient, unexpected
 from schema.member_mutations import MemberMutations
 from schema.members import MemberQueries
 from schema.metrics import MetricsQueries
@@ -125,21 +125,13 @@ class _Limits(AddValidationRules):
         super().__init__(_LIMIT_RULES)
 
 
-def _unexpected(error: GraphQLError) -> bool:
-    """An error from an unexpected exception, not one of our own GraphQLErrors (bad input,
-    limits, a dependency down): only these are masked and logged."""
-    original = error.original_error
-    if isinstance(original, ValueError) and error.path is None:
-        return False  # validation met a literal no scalar reads (an Int of 5,000 digits)
-    return original is not None and not isinstance(original, GraphQLError)
-
-
 class _Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Log what is a bug; a client's bad input is its answer, not a server error."""
-        super().process_errors([e for e in errors if _unexpected(e)], execution_context)
+        bugs = [e for e in errors if unexpected(e) and not transient(e)]
+        super().process_errors(bugs, execution_context)
 
 
 def build_schema(
@@ -160,7 +152,7 @@ def build_schema(
             _Limits,
             *hidden,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaskErrors(should_mask_error=_unexpected),
+            Masking,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             # After the validation cache: only a valid document is costed.

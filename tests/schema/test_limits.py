@@ -12,7 +12,7 @@ import pytest
 from schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from server import actions
 from tests.conftest import GraphQL
-from tests.helpers import ledger_counts
+from tests.helpers import PURCHASE, UPSERT, ledger_counts, purchase_input
 
 MASKED = "Unexpected error."
 
@@ -131,3 +131,37 @@ async def test_an_unexpected_exception_is_masked(
     assert error["path"] == ["member"]
     # The rest of the query still answers.
     assert body["data"] == {"member": None, "leaderboard": {"totalMembers": 0}}
+
+
+async def test_a_lost_database_after_the_commit_is_a_503_to_retry_not_a_masked_bug(
+    gql: GraphQL, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The purchase commits; reading its ``activity { member }`` for the answer meets a
+    lost connection (a fault run saw this). The answer is the retryable 503, and the retry
+    with the same key is the replay."""
+    import schema.activities
+
+    saved = {"externalId": "kim", "displayName": "Kim"}
+    await gql(UPSERT, {"input": saved}, auth=keys["SERVICE"])
+    real = schema.activities.load_member
+
+    async def lost(info: Any, member_id: int) -> Any:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(schema.activities, "load_member", lost)
+    order = {"input": purchase_input("kim", "K-1", 1_000)}
+    response = await gql.raw(PURCHASE, order, auth=keys["SERVICE"])
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert error["path"] == ["recordPurchase", "activity", "member"]
+    assert "Connection reset" not in response.text
+
+    monkeypatch.setattr(schema.activities, "load_member", real)
+    retried = (await gql(PURCHASE, order, auth=keys["SERVICE"]))["recordPurchase"]
+    assert (retried["__typename"], retried["duplicate"], retried["pointsAwarded"]) == (
+        "ActivityRecorded",
+        True,
+        10,
+    )
