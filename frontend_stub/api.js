@@ -10,7 +10,11 @@ export async function gql(query, variables = {}, token = null) {
     body: JSON.stringify({ query, variables }),
   });
   const body = await response.json().catch(() => ({}));
-  if (response.status === 401) throw new Error("Your sign-in has expired or is not valid.");
+  if (response.status === 401) {
+    const error = new Error("Your sign-in has expired or is not valid. Please sign in again.");
+    error.expired = true; // the page goes back to its signed-out state
+    throw error;
+  }
   if (body.errors?.length) throw new Error(body.errors[0].message);
   if (!response.ok) throw new Error(`The server answered ${response.status}.`);
   return body.data;

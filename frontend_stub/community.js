@@ -2,6 +2,7 @@
 // shopper also sees their points, tier, badge progress, history, and can act.
 import { date, el, gql, number, problem, subscribe, toast } from "/static/api.js";
 import { loadWaysToEarn } from "/static/community_earn.js";
+import { codeBlock, loadPrizes as showPrizes } from "/static/community_prizes.js";
 
 const state = { token: sessionStorage.getItem("laurel.token"), me: null, window: "ALL_TIME", community: null, stop: null };
 const $ = (id) => document.getElementById(id);
@@ -16,8 +17,8 @@ const ME = `query Me {
     member { id displayName tier { name } communityRank { community position title } }
     tierProgress { current { name } next { name threshold } qualifyingPoints pointsToNext pointsToKeep windowEndsAt }
     badgeProgress { badge { slug name description levels } level value nextThreshold nextLevelName remaining percent }
-    activities(first: 15) { edges { node { kind status points occurredAt orderId productIds review { productId } share { url } } } }
-    redemptions { code status cost createdAt prize { name } }
+    activities(first: 15) { edges { node { kind status points pendingPoints decisionReason occurredAt orderId productIds review { productId } share { url } } } }
+    redemptions { code status cost createdAt prize { name kind } }
   }
 }`;
 
@@ -36,15 +37,43 @@ async function signIn(token) {
       refreshMe();
     });
   } catch (error) {
-    $("signin-error").textContent = `Could not sign in: ${error.message}`;
+    if (error.expired) signedOut(error.message);
+    else $("signin-error").textContent = `Could not sign in: ${error.message}`;
   }
 }
 
 async function refreshMe() {
   if (!state.token) return;
-  const data = await gql(ME, {}, state.token);
-  if (data.viewer) showMe(data.viewer);
+  try {
+    const data = await gql(ME, {}, state.token);
+    if (data.viewer) showMe(data.viewer);
+  } catch (error) {
+    failed(error, $("signin-error"));
+  }
 }
+
+// An error of a signed-in action: an expired sign-in goes back to the signed-out page.
+function failed(error, where) {
+  if (error.expired) { signedOut(error.message); return; }
+  where.replaceChildren(el("p", { class: "error" }, error.message));
+}
+
+// The page as a visitor sees it, with a message (the sign-in expired, or was not valid).
+function signedOut(message) {
+  sessionStorage.removeItem("laurel.token");
+  state.stopBadges?.();
+  Object.assign(state, { token: null, me: null, community: null, scope: null, stopBadges: null });
+  for (const id of ["me", "act", "history", "around", "who"]) $(id).hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = message;
+  loadShelf().catch((e) => { $("shelf").textContent = e.message; });
+  loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
+  loadDiscount().catch(() => {});
+  loadBoard();
+}
+
+const page = { state, refreshMe, failed };
+const loadPrizes = () => showPrizes(page);
 
 function showMe(viewer) {
   state.me = viewer;
@@ -70,7 +99,7 @@ function showMe(viewer) {
   showHistory(viewer);
   showReviewProducts(viewer);
   loadBoard();
-  loadPrizes();
+  loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
   loadDiscount().catch(() => {});
 }
 
@@ -138,38 +167,6 @@ async function around() {
   state.stop?.();
   showBoard(data.leaderboardAround);
   $("board-status").textContent = "Around you. Pick a period to see the top again.";
-}
-
-// Prizes: anyone sees the catalog; a shopper redeems after confirming, then sees the code.
-async function loadPrizes() {
-  const { prizes } = await gql("query { prizes(first: 20) { edges { node { id name description cost stockLeft minTier { name threshold } } } } }");
-  const items = prizes.edges.map(({ node }) => node);
-  if (!items.length) { $("prizes").replaceChildren(el("p", { class: "muted" }, "No prizes right now.")); return; }
-  const myTier = state.me?.tierProgress.current.name;
-  $("prizes").replaceChildren(...items.map((p) => {
-    const soldOut = p.stockLeft === 0;
-    const locked = p.minTier && state.me && state.me.tierProgress.qualifyingPoints < p.minTier.threshold && myTier !== p.minTier.name;
-    const note = [`${number.format(p.cost)} points`, p.stockLeft == null ? "" : `${p.stockLeft} left`, p.minTier ? `${p.minTier.name} tier` : ""].filter(Boolean).join(" · ");
-    const button = el("button", { type: "button", class: "primary", disabled: !state.token || soldOut || locked, onclick: () => redeem(p) },
-      soldOut ? "Sold out" : locked ? `Needs ${p.minTier.name}` : state.token ? "Redeem" : "Sign in to redeem");
-    return el("div", { class: "prize" }, el("div", {}, el("strong", {}, p.name), el("div", { class: "muted" }, note)), button);
-  }));
-}
-
-async function redeem(prize) {
-  $("confirm-text").textContent = `Spend ${number.format(prize.cost)} points on ${prize.name}?`;
-  $("confirm").showModal();
-  const answer = await new Promise((resolve) => $("confirm").addEventListener("close", () => resolve($("confirm").returnValue), { once: true }));
-  if (answer !== "yes") return;
-  const data = await gql(`mutation Redeem($input: RedeemPrizeInput!) { redeemPrize(input: $input) {
-      __typename ... on PrizeRedeemed { redemption { code prize { name } } account { pointsBalance } }
-      ... on InsufficientPointsError { message balance required } ... on Error { message } } }`,
-    { input: { idempotencyKey: key(), prizeId: prize.id } }, state.token);
-  const result = data.redeemPrize;
-  const issue = problem(result, "PrizeRedeemed");
-  if (issue) { $("redeemed").replaceChildren(el("p", { class: "error" }, issue.message)); return; }
-  $("redeemed").replaceChildren(el("p", {}, `${result.redemption.prize.name} is yours. Your code: `, el("span", { class: "code", id: "new-code" }, result.redemption.code)));
-  await refreshMe();
 }
 
 // Points as money: a slider over the admin's bounds, the value in money beside it.
@@ -255,12 +252,22 @@ async function submitShare(event) {
   if (!issue) await refreshMe();
 }
 
+// What an activity's points are now: pending points as pending, a refusal with its reason.
+function standing(node) {
+  const points = (n) => `${number.format(n)} ${n === 1 ? "point" : "points"}`;
+  if (node.status === "PENDING") return `${points(node.pendingPoints)} pending`;
+  if (node.status === "REJECTED") return `not approved${node.decisionReason ? `: ${node.decisionReason}` : ""}`;
+  if (node.status === "REVERSED") return `reversed${node.decisionReason ? `: ${node.decisionReason}` : ""}`;
+  return points(node.points);
+}
+
 function showHistory(viewer) {
   const label = { REVIEW: "Review", PHOTO_REVIEW: "Photo review", SOCIAL_SHARE: "Share", REFERRAL: "Referral", PURCHASE: "Order" };
-  const rows = viewer.activities.edges.map(({ node }) => el("li", {},
-    `${label[node.kind]} ${node.orderId || node.review?.productId || node.share?.url || ""} · ${node.status.toLowerCase()} · ${number.format(node.points)} points · ${date.format(new Date(node.occurredAt))}`));
+  const rows = viewer.activities.edges.map(({ node }) => el("li", { "data-status": node.status },
+    `${label[node.kind]} ${node.orderId || node.review?.productId || node.share?.url || ""} · ${standing(node)} · ${date.format(new Date(node.occurredAt))}`));
   $("activities").replaceChildren(...(rows.length ? rows : [el("li", { class: "muted" }, "Nothing yet.")]));
-  const redeemed = viewer.redemptions.map((r) => el("li", {}, `${r.prize.name} · `, el("span", { class: "code" }, r.code), ` · ${r.status.toLowerCase()}`));
+  const redeemed = viewer.redemptions.map((r) => el("li", {}, el("strong", {}, r.prize.name), ` · ${r.status.toLowerCase()}`,
+    r.status === "CANCELLED" ? null : codeBlock(r.code, r.prize.kind)));
   $("redemptions").replaceChildren(...(redeemed.length ? redeemed : [el("li", { class: "muted" }, "No prizes redeemed yet.")]));
 }
 

@@ -13,6 +13,7 @@ from schema.shared import PageInfo
 from server import actions
 from server.rewards.activities import Activity as ActivityRow
 from server.rewards.activities import ActivityKind as ActivityKindRow
+from server.rewards.activities import ActivityStatus as ActivityStatusRow
 
 __all__ = ["Activity", "ActivityConnection", "ActivityKind", "ActivityStatus"]
 
@@ -72,6 +73,12 @@ def _share(row: ActivityRow) -> ShareDetails | None:
     return ShareDetails(platform=str(row.payload["platform"]), url=str(row.payload["url"]))
 
 
+def _pending(row: ActivityRow) -> int:
+    if row.status is not ActivityStatusRow.PENDING:
+        return 0
+    return max(0, row.points_awarded - row.points)
+
+
 def _product_ids(row: ActivityRow) -> list[str] | None:
     if row.kind is not ActivityKindRow.PURCHASE:
         return None
@@ -87,6 +94,10 @@ class Activity:
     status: ActivityStatus
     points: int = strawberry.field(
         description="Points this activity gave (0 while pending or rejected)."
+    )
+    pending_points: int = strawberry.field(
+        description="Points waiting on this activity (for a moderator, or for the end of "
+        "the return window); 0 once they are spendable, or when it was rejected."
     )
 
     occurred_at: datetime
@@ -127,6 +138,7 @@ class Activity:
             kind=ActivityKind(row.kind.value),
             status=ActivityStatus(row.status.value),
             points=row.points,
+            pending_points=_pending(row),
             occurred_at=row.occurred_at,
             review=_review(row),
             share=_share(row),

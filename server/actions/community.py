@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.expressions import Q
+
 from server.actions.common import (
     Recorded,
     activity_replay,
@@ -120,10 +122,17 @@ async def record_share(
 async def activities_page(
     svc: Services, member_id: int, *, first: int, after: str | None
 ) -> ActivityPage:
-    """A member's activities, newest first, with status and points."""
+    """A member's activities, newest first by when they happened (an order imported
+    later still falls into its place), with status and points. The cursor names the
+    last activity shown; the page goes on from its (time, id)."""
     size = page_size(svc, "first", first)
     query = Activity.filter(member_id=member_id)
     if after is not None:
-        query = query.filter(id__lt=decode_cursor("activity", after))
-    rows = await query.order_by("-id").limit(size + 1)
+        last_id = decode_cursor("activity", after)
+        last = await Activity.filter(id=last_id, member_id=member_id).only("id", "occurred_at")
+        if not last:
+            raise Invalid("after", "after is not a cursor from this list.")
+        at = last[0].occurred_at
+        query = query.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=last_id))
+    rows = await query.order_by("-occurred_at", "-id").limit(size + 1)
     return ActivityPage(activities=rows[:size], has_next_page=len(rows) > size)

@@ -1,0 +1,163 @@
+"""The community page's prize cards, history and signed-out state in a real browser:
+each prize shows its description and what stands in the way ("N more points needed",
+a tier), Redeem only when it can be afforded; a redeemed code comes with how to use it
+and a copy button; pending points read as pending and a rejection shows its reason; a
+sign-in that is no longer valid leaves a clean signed-out page with a message."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.conftest import pytestmark  # noqa: F401  (embedded only)
+
+# Chromium logs every 4xx response as a console error; those are the test's own doing.
+_NETWORK = "Failed to load resource"
+
+
+def _watch(page: Page) -> list[str]:
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if m.type == "error" and _NETWORK not in m.text else None,
+    )
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def _number(text: str) -> int:
+    return int(re.sub(r"[^0-9]", "", text) or 0)
+
+
+async def test_prize_cards_say_what_stands_in_the_way(site: str, browser: Browser) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    errors = _watch(page)
+    await page.goto(site + "/")
+    tote = page.locator("#prizes .prize", has_text="Canvas tote bag")
+    # Signed out: the description and the facts, and no way to redeem yet.
+    await expect(tote).to_contain_text("Our sturdy tote, shipped to you.")
+    await expect(tote).to_contain_text("400 points · 25 left")
+    await expect(tote.get_by_role("button")).to_have_text("Sign in to redeem")
+    await expect(tote.get_by_role("button")).to_be_disabled()
+
+    await page.select_option("#demo-member", label="Hana Hart")
+    await expect(page.locator("#who-name")).to_have_text("Signed in as Hana Hart")
+    balance = _number(await page.locator("#balance").inner_text())
+    gift = page.locator("#prizes .prize", has_text="Gift card 25.00")
+    await expect(gift).to_contain_text("For members of the Gold tier and above.")
+    tier = await page.locator("#tier").inner_text()
+    if tier not in {"Gold", "Platinum"}:
+        await expect(gift.get_by_role("button")).to_have_text("Needs Gold tier")
+        await expect(gift.get_by_role("button")).to_be_disabled()
+    if balance < 400:
+        short = 400 - balance
+        word = "point" if short == 1 else "points"
+        await expect(tote.get_by_role("button")).to_have_text(f"{short:,} more {word} needed")
+        await expect(tote.get_by_role("button")).to_be_disabled()
+    else:
+        await expect(tote.get_by_role("button")).to_have_text("Redeem")
+        await expect(tote.get_by_role("button")).to_be_enabled()
+
+    # The 150-point code (the demo members can all afford it): how to use it, and copy.
+    coupon = page.locator("#prizes .prize", has_text="10% off your next order")
+    assert balance >= 150, balance
+    await coupon.get_by_role("button", name="Redeem").click()
+    await page.locator("#confirm button[value=yes]").click()
+    redeemed = page.locator("#redeemed")
+    await expect(redeemed.locator("#new-code")).to_have_text(re.compile(r"^[2-9A-Z]{4}-"))
+    await expect(redeemed).to_contain_text("Enter this code at checkout")
+    await expect(page.locator("#balance")).to_have_text(f"{balance - 150:,}")
+    await context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await redeemed.get_by_role("button", name="Copy code").click()
+    copied = await page.evaluate("navigator.clipboard.readText()")
+    assert copied == await redeemed.locator("#new-code").inner_text()
+    assert errors == []
+    await context.close()
+
+
+async def test_history_shows_pending_points_and_a_rejection_reason(
+    site: str, browser: Browser
+) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    errors = _watch(page)
+    await page.goto(site + "/")
+    await page.select_option("#demo-member", label="Hana Hart")
+    await expect(page.locator("#who-name")).to_have_text("Signed in as Hana Hart")
+    pending_before = _number(await page.locator("#pending").inner_text())
+
+    await page.fill("#review-text", "Solid stitching, but the strap is shorter than I hoped.")
+    await page.click("#review-form button[type=submit]")
+    result = page.locator("#review-result")
+    await expect(result).to_contain_text("wait for a moderator")
+    waiting = _number(await result.inner_text())
+    newest = page.locator("#activities li").first
+    await expect(newest).to_contain_text(f"{waiting:,} points pending")
+    await expect(page.locator("#pending")).to_have_text(f"{pending_before + waiting:,}")
+
+    # A moderator rejects it with a reason (over the API, with the demo moderator key).
+    async with httpx.AsyncClient(base_url=site) as http:
+        key = (await http.post("/demo/moderator-key")).json()["key"]
+        auth = {"Authorization": f"Bearer {key}"}
+        queue = await http.post(
+            "/graphql",
+            json={"query": "{ moderationQueue(first: 50) { id member { displayName } } }"},
+            headers=auth,
+        )
+        mine = [
+            a["id"]
+            for a in queue.json()["data"]["moderationQueue"]
+            if a["member"]["displayName"] == "Hana Hart"
+        ]
+        assert len(mine) == 1, queue.text
+        decided = await http.post(
+            "/graphql",
+            json={
+                "query": "mutation($i: ModerateActivityInput!) "
+                "{ moderateActivity(input: $i) { __typename } }",
+                "variables": {
+                    "i": {"activityId": mine[0], "decision": "REJECT", "reason": "Off topic."}
+                },
+            },
+            headers=auth,
+        )
+        assert decided.json()["data"]["moderateActivity"]["__typename"] == "ActivityRecorded"
+    await page.reload()
+    await expect(page.locator("#activities li").first).to_contain_text("not approved: Off topic.")
+    await expect(page.locator("#pending")).to_have_text(f"{pending_before:,}")
+    assert errors == []
+    await context.close()
+
+
+async def test_a_sign_in_no_longer_valid_leaves_a_clean_signed_out_page(
+    site: str, browser: Browser
+) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    errors = _watch(page)
+    # A token kept from an earlier visit that the server no longer accepts.
+    await page.add_init_script(
+        "sessionStorage.setItem('laurel.token', 'eyJhbGciOiJIUzI1NiJ9.e30.bad')"
+    )
+    await page.goto(site + "/")
+    await expect(page.locator("#signin-error")).to_have_text(
+        "Your sign-in has expired or is not valid. Please sign in again."
+    )
+    await expect(page.locator("#signin")).to_be_visible()
+    for hidden in ("#me", "#act", "#history", "#who"):
+        await expect(page.locator(hidden)).to_be_hidden()
+    await expect(page.locator("#shelf .badge").first).to_be_visible()  # not "Loading badges…"
+    tote = page.locator("#prizes .prize", has_text="Canvas tote bag").get_by_role("button")
+    await expect(tote).to_have_text("Sign in to redeem")
+    await expect(tote).to_be_disabled()
+    await expect(page.locator("#board tr").first).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('laurel.token')") is None
+    # Signing in again works from there.
+    await page.select_option("#demo-member", label="Hana Hart")
+    await expect(page.locator("#who-name")).to_have_text("Signed in as Hana Hart")
+    await expect(page.locator("#signin-error")).to_have_text("")
+    assert errors == []
+    await context.close()
