@@ -118,14 +118,19 @@ class RateLimiter:
         """True while Redis is away and every hit is allowed."""
         return self._down
 
-    async def hit(self, *checks: tuple[Rate, str]) -> Verdict:
+    async def hit(self, *checks: tuple[Rate, str], when_down: Verdict = ALLOWED) -> Verdict:
         """Count one request against each ``(rate, identity)``; refused if any is spent.
 
         The checks run concurrently (one round trip's latency in all). A refused
-        request still counts against the limits that had room for it.
+        request still counts against the limits that had room for it. While Redis
+        cannot answer (down, or slower than the timeout) the answer is ``when_down``:
+        allowed by default; a caller whose refusal costs nobody anything (a wrong
+        credential) may ask to be refused instead.
         """
-        if not checks or time.monotonic() < self._paused_until:
+        if not checks:
             return ALLOWED
+        if time.monotonic() < self._paused_until:
+            return when_down
         pairs = [
             (item, identity)
             for rate, identity in checks
@@ -149,7 +154,7 @@ class RateLimiter:
                 waits = await asyncio.gather(*(self._wait(item, ident) for item, ident in refused))
         except (StorageError, RedisError, OSError, TimeoutError) as exc:
             self._failed(exc)
-            return ALLOWED
+            return when_down
         self._recovered()
         return Verdict(False, max(waits))
 

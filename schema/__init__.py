@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, GraphQLError, ValidationContext
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -49,6 +49,7 @@ from schema.prize_mutations import PrizeMutations
 from schema.prizes import PrizeQueries
 from schema.rules import RuleMutations, RuleQueries
 from schema.tiers import TierMutations, TierQueries
+from schema.viewer_live import ViewerSubscriptions
 from schema.webhooks import WebhookMutations, WebhookQueries
 from server.actions import Services
 from server.auth import Principal
@@ -67,6 +68,9 @@ SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2_000
+# Checked before parsing: 2,000 tokens fit in far less, and graphql-core reads a long
+# string literal (one token) character by character while nothing else runs.
+MAX_QUERY_CHARS = 100_000
 # The costliest reference page (a board of 100 with tier, badges and community rank)
 # costs about 1,100; this leaves room without letting one document stall a worker.
 DEFAULT_MAX_QUERY_COST = 5_000
@@ -107,13 +111,29 @@ Mutation = merge_types(
         WebhookMutations,
     ),
 )
-Subscription = merge_types("Subscription", (LeaderboardSubscriptions, BadgeSubscriptions))
+Subscription = merge_types(
+    "Subscription", (LeaderboardSubscriptions, BadgeSubscriptions, ViewerSubscriptions)
+)
 
 
 # Built once: the validation cache is keyed by the rule classes, and
 # QueryDepthLimiter / MaxAliasesLimiter make a new class per instance (per request).
+_DepthRule = _depth_rule(MAX_DEPTH, None, None)
+
+
+class _Depth(_DepthRule):  # type: ignore[misc,valid-type]
+    """strawberry's depth limit, which raises KeyError on a spread of a fragment the
+    document does not define; graphql-core's KnownFragmentNames then says so."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        try:
+            super().__init__(context)
+        except KeyError:
+            ASTValidationRule.__init__(self, context)
+
+
 _LIMIT_RULES: list[type[ASTValidationRule]] = [
-    _depth_rule(MAX_DEPTH, None, None),
+    _Depth,
     _alias_rule(MAX_ALIASES),
 ]
 

@@ -4,6 +4,7 @@ cache, behind the wrapper that checks credentials and rate limits before any Gra
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, cast
 
 import orjson
@@ -24,7 +25,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from schema import MAX_TOKENS, Context, build_schema, request_context
+from schema import MAX_QUERY_CHARS, MAX_TOKENS, Context, build_schema, request_context
 from server import request_json
 from server.actions import Services
 from server.auth import AuthError, Principal, Role, authenticate, key_still_valid
@@ -36,6 +37,9 @@ from server.settings import Settings
 
 __all__ = ["Authenticated", "GraphQLView"]
 
+# A GraphQL name, as an operation's (the spec's Name), of a sane length; checked before
+# graphql-core quotes it whole in "Unknown operation named ..." (or fails to encode it).
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,127}")
 _ACK = cast(UnsetType, UNSET)  # a plain connection_ack, no payload
 
 
@@ -133,6 +137,13 @@ class GraphQLView(GraphQL[Context, None]):
         if not isinstance(data, GraphQLRequestData):
             return data
         data.query = self.persisted.document(data.query, data.extensions)
+        if isinstance(data.query, str) and len(data.query) > MAX_QUERY_CHARS:
+            raise HTTPException(400, f"The query is longer than {MAX_QUERY_CHARS:,} characters.")
+        name = data.operation_name
+        if name is not None and (not isinstance(name, str) or not _NAME.fullmatch(name)):
+            raise HTTPException(
+                400, "operationName must be the name of an operation of the document."
+            )
         if several_operations_without_name(data.query, data.operation_name, MAX_TOKENS):
             raise HTTPException(
                 400, "The document has several operations: say which one in operationName."

@@ -13,7 +13,9 @@
 - The client address is the TCP peer, unless the peer is in
   ``LAUREL_TRUSTED_PROXIES``: then X-Forwarded-For is read from the right, skipping
   trusted hops. IPv6 clients count per /64 (one host usually holds a whole /64).
-- Redis away: everything is allowed (``RateLimiter`` fails open and logs once).
+- Redis away (or slower than the limiter's timeout): every request is allowed
+  (``RateLimiter`` fails open and logs once), except wrong credentials, answered 429:
+  a refusal costs a guesser only, and guessing must not get faster on a busy server.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ WS_CLOSE_RATE_LIMITED = 4429
 _API_KEY = "lrl_"
 _MAX_PREFIX = 16  # longer "prefixes" are cut: the counter's key stays short
 _ALLOWED = Verdict(True)
+_UNCOUNTED_FAILURE = Verdict(False, 5)
 
 Network = IPv4Network | IPv6Network
 
@@ -144,10 +147,10 @@ class RateLimits:
     def address(self, scope: Scope) -> str:
         return client_address(scope, self.trusted)
 
-    async def _hit(self, *checks: tuple[Rate, str]) -> Verdict:
+    async def _hit(self, *checks: tuple[Rate, str], when_down: Verdict = _ALLOWED) -> Verdict:
         if not self.enabled or self.limiter is None:
             return _ALLOWED
-        return await self.limiter.hit(*checks)
+        return await self.limiter.hit(*checks, when_down=when_down)
 
     async def failed_auth(self, address: str, authorization: str | None) -> Verdict:
         """Wrong credentials: refused once the address or the key prefix is spent."""
@@ -155,7 +158,9 @@ class RateLimits:
         prefix = _key_prefix(authorization)
         if prefix:
             checks.append((self._failed, f"fail-key:{prefix}"))
-        return await self._hit(*checks)
+        # Not counted (Redis away or too slow): refused all the same. A wrong credential
+        # loses nothing by a 429, and guessing must not speed up when the server is busy.
+        return await self._hit(*checks, when_down=_UNCOUNTED_FAILURE)
 
     async def request(self, address: str, principal: Principal) -> Verdict:
         """One HTTP request or WebSocket message of an authenticated (or anonymous)

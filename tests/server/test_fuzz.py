@@ -424,6 +424,43 @@ async def test_every_http_route(
 
 
 PROBES = [
+    # A review of this suite's probes found these four (2026-12-03).
+    pytest.param(
+        "POST",
+        "/graphql",
+        b'{"query":"query A { __typename }","operationName":"\\ud800x"}',
+        {},
+        400,
+        "operationName must be the name",
+        id="operation-name-surrogate",
+    ),
+    pytest.param(
+        "POST",
+        "/graphql",
+        b'{"query":"query A { __typename }","operationName":"' + b"Z" * 100_000 + b'"}',
+        {},
+        400,
+        "operationName must be the name",
+        id="operation-name-100k",
+    ),
+    pytest.param(
+        "POST",
+        "/graphql",
+        b'{"query":"{ member(id: \\"' + b"y" * 200_000 + b'"}',
+        {},
+        400,
+        "longer than 100,000 characters",
+        id="query-200k-chars",
+    ),
+    pytest.param(
+        "GET",
+        "/graphql?query=%7B__typename%7D&operationName=%ED%A0%80",
+        None,
+        {},
+        400,
+        "operationName",
+        id="get-operation-name-bad",
+    ),
     pytest.param(
         "POST", "/graphql", b'{"query":"{ __typename \xff }"}', {}, 400, "UTF-8", id="not-utf8"
     ),
@@ -491,6 +528,17 @@ async def test_the_probes_of_issue_16(
     assert response.status_code == status, response.text[:300]
     assert response.headers["content-type"].startswith("application/json")
     assert says in response.text
+
+
+async def test_a_spread_of_an_unknown_fragment_is_named_not_a_crash(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = "Foo" + "o" * 5_000
+    response = await client.post("/graphql", json={"query": "{ ..." + name + " }"})
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert error["message"].startswith("Unknown fragment 'Fooo"), error
+    assert all(record.levelname != "ERROR" for record in caplog.records)
 
 
 STRING_FIELDS = ["externalId", "displayName", "email", "community", "referralCode"]

@@ -261,6 +261,30 @@ async def test_with_redis_unreachable_purchases_still_succeed(
         await dead.aclose()
 
 
+async def test_with_redis_unreachable_wrong_credentials_are_refused_not_let_through(
+    svc: Services, tmp_path: Path
+) -> None:
+    """Failing open must not make guessing faster (Redis down, or a busy server whose
+    Redis calls time out): a wrong credential is answered 429, a right one as always."""
+    service = await _service_key(svc)
+    dead = connect(f"redis://127.0.0.1:{free_port()}/0")
+    limiter = RateLimiter(dead)
+    try:
+        async with http_for(limited(tmp_path), svc, rate_limiter=limiter) as http:
+            wrong = [
+                (await http.post("/graphql", json=TYPENAME, headers=bearer(f"lrl_{n:012x}_x")))
+                for n in range(3)
+            ]
+            right = await http.post("/graphql", json=TYPENAME, headers=bearer(service))
+        assert [r.status_code for r in wrong] == [429, 429, 429]
+        assert wrong[0].headers["Retry-After"] == "5"
+        assert wrong[0].json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert right.status_code == 200, right.text
+        assert limiter.failing_open
+    finally:
+        await dead.aclose()
+
+
 @pytest.fixture(scope="module")
 def two_limited_servers(
     database: Backend, tmp_path_factory: pytest.TempPathFactory
