@@ -15,7 +15,7 @@ const ME = `query Me {
   viewer {
     pointsBalance pendingPoints referralCode
     member { id displayName tier { name } communityRank { community position title } }
-    tierProgress { current { name } next { name threshold } qualifyingPoints pointsToNext pointsToKeep windowEndsAt }
+    tierProgress { current { name threshold } next { name threshold } qualifyingPoints pointsToNext pointsToKeep windowEndsAt }
     badgeProgress { badge { slug name description levels } level value nextThreshold nextLevelName remaining percent }
     activities(first: 15) { edges { node { kind status points pendingPoints decisionReason occurredAt orderId productIds review { productId } share { url } } } }
     redemptions { code status cost createdAt prize { name kind } }
@@ -35,6 +35,14 @@ async function signIn(token) {
       const b = d.badgeAwarded;
       toast(`New badge: ${b.badge.name}${b.levelName ? ` (${b.levelName})` : ""}!`);
       refreshMe();
+    });
+    // Any change to the account (a moderator's decision, points released, a redemption
+    // fulfilled, a tier) reads the account again; a burst of them reads it once.
+    state.stopViewer?.();
+    let soon = null;
+    state.stopViewer = subscribe("subscription { viewerChanged { reason } }", {}, token, () => {
+      clearTimeout(soon);
+      soon = setTimeout(() => refreshMe(), 150);
     });
   } catch (error) {
     if (error.expired) signedOut(error.message);
@@ -62,7 +70,8 @@ function failed(error, where) {
 function signedOut(message) {
   sessionStorage.removeItem("laurel.token");
   state.stopBadges?.();
-  Object.assign(state, { token: null, me: null, community: null, scope: null, stopBadges: null });
+  state.stopViewer?.();
+  Object.assign(state, { token: null, me: null, community: null, scope: null, stopBadges: null, stopViewer: null });
   for (const id of ["me", "act", "history", "around", "who"]) $(id).hidden = true;
   $("signin").hidden = false;
   $("signin-error").textContent = message;
@@ -76,6 +85,11 @@ const page = { state, refreshMe, failed };
 const loadPrizes = () => showPrizes(page);
 
 function showMe(viewer) {
+  const before = state.me?.tierProgress.current;
+  const now = viewer.tierProgress.current;
+  if (before && before.name !== now.name) {
+    toast(now.threshold > before.threshold ? `You moved up to the ${now.name} tier!` : `You are now in the ${now.name} tier.`);
+  }
   state.me = viewer;
   state.community = viewer.member.communityRank.community === "global" ? null : viewer.member.communityRank.community;
   $("signin").hidden = true;
@@ -202,7 +216,7 @@ async function redeemDiscount(event) {
     { input: { idempotencyKey: key(), points } }, state.token);
   const result = data.redeemPointsForDiscount;
   const issue = problem(result, "DiscountRedeemed");
-  $("discount-points-error").textContent = issue ? issue.message : "";
+  fieldErrors("discount", issue && { ...issue, field: "points" }, ["points"]);
   if (issue) return;
   $("discount-result").replaceChildren("Your code for ", money.format(result.discount.valueCents / 100), " off: ",
     el("span", { class: "code", id: "discount-code" }, result.discount.code));
@@ -222,11 +236,26 @@ function showReviewProducts(viewer) {
   $("review-product").replaceChildren(...(open.length ? open.map((id) => el("option", { value: id }, id)) : [el("option", { value: "" }, "Nothing to review yet")]));
 }
 
+// The API names its fields ("text must be 20 to 5000 characters long."); the page says
+// what the shopper sees on the form.
+const FIELD_WORDS = { text: "Your review", productId: "The product", url: "The page address", platform: "Where you shared", points: "The points" };
+function plain(issue) {
+  const words = FIELD_WORDS[issue.field];
+  return words && issue.message.startsWith(`${issue.field} `) ? `${words}${issue.message.slice(issue.field.length)}` : issue.message;
+}
+
+// Errors next to their field: linked by aria-describedby, the field marked aria-invalid
+// and focused, so a screen reader hears the error where the shopper is.
 function fieldErrors(prefix, issue, fields) {
-  for (const name of fields) $(`${prefix}-${name}-error`).textContent = "";
+  for (const name of fields) {
+    $(`${prefix}-${name}-error`).textContent = "";
+    $(`${prefix}-${name}`).removeAttribute("aria-invalid");
+  }
   if (!issue) return;
-  const target = { productId: "product", text: "text", url: "url", platform: "url" }[issue.field] || fields[fields.length - 1];
-  $(`${prefix}-${target}-error`).textContent = issue.message;
+  const target = { productId: "product", text: "text", url: "url", platform: "url", points: "points" }[issue.field] || fields[fields.length - 1];
+  $(`${prefix}-${target}-error`).textContent = plain(issue);
+  $(`${prefix}-${target}`).setAttribute("aria-invalid", "true");
+  $(`${prefix}-${target}`).focus();
 }
 
 async function submitReview(event) {
@@ -238,7 +267,7 @@ async function submitReview(event) {
   const issue = problem(data.submitReview, "ActivityRecorded");
   fieldErrors("review", issue, ["product", "text"]);
   $("review-result").textContent = issue ? "" : `Thanks! ${data.submitReview.pointsAwarded} points wait for a moderator.`;
-  if (!issue) { $("review-text").value = ""; await refreshMe(); }
+  if (!issue) { $("review-text").value = ""; $("review-photo").checked = false; await refreshMe(); }
 }
 
 async function submitShare(event) {
@@ -277,9 +306,10 @@ async function demoMembers() {
   const members = await response.json();
   $("demo-pick").hidden = false;
   $("demo-member").append(...members.map((m) => el("option", { value: m.externalId }, m.displayName)));
-  $("demo-member").addEventListener("change", async () => {
+  // Signing in takes the button: arrow keys move through the list without signing in.
+  $("demo-go").addEventListener("click", async () => {
     const chosen = $("demo-member").value;
-    if (!chosen) return;
+    if (!chosen) { $("signin-error").textContent = "Choose a member first."; $("demo-member").focus(); return; }
     const answer = await fetch("/demo/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ externalId: chosen }) });
     const { token } = await answer.json();
     $("token").value = token;

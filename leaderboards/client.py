@@ -30,6 +30,7 @@ __all__ = [
     "connect",
     "primaries",
     "publish_all",
+    "publish_each",
     "subscription",
 ]
 
@@ -65,6 +66,15 @@ async def publish_all(redis: Client, channels: Iterable[str], message: str) -> N
     sharded = isinstance(redis, RedisCluster)
     async with redis.pipeline(transaction=False) as pipe:
         for channel in channels:
+            pipe.execute_command("SPUBLISH" if sharded else "PUBLISH", channel, message)
+        await pipe.execute()
+
+
+async def publish_each(redis: Client, messages: dict[str, str]) -> None:
+    """Each message on its own channel, in one pipeline (SPUBLISH on a cluster)."""
+    sharded = isinstance(redis, RedisCluster)
+    async with redis.pipeline(transaction=False) as pipe:
+        for channel, message in messages.items():
             pipe.execute_command("SPUBLISH" if sharded else "PUBLISH", channel, message)
         await pipe.execute()
 

@@ -140,6 +140,7 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             "live",
             "hooks",
             "webhooks",
+            "viewer",
         }
         assert health["events"]["consumers"]["boards"]["lag"] == 0
         valkey = _valkey_pid(tmp_path)

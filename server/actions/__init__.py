@@ -145,6 +145,7 @@ from server.actions.tiers import (
     tiers_held,
     update_tier,
 )
+from server.actions.viewer_live import viewer_changes
 from server.actions.webhooks import (
     create_webhook_endpoint,
     redeliver_webhook,
@@ -293,6 +294,7 @@ __all__ = [
     "upsert_member",
     "utcnow",
     "viewer",
+    "viewer_changes",
     "visible_contest",
     "webhook_endpoints",
     "webhook_messages",

@@ -28,6 +28,7 @@ from server.actions.effects import CAUSES_OF_EFFECTS, evaluate_badges
 from server.actions.hook_apply import apply_delivery, open_deliveries
 from server.actions.rebuilds import boards_health, heal_boards
 from server.actions.services import Services, make_services
+from server.actions.viewer_live import VIEWER, VIEWER_CAUSES, announce_viewers
 from server.actions.webhook_messages import WEBHOOK_CAUSES, make_messages
 from server.events import (
     BOARDS,
@@ -93,6 +94,9 @@ def install_consumers(svc: Services) -> None:
     async def webhooks(events: Sequence[Event]) -> None:
         await make_messages(events, svc.clock())
 
+    async def viewers(events: Sequence[Event]) -> None:
+        await announce_viewers(svc, events)
+
     async def hooks(events: Sequence[Event]) -> None:
         wanted = [int(e.payload["delivery"]) for e in events]
         still = await open_deliveries(wanted)  # most were applied by their worker
@@ -107,6 +111,7 @@ def install_consumers(svc: Services) -> None:
             Consumer(LIVE, live, frozenset({EventType.BADGE_GRANTED}), inline=True),
             Consumer(HOOKS, hooks, frozenset({EventType.HOOK_RECEIVED}), grace=HOOKS_GRACE),
             Consumer(WEBHOOKS, webhooks, WEBHOOK_CAUSES),
+            Consumer(VIEWER, viewers, VIEWER_CAUSES),
         ]
     )
 

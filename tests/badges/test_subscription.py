@@ -147,3 +147,70 @@ async def test_a_browser_signs_in_through_the_connection_payload(
             await ws.recv()
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4403
+
+
+VIEWER = "subscription { viewerChanged { reason } }"
+
+
+async def _open_viewer(url: str, token: str) -> ClientConnection:
+    headers = {"Authorization": f"Bearer {token}"}
+    ws = await connect(url, subprotocols=["graphql-transport-ws"], additional_headers=headers)  # type: ignore[list-item]
+    await ws.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": VIEWER}}))
+    return ws
+
+
+async def test_the_viewer_hears_of_a_change_made_by_another_worker(
+    server: str, catalog: Services, database: Backend
+) -> None:
+    """A moderator's rejection, made by another process, reaches the shopper's page as a
+    viewerChanged (it then reads viewer again); another member's change does not."""
+    cai = await actions.upsert_member(catalog, SHOP, external_id="cai", display_name="Cai")
+    await actions.upsert_member(catalog, SHOP, external_id="dot", display_name="Dot")
+    ws = await _open_viewer(server, await member_token("cai"))
+    other_redis = redis_connect(database.redis_url)
+    try:
+        channel = f"laurel:events:viewer:{cai.id}"
+        async with asyncio.timeout(5):
+            while (await other_redis.pubsub_numsub(channel))[0][1] < 1:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        boards = Leaderboards(other_redis)
+        other_worker = Services(events=EventLog(boards), boards=boards, clock=catalog.clock)
+        actions.install_consumers(other_worker)
+        await actions.record_purchase(
+            other_worker, SHOP, idempotency_key="d1", member_external_id="dot",
+            order_id="D1", amount_cents=500,
+        )  # fmt: skip
+        await other_worker.events.drain()
+        with pytest.raises(TimeoutError):  # Dot's order is no news to Cai
+            async with asyncio.timeout(0.6):
+                await ws.recv()
+        await actions.record_purchase(
+            other_worker, SHOP, idempotency_key="c1", member_external_id="cai",
+            order_id="C1", amount_cents=500,
+        )  # fmt: skip
+        await other_worker.events.drain()
+        first = await _next(ws)
+    finally:
+        await ws.close()
+        await other_redis.aclose()
+    assert first["type"] == "next", first
+    # A first order: its last event in the batch concerns Cai (points or a badge).
+    reason = first["payload"]["data"]["viewerChanged"]["reason"]
+    assert reason.split(".")[0] in {"points", "badge", "activity", "tier"}, reason
+
+
+async def test_only_a_shopper_may_follow_their_account(server: str, catalog: Services) -> None:
+    await actions.upsert_member(catalog, SHOP, external_id="eli", display_name="Eli")
+    headers: dict[str, str] = {}
+    ws = await connect(server, subprotocols=["graphql-transport-ws"], additional_headers=headers)  # type: ignore[list-item]
+    try:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": VIEWER}}))
+        answer = await _next(ws)
+    finally:
+        await ws.close()
+    assert answer["payload"]["data"] is None
+    assert "shopper" in answer["payload"]["errors"][0]["message"]

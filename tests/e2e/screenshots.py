@@ -25,6 +25,7 @@ async def _shoot(base: str) -> list[Path]:
             page = await context.new_page()
             await page.goto(base + "/")
             await page.select_option("#demo-member", label="Eli Stone")
+            await page.click("#demo-go")
             await page.wait_for_selector("#board tr.me")
             await page.wait_for_timeout(500)
             path = OUT / f"community-{width}.png"

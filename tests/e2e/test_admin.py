@@ -333,6 +333,7 @@ async def test_badges_prizes_and_keys_from_the_console(
     shopper = await context.new_page()
     await shopper.goto(site + "/")
     await shopper.select_option("#demo-member", label="Hana Hart")
+    await shopper.click("#demo-go")
     offer = shopper.locator("#prizes .prize", has_text="Gift card 5")
     await offer.get_by_role("button", name="Redeem").click()
     await shopper.locator("#confirm button[value=yes]").click()

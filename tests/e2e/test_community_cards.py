@@ -1,8 +1,11 @@
-"""The community page's prize cards, history and signed-out state in a real browser:
+"""The community page's prize cards, history, signed-out state and keyboard use in a
+real browser:
 each prize shows its description and what stands in the way ("N more points needed",
 a tier), Redeem only when it can be afforded; a redeemed code comes with how to use it
-and a copy button; pending points read as pending and a rejection shows its reason; a
-sign-in that is no longer valid leaves a clean signed-out page with a message."""
+and a copy button; pending points read as pending and a rejection shows its reason, live; a
+sign-in that is no longer valid leaves a clean signed-out page with a message; arrow
+keys on the member list never sign in, a skip link leads to the one main landmark, and
+the focus ring keeps 3:1."""
 
 from __future__ import annotations
 
@@ -44,6 +47,8 @@ async def test_prize_cards_say_what_stands_in_the_way(site: str, browser: Browse
     await expect(tote.get_by_role("button")).to_be_disabled()
 
     await page.select_option("#demo-member", label="Hana Hart")
+
+    await page.click("#demo-go")
     await expect(page.locator("#who-name")).to_have_text("Signed in as Hana Hart")
     balance = _number(await page.locator("#balance").inner_text())
     gift = page.locator("#prizes .prize", has_text="Gift card 25.00")
@@ -86,13 +91,25 @@ async def test_history_shows_pending_points_and_a_rejection_reason(
     errors = _watch(page)
     await page.goto(site + "/")
     await page.select_option("#demo-member", label="Hana Hart")
+    await page.click("#demo-go")
     await expect(page.locator("#who-name")).to_have_text("Signed in as Hana Hart")
     pending_before = _number(await page.locator("#pending").inner_text())
 
+    # An empty review: the error in the form's words, linked to its field, focus on it.
+    await page.click("#review-form button[type=submit]")
+    error = page.locator("#review-text-error")
+    await expect(error).to_have_text("Your review must be 20 to 5000 characters long.")
+    await expect(page.locator("#review-text")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#review-text")).to_have_attribute(
+        "aria-describedby", "review-text-error"
+    )
+    await expect(page.locator("#review-text")).to_be_focused()
     await page.fill("#review-text", "Solid stitching, but the strap is shorter than I hoped.")
     await page.click("#review-form button[type=submit]")
     result = page.locator("#review-result")
     await expect(result).to_contain_text("wait for a moderator")
+    await expect(error).to_have_text("")
+    await expect(page.locator("#review-text")).not_to_have_attribute("aria-invalid", "true")
     waiting = _number(await result.inner_text())
     newest = page.locator("#activities li").first
     await expect(newest).to_contain_text(f"{waiting:,} points pending")
@@ -125,8 +142,9 @@ async def test_history_shows_pending_points_and_a_rejection_reason(
             headers=auth,
         )
         assert decided.json()["data"]["moderateActivity"]["__typename"] == "ActivityRecorded"
-    await page.reload()
-    await expect(page.locator("#activities li").first).to_contain_text("not approved: Off topic.")
+    # Without a reload: the page hears of the change through viewerChanged.
+    newest = page.locator("#activities li").first
+    await expect(newest).to_contain_text("not approved: Off topic.", timeout=10_000)
     await expect(page.locator("#pending")).to_have_text(f"{pending_before:,}")
     assert errors == []
     await context.close()
@@ -157,7 +175,60 @@ async def test_a_sign_in_no_longer_valid_leaves_a_clean_signed_out_page(
     assert await page.evaluate("sessionStorage.getItem('laurel.token')") is None
     # Signing in again works from there.
     await page.select_option("#demo-member", label="Hana Hart")
+    await page.click("#demo-go")
     await expect(page.locator("#who-name")).to_have_text("Signed in as Hana Hart")
     await expect(page.locator("#signin-error")).to_have_text("")
+    assert errors == []
+    await context.close()
+
+
+def _luminance(rgb: str) -> float:
+    """WCAG relative luminance of a CSS ``rgb(r, g, b)``."""
+    channels = [int(c) / 255 for c in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+async def test_the_keyboard_never_signs_in_by_accident(site: str, browser: Browser) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    errors = _watch(page)
+    await page.goto(site + "/")
+    await expect(page.locator("#demo-pick")).to_be_visible()
+    # One main landmark, and a skip link as the first stop of the keyboard.
+    assert await page.locator("main").count() == 1
+    await page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the community")
+    await expect(skip).to_be_focused()
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.id") == "main"
+    # The focus ring is at least 3:1 against the white cards (WCAG 2.2, 1.4.11): the
+    # first control in the page after the skip.
+    await page.keyboard.press("Tab")
+    ring = await page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    assert await page.evaluate("document.activeElement.closest('main') !== null")
+    assert _contrast(ring, "rgb(255, 255, 255)") >= 3, ring
+
+    # Arrow keys on the member list move through it; nothing signs in until the button.
+    await page.focus("#demo-member")
+    for _ in range(3):
+        await page.keyboard.press("ArrowDown")
+    await page.wait_for_timeout(500)
+    await expect(page.locator("#who")).to_be_hidden()
+    assert await page.locator("#demo-member").input_value() != ""
+    await page.keyboard.press("Tab")  # onto "Sign in as them", in the green header
+    await expect(page.locator("#demo-go")).to_be_focused()
+    header_ring = await page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    header_bg = await page.evaluate(
+        "getComputedStyle(document.querySelector('header.top')).backgroundColor"
+    )
+    assert _contrast(header_ring, header_bg) >= 3, (header_ring, header_bg)
+    await page.click("#demo-go")
+    await expect(page.locator("#who")).to_be_visible()
     assert errors == []
     await context.close()

@@ -93,6 +93,7 @@ async def test_community_page_under_the_csp(offline: BrowserContext, site: str) 
     await expect(watched.page.locator("#prizes .prize").first).to_be_visible()
     # Signing in runs the scripted parts: the tier bar's width, live updates over ws.
     await watched.page.select_option("#demo-member", label="Hana Hart")
+    await watched.page.click("#demo-go")
     await expect(watched.page.locator("#who-name")).to_have_text("Signed in as Hana Hart")
     bar = watched.page.locator("#tier-bar")
     await expect(bar).to_have_attribute("aria-valuenow", re.compile(r"^\d+$"))

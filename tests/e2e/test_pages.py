@@ -36,6 +36,7 @@ async def test_shopper_and_moderator_in_two_browsers(site: str, browser: Browser
 
     # Sign in through the demo picker: a member who has bought something not yet reviewed.
     await shopper.select_option("#demo-member", label="Hana Hart")
+    await shopper.click("#demo-go")
     await expect(shopper.locator("#who-name")).to_have_text("Signed in as Hana Hart")
     await expect(shopper.locator("#tier")).to_have_text(
         re.compile(r"^(Bronze|Silver|Gold|Platinum)$")
@@ -115,6 +116,8 @@ async def test_small_screens_and_keyboard(site: str, browser: Browser) -> None:
     width: Any = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360  # nothing overflows sideways
     # Every control is reachable by keyboard and shows where the focus is.
+    await page.keyboard.press("Tab")  # the skip link first, then the sign-in
+    assert await page.evaluate("document.activeElement.className") == "skip"
     await page.keyboard.press("Tab")
     focused = await page.evaluate("document.activeElement && document.activeElement.id")
     assert focused in {"demo-member", "token"}
