@@ -4,10 +4,9 @@ GraphQL resolvers and the CLI only call these. Expected failures are raised
 as ``RewardsError`` subclasses and shown to callers as typed errors; every
 point-moving call is idempotent by key, scoped to the caller so that two
 shoppers' keys never collide. A board read while Redis is down raises
-``BoardsUnavailable``; a ``Board`` is what ``parse_board`` makes of a client's
-window, community or contest, for the board reads. Batch reads (``..._by_ids``, ``tier_standings``,
-``community_ranks``, ``placements_of_members``) take a constant number of
-queries however many ids, for per-request DataLoaders. A use case that fails because the
+``BoardsUnavailable``; a ``Board`` is what ``parse_board`` makes of a client's window,
+community or contest. Batch reads (``..._by_ids``, ``tier_standings``, ``community_ranks``,
+``placements_of_members``) take a constant number of queries, for DataLoaders. A use case that fails because the
 database is away raises whatever the driver raised; ``is_transient`` tells it from a bug.
 """
 
