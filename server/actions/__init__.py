@@ -6,8 +6,8 @@ point-moving call is idempotent by key, scoped to the caller so that two
 shoppers' keys never collide. A board read while Redis is down raises
 ``BoardsUnavailable``; a ``Board`` is what ``parse_board`` makes of a client's window,
 community or contest. Batch reads (``..._by_ids``, ``tier_standings``, ``community_ranks``,
-``placements_of_members``) take a constant number of queries, for DataLoaders. A use case that fails because the
-database is away raises whatever the driver raised; ``is_transient`` tells it from a bug.
+``placements_of_members``) take a constant number of queries, for DataLoaders. A use
+case failing because the database is away raises what the driver raised (``is_transient``).
 """
 
 from leaderboards import Board, BoardsUnavailable
