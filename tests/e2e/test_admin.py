@@ -20,7 +20,7 @@ from tests.e2e.conftest import (
     demo_site,
     pytestmark,  # noqa: F401  (embedded only)
 )
-from tests.e2e.test_pages import _watch
+from tests.e2e.console import console_errors
 from tests.servers import REPO, free_port
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -87,7 +87,7 @@ def _cents(text: str) -> int:
 async def test_the_dashboard_shows_program_metrics(site: str, browser: Browser) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    errors = _watch(page)
+    errors = console_errors(page)
     await _signed_in(page, site)
     start, end = await page.input_value("#from"), await page.input_value("#to")
     key = await _admin_key(site)
@@ -150,7 +150,7 @@ async def test_the_dashboard_shows_program_metrics(site: str, browser: Browser) 
 async def test_the_owner_changes_the_program(site: str, browser: Browser, tmp_path: Path) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    errors = _watch(page)
+    errors = console_errors(page)
     await _signed_in(page, site)
     await page.click("#tab-settings")
     key = await _admin_key(site)
@@ -226,7 +226,7 @@ async def test_the_owner_changes_the_program(site: str, browser: Browser, tmp_pa
 async def test_small_screens_keyboard_and_axe(site: str, browser: Browser) -> None:
     context = await browser.new_context(viewport={"width": 360, "height": 740})
     page = await context.new_page()
-    errors = _watch(page)
+    errors = console_errors(page)
     await page.goto(site + "/admin")
     await expect(page.locator("#demo-key")).to_be_visible()
     # Keyboard only: Tab to the demo key button and press Enter.
@@ -282,7 +282,7 @@ async def test_badges_prizes_and_keys_from_the_console(
 ) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    errors = _watch(page)
+    errors = console_errors(page)
     page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await _signed_in(page, site)
     await page.click("#tab-settings")

@@ -1,9 +1,8 @@
 """The community page's prize cards, history, signed-out state and keyboard use in a
-real browser:
-each prize shows its description and what stands in the way ("N more points needed",
-a tier), Redeem only when it can be afforded; a redeemed code comes with how to use it
-and a copy button; pending points read as pending and a rejection shows its reason, live; a
-sign-in that is no longer valid leaves a clean signed-out page with a message; arrow
+real browser: each prize shows its description and what stands in the way ("N more
+points needed", a tier), Redeem only when it can be afforded; a redeemed code comes
+with how to use it and a copy button; pending points read as pending and a rejection
+shows its reason, live; a sign-in that is no longer valid leaves a clean signed-out page with a message; arrow
 keys on the member list never sign in, a skip link leads to the one main landmark, and
 the focus ring keeps 3:1."""
 
@@ -12,32 +11,16 @@ from __future__ import annotations
 import re
 
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import pytestmark  # noqa: F401  (embedded only)
-
-# Chromium logs every 4xx response as a console error; those are the test's own doing.
-_NETWORK = "Failed to load resource"
-
-
-def _watch(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on(
-        "console",
-        lambda m: errors.append(m.text) if m.type == "error" and _NETWORK not in m.text else None,
-    )
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-def _number(text: str) -> int:
-    return int(re.sub(r"[^0-9]", "", text) or 0)
+from tests.e2e.console import console_errors, number_in
 
 
 async def test_prize_cards_say_what_stands_in_the_way(site: str, browser: Browser) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    errors = _watch(page)
+    errors = console_errors(page, expect_4xx=True)
     await page.goto(site + "/")
     tote = page.locator("#prizes .prize", has_text="Canvas tote bag")
     # Signed out: the description and the facts, and no way to redeem yet.
@@ -47,10 +30,9 @@ async def test_prize_cards_say_what_stands_in_the_way(site: str, browser: Browse
     await expect(tote.get_by_role("button")).to_be_disabled()
 
     await page.select_option("#demo-member", label="Hana Hart")
-
     await page.click("#demo-go")
     await expect(page.locator("#who-name")).to_have_text("Signed in as Hana Hart")
-    balance = _number(await page.locator("#balance").inner_text())
+    balance = number_in(await page.locator("#balance").inner_text())
     gift = page.locator("#prizes .prize", has_text="Gift card 25.00")
     await expect(gift).to_contain_text("For members of the Gold tier and above.")
     tier = await page.locator("#tier").inner_text()
@@ -88,12 +70,12 @@ async def test_history_shows_pending_points_and_a_rejection_reason(
 ) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    errors = _watch(page)
+    errors = console_errors(page, expect_4xx=True)
     await page.goto(site + "/")
     await page.select_option("#demo-member", label="Hana Hart")
     await page.click("#demo-go")
     await expect(page.locator("#who-name")).to_have_text("Signed in as Hana Hart")
-    pending_before = _number(await page.locator("#pending").inner_text())
+    pending_before = number_in(await page.locator("#pending").inner_text())
 
     # An empty review: the error in the form's words, linked to its field, focus on it.
     await page.click("#review-form button[type=submit]")
@@ -110,7 +92,7 @@ async def test_history_shows_pending_points_and_a_rejection_reason(
     await expect(result).to_contain_text("wait for a moderator")
     await expect(error).to_have_text("")
     await expect(page.locator("#review-text")).not_to_have_attribute("aria-invalid", "true")
-    waiting = _number(await result.inner_text())
+    waiting = number_in(await result.inner_text())
     newest = page.locator("#activities li").first
     await expect(newest).to_contain_text(f"{waiting:,} points pending")
     await expect(page.locator("#pending")).to_have_text(f"{pending_before + waiting:,}")
@@ -155,7 +137,7 @@ async def test_a_sign_in_no_longer_valid_leaves_a_clean_signed_out_page(
 ) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    errors = _watch(page)
+    errors = console_errors(page, expect_4xx=True)
     # A token kept from an earlier visit that the server no longer accepts.
     await page.add_init_script(
         "sessionStorage.setItem('laurel.token', 'eyJhbGciOiJIUzI1NiJ9.e30.bad')"
@@ -197,7 +179,7 @@ def _contrast(a: str, b: str) -> float:
 async def test_the_keyboard_never_signs_in_by_accident(site: str, browser: Browser) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    errors = _watch(page)
+    errors = console_errors(page, expect_4xx=True)
     await page.goto(site + "/")
     await expect(page.locator("#demo-pick")).to_be_visible()
     # One main landmark, and a skip link as the first stop of the keyboard.

@@ -8,26 +8,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import pytestmark  # noqa: F401  (embedded only)
-
-
-def _watch(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-def _number(text: str) -> int:
-    return int(re.sub(r"[^0-9]", "", text) or 0)
+from tests.e2e.console import console_errors, number_in
 
 
 async def test_shopper_and_moderator_in_two_browsers(site: str, browser: Browser) -> None:
     shopper_ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
     shopper = await shopper_ctx.new_page()
-    shopper_errors = _watch(shopper)
+    shopper_errors = console_errors(shopper)
     await shopper.goto(site + "/")
     # Anonymous: the board, badges and prizes are there, read-only.
     await expect(shopper.locator("#board tr").first).to_be_visible()
@@ -41,10 +31,10 @@ async def test_shopper_and_moderator_in_two_browsers(site: str, browser: Browser
     await expect(shopper.locator("#tier")).to_have_text(
         re.compile(r"^(Bronze|Silver|Gold|Platinum)$")
     )
-    balance_before = _number(await shopper.locator("#balance").inner_text())
+    balance_before = number_in(await shopper.locator("#balance").inner_text())
     my_row = shopper.locator("#board tr.me")
     await expect(my_row).to_have_count(1)
-    score_before = _number(await my_row.locator("td.num").inner_text())
+    score_before = number_in(await my_row.locator("td.num").inner_text())
 
     # Write a review; an empty one is refused next to its field.
     await shopper.click("#review-form button[type=submit]")
@@ -57,7 +47,7 @@ async def test_shopper_and_moderator_in_two_browsers(site: str, browser: Browser
     # A moderator approves it in another browser context.
     mod_ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
     moderator = await mod_ctx.new_page()
-    moderator_errors = _watch(moderator)
+    moderator_errors = console_errors(moderator)
     await moderator.goto(site + "/moderate")
     await moderator.click("#demo-key")
     item = moderator.locator("#queue li", has_text="Hana Hart")
@@ -70,10 +60,10 @@ async def test_shopper_and_moderator_in_two_browsers(site: str, browser: Browser
     # The shopper sees the badge toast, the points and the board move, without reloading.
     await expect(shopper.locator("#toasts")).to_contain_text("New badge: First review")
     await expect(shopper.locator("#balance")).not_to_have_text(str(balance_before))
-    balance_after = _number(await shopper.locator("#balance").inner_text())
+    balance_after = number_in(await shopper.locator("#balance").inner_text())
     assert balance_after >= balance_before + 40
     await expect(my_row.locator("td.num")).not_to_have_text(str(score_before), timeout=10_000)
-    assert _number(await my_row.locator("td.num").inner_text()) >= score_before + 40
+    assert number_in(await my_row.locator("td.num").inner_text()) >= score_before + 40
 
     # Redeem a prize with a confirmation; the code is shown and kept in the history.
     prize = shopper.locator("#prizes .prize", has_text="10% off")
@@ -90,7 +80,7 @@ async def test_shopper_and_moderator_in_two_browsers(site: str, browser: Browser
     form = shopper.locator("#discount-form")
     await expect(form).to_be_visible()
     await expect(shopper.locator("#discount-value")).to_contain_text("500 points take 5.00 off")
-    balance = _number(await shopper.locator("#balance").inner_text())
+    balance = number_in(await shopper.locator("#balance").inner_text())
     if balance >= 500:
         await shopper.click("#discount-go")
         await expect(shopper.locator("#discount-code")).to_have_text(
@@ -110,7 +100,7 @@ async def test_shopper_and_moderator_in_two_browsers(site: str, browser: Browser
 async def test_small_screens_and_keyboard(site: str, browser: Browser) -> None:
     context = await browser.new_context(viewport={"width": 360, "height": 740})
     page = await context.new_page()
-    errors = _watch(page)
+    errors = console_errors(page)
     await page.goto(site + "/")
     await expect(page.locator("#board tr").first).to_be_visible()
     width: Any = await page.evaluate("document.documentElement.scrollWidth")
