@@ -99,3 +99,12 @@ async def test_errors_quote_only_a_short_excerpt_of_the_input(gql: GraphQL) -> N
         {"first": "9" * 50_000},
     )
     assert len(bad_variable.text) < 1_000
+    # The message itself stays readable: only the client's value is cut (to 40 characters).
+    [error] = bad_variable.json()["errors"]
+    # The run "'999..." keeps 39 characters (the quote and 38 nines) and a "…".
+    assert error["message"] == (
+        "Variable '$first' has invalid value: Int cannot represent non-integer value: '"
+        + "9" * 38
+        + "…"
+    ), error["message"]
+    assert "9" * 41 not in error["message"]
