@@ -40,7 +40,7 @@ __all__ = [
 MAX_EXCERPT = 40  # characters of a client's input an error message may quote
 # A run without spaces longer than MAX_EXCERPT: a client's value or token, never our
 # prose. (Matching quote pairs took "'$x' has invalid value: ...'" for one quotation.)
-_LONG_RUN = re.compile(r"\S{%d,}" % (MAX_EXCERPT + 1))
+_LONG_RUN = re.compile(rf"\S{{{MAX_EXCERPT + 1},}}")
 _LATE = {"message": "The request headers took too long.", "extensions": {"code": "TIMEOUT"}}
 _TIMEOUT_BODY = orjson.dumps({"errors": [_LATE]})
 _TIMEOUT_RESPONSE = (

@@ -2,9 +2,9 @@
 real browser: each prize shows its description and what stands in the way ("N more
 points needed", a tier), Redeem only when it can be afforded; a redeemed code comes
 with how to use it and a copy button; pending points read as pending and a rejection
-shows its reason, live; a sign-in that is no longer valid leaves a clean signed-out page with a message; arrow
-keys on the member list never sign in, a skip link leads to the one main landmark, and
-the focus ring keeps 3:1."""
+shows its reason, live; a sign-in that is no longer valid leaves a clean signed-out
+page with a message; arrow keys on the member list never sign in, a skip link leads
+to the one main landmark, and the focus ring keeps 3:1."""
 
 from __future__ import annotations
 
