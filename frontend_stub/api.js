@@ -22,6 +22,9 @@ export async function gql(query, variables = {}, token = null) {
 
 // A union result is either the success type or an Error with a message (and a field
 // for ValidationError): turn the second into plain words for the form.
+// A fresh idempotency key for one user action (a retry of the same request reuses it).
+export const idempotencyKey = () => `${Date.now().toString(36)}-${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+
 export function problem(result, success) {
   if (!result || result.__typename === success) return null;
   return { message: result.message || "Something went wrong.", field: result.field || null };

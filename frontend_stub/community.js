@@ -1,12 +1,11 @@
 // The community page: everyone sees the leaderboard, badges and prizes; a signed-in
 // shopper also sees their points, tier, badge progress, history, and can act.
-import { date, el, gql, number, problem, subscribe, toast } from "/static/api.js";
+import { date, el, gql, idempotencyKey as key, number, problem, subscribe, toast } from "/static/api.js";
 import { loadWaysToEarn } from "/static/community_earn.js";
 import { codeBlock, loadPrizes as showPrizes } from "/static/community_prizes.js";
 
 const state = { token: sessionStorage.getItem("laurel.token"), me: null, window: "ALL_TIME", community: null, stop: null };
 const $ = (id) => document.getElementById(id);
-const key = () => `${Date.now().toString(36)}-${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
 
 const WINDOWS = [["ALL_TIME", "All time"], ["YEAR", "This year"], ["MONTH", "This month"], ["WEEK", "This week"], ["DAY", "Today"]];
 const BOARD_FIELDS = "totalMembers entries { rank score member { id displayName } }";

@@ -1,7 +1,7 @@
 // Prizes on the community page: a card per prize (picture, description, cost, what
 // stands in the way), a confirmation before redeeming, then the code with how to use
 // it and a copy button.
-import { el, gql, number, problem, toast } from "/static/api.js";
+import { el, gql, idempotencyKey as key, number, problem, toast } from "/static/api.js";
 
 const PRIZES = `query Prizes { prizes(first: 20) { edges { node {
   id name description cost stockLeft kind imageUrl minTier { name threshold } } } } }`;
@@ -13,8 +13,6 @@ const HOW_TO_USE = {
   DIGITAL: "Use this code to download or unlock your prize; it is also in your activity below.",
   PHYSICAL: "Keep this code: the shop uses it to send you the prize.",
 };
-
-const key = () => `${Date.now().toString(36)}-${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
 
 // Why a signed-in shopper cannot redeem now, or null when they can.
 function obstacle(prize, me) {
