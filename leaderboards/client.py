@@ -61,17 +61,13 @@ def connect(url: str, *, cluster: bool = False) -> Client:
 
 
 async def publish_all(redis: Client, channels: Iterable[str], message: str) -> None:
-    """``message`` on each channel, in one pipeline: PUBLISH on one server, SPUBLISH on a
-    cluster (each to the shard that owns its channel's slot)."""
-    sharded = isinstance(redis, RedisCluster)
-    async with redis.pipeline(transaction=False) as pipe:
-        for channel in channels:
-            pipe.execute_command("SPUBLISH" if sharded else "PUBLISH", channel, message)
-        await pipe.execute()
+    """``message`` on each channel, in one pipeline (see ``publish_each``)."""
+    await publish_each(redis, dict.fromkeys(channels, message))
 
 
 async def publish_each(redis: Client, messages: dict[str, str]) -> None:
-    """Each message on its own channel, in one pipeline (SPUBLISH on a cluster)."""
+    """Each message on its own channel, in one pipeline: PUBLISH on one server, SPUBLISH
+    on a cluster (each to the shard that owns its channel's slot)."""
     sharded = isinstance(redis, RedisCluster)
     async with redis.pipeline(transaction=False) as pipe:
         for channel, message in messages.items():

@@ -251,12 +251,10 @@ async def _grants_of(svc: Services, member_id: int) -> AsyncIterator[Grant]:
     async for award_id in svc.events.badge_awards(member_id):
         if award_id is None:
             after = max(since, datetime.now(UTC) - LIVE_MAX_AGE)
-            missed = BadgeAward.filter(member_id=member_id, awarded_at__gte=after)
-            ids = [int(r.id) for r in await missed.order_by("id").only("id")]
+            found = BadgeAward.filter(member_id=member_id, awarded_at__gte=after).order_by("id")
         else:
-            ids = [award_id]
-        for found in ids:
-            award = await BadgeAward.get_or_none(id=found).prefetch_related("badge")
-            if award is not None and award.held and award.id not in sent:
+            found = BadgeAward.filter(id=award_id)
+        for award in await found.prefetch_related("badge"):
+            if award.held and award.id not in sent:
                 sent.add(award.id)
                 yield Grant(award, award.badge)
