@@ -10,9 +10,10 @@ type is not in the union is a bug: it is raised, so it is logged and masked.
 GraphQL error with ``extensions.code`` (``query_error``).
 
 In both, a failure because the database is away (``is_transient``) is no bug and no
-value of the result type: it becomes a ``SERVICE_UNAVAILABLE`` error that is not masked,
-and the HTTP response becomes ``503`` with ``Retry-After``, so that a client retries
-(mutations with the same idempotency key) instead of reading "Unexpected error.".
+value of the result type: it is raised, and ``schema.masking`` (for every field alike)
+makes it the ``SERVICE_UNAVAILABLE`` error and the response a ``503`` with
+``Retry-After``. A keyed mutation is first run once more with the same key: if the
+first attempt committed before the connection went, that answers its replay.
 """
 
 from __future__ import annotations
@@ -26,15 +27,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.utils.str_converters import to_camel_case
 
 from schema.context import Context, Info
 from schema.errors import Error, as_error, query_error
 from server.actions import (
-    RETRY_AFTER_SECONDS,
-    UNAVAILABLE_CODE,
-    UNAVAILABLE_MESSAGE,
     BoardsUnavailable,
     Services,
     inline_effects,
@@ -100,7 +97,7 @@ def mutation(*, description: str) -> Callable[[Resolver], Any]:
                         if context is not None:
                             context.loaders.clear()
                         continue
-                    raise _unavailable(context, exc) from None
+                    raise  # schema.masking: SERVICE_UNAVAILABLE, 503
             raise AssertionError("unreachable")
 
         return strawberry.mutation(description=description)(run)
@@ -145,18 +142,9 @@ def _context(arguments: list[object]) -> Context | None:
     return None
 
 
-def _unavailable(context: Context | None, exc: Exception) -> GraphQLError:
-    """The database is away: an unmasked error, and a 503 the client may retry after."""
-    _log.warning("database unavailable during a GraphQL resolver: %r", exc)
-    if context is not None and context.response is not None:
-        context.response.status_code = 503
-        context.response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return GraphQLError(UNAVAILABLE_MESSAGE, extensions={"code": UNAVAILABLE_CODE})
-
-
 def field(*, description: str | None = None) -> Callable[[Resolver], Any]:
-    """``strawberry.field`` whose bad input, unavailable boards or unavailable database
-    become GraphQL errors."""
+    """``strawberry.field`` whose bad input or unavailable boards become GraphQL errors
+    (an unavailable database: ``schema.masking``)."""
 
     def decorate(resolver: Resolver) -> Any:
         @functools.wraps(resolver)
@@ -166,10 +154,6 @@ def field(*, description: str | None = None) -> Callable[[Resolver], Any]:
                 return await resolver(*args, **kwargs)
             except (RewardsError, BoardsUnavailable) as exc:
                 raise query_error(exc) from None
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                raise _unavailable(_context([*args, *kwargs.values()]), exc) from None
 
         return strawberry.field(description=description)(run)
 
