@@ -1,25 +1,27 @@
-"""Metrics over a member's history, computed from SQL, and which activity moves which.
+"""Metrics over a member's history, computed in SQL, and which activity moves which.
 
-Each metric is read inside the granter's transaction, after the member's row
-lock, so it sees every activity committed before the lock was taken.
+``metric_values`` reads every metric asked for in one statement (a scalar subquery
+each), inside the granter's transaction after the member's row lock, so it sees every
+activity committed before the lock was taken.
 """
+# The SQL below is built from the models' table names and the enums' values only;
+# the member id is always a bound parameter.
+# ruff: noqa: S608
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
-
-from tortoise.expressions import Q
 
 from badges.spec import Metric
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus, Refund
 from server.rewards.contests import Placement
 from server.rewards.members import Member
+from server.rewards.metrics_sql import Sql
 
 __all__ = ["ALL_METRICS", "CAUSES", "longest_streak", "metric_values"]
 
-_REVIEWS = (ActivityKind.REVIEW, ActivityKind.PHOTO_REVIEW)
 _ACTIVITY = (Metric.ACTIVE_DAYS, Metric.ACTIVE_DAY_STREAK, Metric.LIFETIME_POINTS)
 
 # The metrics an activity of each kind can change (when recorded, decided, reversed or refunded).
@@ -32,84 +34,76 @@ CAUSES: dict[ActivityKind, frozenset[Metric]] = {
 }
 ALL_METRICS = frozenset(Metric)
 
-
-class _History:
-    """One member's history as the metrics read it: a read two metrics share (the orders
-    kept, the active days) is made once per evaluation."""
-
-    def __init__(self, member_id: int) -> None:
-        self.member_id = member_id
-        self._orders: list[tuple[int, Any]] | None = None
-        self._dates: list[date] | None = None
-
-    def approved(self, *kinds: ActivityKind) -> Awaitable[int]:
-        return Activity.filter(
-            member_id=self.member_id, kind__in=kinds, status=ActivityStatus.APPROVED
-        ).count()
-
-    async def kept_orders(self) -> list[tuple[int, Any]]:
-        """(id, payload) of the member's orders not reversed."""
-        if self._orders is None:
-            kept = Q(member_id=self.member_id, kind=ActivityKind.PURCHASE) & ~Q(
-                status=ActivityStatus.REVERSED
-            )
-            rows = await Activity.filter(kept).values_list("id", "payload")
-            self._orders = [(int(pk), payload) for pk, payload in rows]
-        return self._orders
-
-    async def active_dates(self) -> list[date]:
-        """UTC days with an approved activity or an order (pending or not)."""
-        if self._dates is None:
-            counted = Q(status=ActivityStatus.APPROVED) | Q(
-                kind=ActivityKind.PURCHASE, status=ActivityStatus.PENDING
-            )
-            moments: list[object] = list(
-                await Activity.filter(Q(member_id=self.member_id) & counted).values_list(
-                    "occurred_at", flat=True
-                )
-            )
-            self._dates = sorted({m.date() for m in moments if isinstance(m, datetime)})
-        return self._dates
+_A = Activity._meta.db_table
+_APPROVED = f"'{ActivityStatus.APPROVED.value}'"
+_PURCHASE = f"'{ActivityKind.PURCHASE.value}'"
+# The member's orders not reversed (``a`` is the activities table).
+_KEPT = (
+    f"a.member_id = ? AND a.kind = {_PURCHASE} AND a.status <> '{ActivityStatus.REVERSED.value}'"
+)
 
 
-async def _reviews(history: _History) -> int:
-    return await history.approved(*_REVIEWS)
-
-
-async def _photo_reviews(history: _History) -> int:
-    return await history.approved(ActivityKind.PHOTO_REVIEW)
-
-
-async def _shares(history: _History) -> int:
-    return await history.approved(ActivityKind.SOCIAL_SHARE)
-
-
-async def _referrals(history: _History) -> int:
-    return await history.approved(ActivityKind.REFERRAL)
-
-
-async def _purchases(history: _History) -> int:
-    return len(await history.kept_orders())
-
-
-async def _amount_spent(history: _History) -> int:
-    """Whole currency units of orders kept, refunds of those orders deducted."""
-    orders = await history.kept_orders()
-    cents = sum(int(payload.get("amountCents", 0)) for _, payload in orders)
-    refunds = await Refund.filter(purchase_id__in=[pk for pk, _ in orders]).values_list(
-        "amount_cents", flat=True
+def _approved(*kinds: ActivityKind) -> str:
+    names = ", ".join(f"'{k.value}'" for k in kinds)
+    return (
+        f"SELECT COUNT(*) FROM {_A} a WHERE a.member_id = ? AND a.status = {_APPROVED} "
+        f"AND a.kind IN ({names})"
     )
-    refunded = sum(int(c) for c in refunds)  # type: ignore[call-overload]
-    return max(0, cents - refunded) // 100
 
 
-async def _lifetime_points(history: _History) -> int:
-    rows = await Member.filter(id=history.member_id).values_list("lifetime_points", flat=True)
-    return int(rows[0]) if rows else 0  # type: ignore[call-overload]
+# Each metric's scalar subqueries (each takes the member id once), by output column.
+_PARTS: dict[Metric, dict[str, str]] = {
+    Metric.REVIEWS: {"reviews": _approved(ActivityKind.REVIEW, ActivityKind.PHOTO_REVIEW)},
+    Metric.PHOTO_REVIEWS: {"photo_reviews": _approved(ActivityKind.PHOTO_REVIEW)},
+    Metric.SHARES: {"shares": _approved(ActivityKind.SOCIAL_SHARE)},
+    Metric.REFERRALS: {"referrals": _approved(ActivityKind.REFERRAL)},
+    Metric.PURCHASES: {"purchases": f"SELECT COUNT(*) FROM {_A} a WHERE {_KEPT}"},
+    Metric.LIFETIME_POINTS: {
+        "lifetime": f"SELECT lifetime_points FROM {Member._meta.db_table} WHERE id = ?"
+    },
+    Metric.CONTESTS_WON: {
+        "won": f"SELECT COUNT(*) FROM {Placement._meta.db_table} WHERE member_id = ? AND rank = 1"
+    },
+}
 
 
-async def _active_days(history: _History) -> int:
-    return len(await history.active_dates())
+def _amount_parts(sql: Sql) -> dict[str, str]:
+    """Order cents kept and the refunds of those orders (whole units are taken after)."""
+    return {
+        "cents": f"SELECT SUM({sql.amount}) FROM {_A} a WHERE {_KEPT}",
+        "refunded": (
+            f"SELECT SUM(r.amount_cents) FROM {Refund._meta.db_table} r "
+            f"JOIN {_A} a ON a.id = r.purchase_id WHERE {_KEPT}"
+        ),
+    }
+
+
+def _days(sql: Sql) -> str:
+    """The member's UTC days with an approved activity or an order (pending or not), as
+    day numbers: one row per day."""
+    day = (
+        "((a.occurred_at AT TIME ZONE 'UTC')::date - DATE '2000-01-01')"
+        if sql.postgres
+        else "CAST(julianday(date(a.occurred_at)) AS INTEGER)"
+    )
+    counted = (
+        f"(a.status = {_APPROVED} OR (a.kind = {_PURCHASE} "
+        f"AND a.status = '{ActivityStatus.PENDING.value}'))"
+    )
+    return f"SELECT DISTINCT {day} AS d FROM {_A} a WHERE a.member_id = ? AND {counted}"
+
+
+def _day_parts(sql: Sql) -> dict[str, str]:
+    """Active days, and the longest run of consecutive ones (a run is the days whose
+    number minus their rank is the same: gaps and islands)."""
+    days = _days(sql)
+    return {
+        "active_days": f"SELECT COUNT(*) FROM ({days}) k",
+        "streak": (
+            "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM "
+            f"(SELECT d - ROW_NUMBER() OVER (ORDER BY d) AS g FROM ({days}) k) r GROUP BY g) s"
+        ),
+    }
 
 
 def longest_streak(days: Iterable[date]) -> int:
@@ -122,30 +116,31 @@ def longest_streak(days: Iterable[date]) -> int:
     return best
 
 
-async def _streak(history: _History) -> int:
-    return longest_streak(await history.active_dates())
-
-
-async def _contests_won(history: _History) -> int:
-    """Finalized contests with this member ranked first (ties included)."""
-    return await Placement.filter(member_id=history.member_id, rank=1).count()
-
-
-_COMPUTE: dict[Metric, Callable[[_History], Awaitable[int]]] = {
-    Metric.REVIEWS: _reviews,
-    Metric.PHOTO_REVIEWS: _photo_reviews,
-    Metric.SHARES: _shares,
-    Metric.REFERRALS: _referrals,
-    Metric.PURCHASES: _purchases,
-    Metric.AMOUNT_SPENT: _amount_spent,
-    Metric.LIFETIME_POINTS: _lifetime_points,
-    Metric.ACTIVE_DAYS: _active_days,
-    Metric.ACTIVE_DAY_STREAK: _streak,
-    Metric.CONTESTS_WON: _contests_won,
-}
+def _value(metric: Metric, row: dict[str, Any]) -> int:
+    if metric is Metric.AMOUNT_SPENT:
+        return max(0, int(row["cents"]) - int(row["refunded"])) // 100
+    if metric is Metric.ACTIVE_DAYS:
+        return int(row["active_days"])
+    if metric is Metric.ACTIVE_DAY_STREAK:
+        return int(row["streak"])
+    (column,) = _PARTS[metric]
+    return int(row[column])
 
 
 async def metric_values(member_id: int, metrics: Iterable[Metric]) -> dict[Metric, int]:
-    """The member's value of each metric; reads two metrics share are made once."""
-    history = _History(member_id)
-    return {metric: await _COMPUTE[metric](history) for metric in set(metrics)}
+    """The member's value of each metric, all in one statement."""
+    wanted = set(metrics)
+    if not wanted:
+        return {}
+    sql = Sql()
+    parts: dict[str, str] = {}
+    for metric in wanted:
+        if metric is Metric.AMOUNT_SPENT:
+            parts |= _amount_parts(sql)
+        elif metric in (Metric.ACTIVE_DAYS, Metric.ACTIVE_DAY_STREAK):
+            parts |= _day_parts(sql)
+        else:
+            parts |= _PARTS[metric]
+    select = ", ".join(f"({query}) AS {name}" for name, query in parts.items())
+    row = await sql.one(f"SELECT {select}", [member_id] * len(parts))
+    return {metric: _value(metric, row) for metric in wanted}

@@ -109,7 +109,7 @@ async def subscription(
                 yield None
             while True:
                 if sharded:
-                    message = await pubsub.get_sharded_message(  # type: ignore[attr-defined]
+                    message = await pubsub.get_sharded_message(
                         ignore_subscribe_messages=True, timeout=poll
                     )
                 else:

@@ -60,7 +60,6 @@ _log = logging.getLogger("laurel.events")
 GAP_SECONDS = 120.0
 _MAX_GAPS_PER_BATCH = 10_000  # a jump of the id sequence (after a crash) is no gap
 _MAX_BACKOFF = 10.0
-
 Handler = Callable[[Sequence[Event]], Awaitable[None]]
 
 
@@ -96,12 +95,14 @@ class EventLog:
         lease_seconds: float = 15.0,
         poll: float = 0.25,
         timeout: float = 2.0,
+        gather: float = 0.1,
     ) -> None:
         self.boards = boards
         self.owner = owner or f"{socket.gethostname()}:{secrets.token_hex(4)}"
         self.lease_seconds = lease_seconds
         self.poll = poll
         self.timeout = timeout
+        self.gather = gather
         self.consumers: dict[str, Consumer] = {}
         self.leases = Leases(self.owner, lease_seconds)
         self._locks: dict[str, asyncio.Lock] = {}
@@ -155,7 +156,10 @@ class EventLog:
         self.wake()
 
     async def run_forever(self) -> None:
-        """Background task: every consumer, again and again, until ``stop``."""
+        """Background task: every consumer, again and again, until ``stop``. A pass that
+        found events is followed by a pause of ``gather`` seconds, so that under load a
+        pass takes what many requests appended (each pass costs each consumer a read of
+        the log and a write of its cursor); a quiet log is looked at when woken."""
         self._stopping = False
         while not self._stopping:
             busy = False
@@ -164,11 +168,13 @@ class EventLog:
                     busy |= await self.step(name) > 0
                 except Exception:
                     _log.exception("consumer %s failed", name)
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll):
-                        await self._wake.wait()
-                self._wake.clear()
+            if busy:
+                await asyncio.sleep(self.gather)
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll):
+                    await self._wake.wait()
+            self._wake.clear()
 
     async def release(self) -> None:
         """Give the leases back (shutdown), so another worker takes over at once."""
@@ -239,19 +245,20 @@ class EventLog:
         return len(fresh) + len(late)
 
     async def _advance(self, row: ConsumerState, position: int, gaps: dict[int, float]) -> None:
-        """Move the cursor, only while this process still holds the lease."""
-        moved = await ConsumerState.filter(name=row.name, lease_owner=self.owner).update(
-            position=position,
-            gaps=[[i, t] for i, t in sorted(gaps.items())],
-            failures=0,
-            retry_at=None,
-            last_error=None,
+        """Move the cursor if this process holds the lease and the row is as it read it."""
+        held = ConsumerState.filter(name=row.name, lease_owner=self.owner, position=row.position)
+        kept: list[list[float]] = [[i, t] for i, t in sorted(gaps.items())]
+        moved = await held.update(
+            position=position, gaps=kept, failures=0, retry_at=None, last_error=None,
             updated_at=_now(),
-        )
-        if not moved:
+        )  # fmt: skip
+        if moved:
+            self.leases.moved(row, position, kept)
+        else:
             self.leases.lost(row.name)  # another worker took over; it redoes the batch
 
     async def _failed(self, row: ConsumerState, exc: Exception) -> None:
+        self.leases.forget(row.name)  # its backoff is written below: read the row again
         failures = row.failures + 1
         wait = min(_MAX_BACKOFF, 0.25 * 2**failures)
         _log.warning("consumer %s failed (%d in a row), retry in %.1f s", row.name, failures, wait)

@@ -37,16 +37,32 @@ class Leases:
         self._held: dict[str, float] = {}  # consumer -> monotonic time its lease runs out
         self._others: dict[str, float] = {}  # consumer -> when another's lease runs out
         self._known: set[str] = set()  # consumers whose row exists
+        # The rows of leases held, as this process last wrote them: while it holds the
+        # lease nobody else moves the cursor, and ``EventLog`` moves it only if the row
+        # still holds the position read (so a reset row is read again, not overwritten).
+        self._rows: dict[str, ConsumerState] = {}
 
     def lost(self, name: str) -> None:
         """The lease is gone (taken over, or the row reset): claim it again next time."""
         self._held.pop(name, None)
+        self._rows.pop(name, None)
+
+    def forget(self, name: str) -> None:
+        """The row changed in a way this process did not keep: read it again next time."""
+        self._rows.pop(name, None)
+
+    def moved(self, row: ConsumerState, position: int, gaps: list[list[float]]) -> None:
+        """The cursor was moved (and the backoff cleared) as ``row`` says now."""
+        row.position, row.gaps, row.failures, row.retry_at = position, gaps, 0, None
+        self._rows[row.name] = row
 
     async def claimed(self, name: str) -> ConsumerState | None:
         """The consumer's row if this process holds its lease (claiming it if free)."""
         for _ in (1, 2):
             if not await self._hold(name):
                 return None
+            if (known := self._rows.get(name)) is not None:
+                return known
             row = await ConsumerState.get_or_none(name=name)
             if row is not None and row.lease_owner == self.owner:
                 return row

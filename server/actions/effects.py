@@ -28,8 +28,8 @@ from server.rewards.members import Member
 from server.rewards.pending import release_due
 from server.rewards.posting import Posting, lock_member, post
 from server.rewards.referrals import settle_referrals
-from server.rewards.standings import standing_of
-from server.rewards.tiers import ROLLING_DAYS, Tier, TierChange, TierWindow
+from server.rewards.standings import qualifying_of
+from server.rewards.tiers import ROLLING_DAYS, Tier, TierChange, TierWindow, ladder
 
 __all__ = [
     "CAUSES_OF_EFFECTS",
@@ -86,13 +86,19 @@ async def award_badges(
     *,
     metrics: Iterable[Metric] = (),
     activity_id: int | None = None,
+    tier_unchanged: bool = False,
 ) -> list[Grant]:
     """``evaluate_badges`` after a commit, in the request: never raises. When it fails
     (the database went away) the change's events carry the work to the effects consumer,
     and the member learns of the badges through the subscription and the next reads."""
     try:
         return await evaluate_badges(
-            svc, member_id, kinds, metrics=metrics, activity_id=activity_id
+            svc,
+            member_id,
+            kinds,
+            metrics=metrics,
+            activity_id=activity_id,
+            tier_unchanged=tier_unchanged,
         )
     except Exception as exc:
         _all_done.set(False)
@@ -107,9 +113,14 @@ async def evaluate_badges(
     *,
     metrics: Iterable[Metric] = (),
     activity_id: int | None = None,
+    tier_unchanged: bool = False,
 ) -> list[Grant]:
     """Grant and revoke the badges a change can affect, record a tier change it made,
-    and tell the boards and subscribers. Returns the levels granted; raises on failure."""
+    and tell the boards and subscribers. Returns the levels granted; raises on failure.
+
+    ``tier_unchanged``: the change's own transaction found the tier at its commit to be
+    the one recorded (``server.rewards.standings.Qualifying``), so the tier is looked at
+    again only if a badge's bonus moved the points."""
     todo = set(metrics)
     for kind in kinds:
         todo |= CAUSES[kind]
@@ -118,7 +129,8 @@ async def evaluate_badges(
     outcome = await evaluate(
         member_id, todo, now=svc.clock(), keep_for=svc.keep_for, activity_id=activity_id
     )
-    await track_tier(svc, member_id)
+    if outcome or not tier_unchanged:
+        await track_tier(svc, member_id)
     await announce_badges(svc, outcome)
     return outcome.granted
 
@@ -134,9 +146,12 @@ async def track_tier(svc: Services, member_id: int) -> TierChange | None:
     """Record a tier change first seen now, and pay the new tier's entry bonus once per
     window. Runs after earnings commit and on reads; concurrent callers record it once."""
     now = svc.clock()
-    standing = await standing_of(member_id, now, svc.tier_window)
-    current = standing.tier
-    if current is None:  # no tiers defined
+    tiers = await ladder()
+    if not tiers:
+        return None
+    standing = (await qualifying_of([member_id], now, svc.tier_window))[member_id]
+    current = standing.held(tiers)
+    if current is None:  # below every tier
         return None
     held = await Member.get_or_none(id=member_id).only("id", "tier_id")
     if held is not None and held.tier_id == current.id:
@@ -151,7 +166,7 @@ async def track_tier(svc: Services, member_id: int) -> TierChange | None:
             member_id=member_id,
             from_tier_id=member.tier_id,
             to_tier_id=current.id,
-            qualifying_points=standing.qualifying_points,
+            qualifying_points=standing.points,
             created_at=now,
         )
         await record(

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from server.actions.common import Recorded, activity_replay, require, same_request, scoped_key
 from server.actions.effects import award_badges
 from server.actions.services import Services
-from server.actions.tiers import earning_tier, multiplier_of
+from server.actions.tiers import multiplier_of
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import (
@@ -31,7 +31,8 @@ from server.rewards.pending import remaining_pending
 from server.rewards.posting import Posting, lock_member, post, reversal
 from server.rewards.referrals import settle_referrals
 from server.rewards.rules import rule_for
-from server.rewards.tiers import apply_multiplier
+from server.rewards.standings import Qualifying, qualifying_of
+from server.rewards.tiers import apply_multiplier, ladder
 
 __all__ = ["purchase_points", "record_purchase", "refund_purchase"]
 
@@ -88,19 +89,24 @@ async def record_purchase(
 
     rule = await rule_for(ActivityKind.PURCHASE)
     rate = rule.points_per_currency_unit
-    points = purchase_points(svc.points_per_currency_unit if rate is None else rate, amount_cents)
-    tier = await earning_tier(svc, buyer.id)
-    points = apply_multiplier(points, tier) if rule.active else 0
-    if points > v.MAX_POINT_TOTAL:
-        raise Invalid(
-            "amountCents", f"This order would earn more than {v.MAX_POINT_TOTAL:,} points."
-        )
+    base = purchase_points(svc.points_per_currency_unit if rate is None else rate, amount_cents)
     window = svc.return_window if rule.pending_days is None else timedelta(days=rule.pending_days)
     available_at = occurred + window
-    pending = points if available_at > now else 0
+    tiers = await ladder()
     try:
         async with in_transaction():
-            await lock_member(buyer.id)
+            locked = await lock_member(buyer.id)
+            # Under the lock, so the tier after this commit follows without a read.
+            standing = Qualifying(svc.tier_window, now)
+            if tiers:
+                standing = (await qualifying_of([buyer.id], now, svc.tier_window))[buyer.id]
+            tier = standing.held(tiers)
+            points = apply_multiplier(base, tier) if rule.active else 0
+            if points > v.MAX_POINT_TOTAL:
+                raise Invalid(
+                    "amountCents", f"This order would earn more than {v.MAX_POINT_TOTAL:,} points."
+                )
+            pending = points if available_at > now else 0
             activity = await Activity.create(
                 member_id=buyer.id,
                 kind=ActivityKind.PURCHASE,
@@ -120,7 +126,7 @@ async def record_purchase(
                     member_id=buyer.id, product_id=product, purchase_id=activity.id
                 )
             if points:
-                await post(
+                entry = await post(
                     Posting(
                         member_id=buyer.id,
                         kind=EntryKind.EARN,
@@ -141,6 +147,7 @@ async def record_purchase(
                     community=buyer.community,
                     now=now,
                 )
+                standing = standing.plus(entry)
     except IntegrityError:
         replay = await activity_replay(key, request_hash)
         if replay is not None:
@@ -153,7 +160,14 @@ async def record_purchase(
         now=now, window=window, keep_for=svc.keep_for, referee_id=buyer.id, paid_to=paid
     )
     await svc.events.committed()
-    granted = await award_badges(svc, buyer.id, [ActivityKind.PURCHASE], activity_id=activity.id)
+    after = standing.held(tiers)
+    granted = await award_badges(
+        svc,
+        buyer.id,
+        [ActivityKind.PURCHASE],
+        activity_id=activity.id,
+        tier_unchanged=(after.id if after else None) == locked.tier_id,
+    )
     for referrer in sorted(paid):
         await award_badges(svc, referrer, [ActivityKind.REFERRAL])
     return Recorded(

@@ -32,8 +32,8 @@ from server.rewards.prizes import (
     PrizeCode,
     Redemption,
     RedemptionStatus,
-    available_at,
     new_code,
+    redeemable,
 )
 from server.rewards.tiers import Tier
 
@@ -92,7 +92,7 @@ async def redeem_prize(
     if replay is not None:
         return replay
     now = svc.clock()
-    if not await Prize.filter(available_at(now), id=prize.id).exists():
+    if not redeemable(prize, now):  # the row read just now
         raise Conflict(f"{prize.name} cannot be redeemed now.")
     member_id = principal.member_id
     if prize.min_tier_id is not None:

@@ -26,6 +26,7 @@ __all__ = [
     "RedemptionStatus",
     "available_at",
     "new_code",
+    "redeemable",
 ]
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -77,6 +78,15 @@ def available_at(now: datetime) -> Q:
         Q(archived=False)
         & (Q(available_from__isnull=True) | Q(available_from__lte=now))
         & (Q(available_until__isnull=True) | Q(available_until__gt=now))
+    )
+
+
+def redeemable(prize: Prize, now: datetime) -> bool:
+    """Whether ``prize`` (as read) can be redeemed at ``now``: ``available_at`` in Python."""
+    return (
+        not prize.archived
+        and (prize.available_from is None or prize.available_from <= now)
+        and (prize.available_until is None or prize.available_until > now)
     )
 
 

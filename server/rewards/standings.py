@@ -6,7 +6,7 @@ for the windows). Every read is batched: many members cost as many queries as on
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +14,9 @@ from tortoise.expressions import Case, F, Q, Value, When
 from tortoise.functions import Min, Sum
 
 from server.rewards.ledger import LedgerEntry
-from server.rewards.tiers import ROLLING_DAYS, Tier, TierWindow, ladder
+from server.rewards.tiers import ROLLING_DAYS, Tier, TierWindow
 
-__all__ = ["Standing", "held_tiers", "standing_of", "standings_of"]
+__all__ = ["Qualifying", "Standing", "held_tiers", "qualifying_of", "standings_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +34,69 @@ def _tier_for(ladder: Sequence[Tier], points: int) -> Tier | None:
     return reached[-1] if reached else None
 
 
+def _better(ladder: Sequence[Tier], this_year: int, last_year: int) -> Tier | None:
+    """Calendar window: the better of the tiers this year's and last year's points reach."""
+    return max(
+        (t for t in (_tier_for(ladder, this_year), _tier_for(ladder, last_year)) if t),
+        key=lambda t: t.threshold,
+        default=None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Qualifying:
+    """A member's qualifying points as the tier window counts them at ``now``: the
+    rolling window's in ``points``, or this calendar year's in ``points`` and last
+    year's in ``last_year``. Read under the member's lock, ``plus`` the entries the
+    transaction then posts gives the tier at its commit without reading again."""
+
+    window: TierWindow
+    now: datetime
+    points: int = 0
+    last_year: int = 0
+
+    def held(self, ladder: Sequence[Tier]) -> Tier | None:
+        if self.window is TierWindow.CALENDAR:
+            return _better(ladder, self.points, self.last_year)
+        return _tier_for(ladder, self.points)
+
+    def plus(self, entry: LedgerEntry) -> Qualifying:
+        """With ``entry`` counted, where the window counts it."""
+        at, until = entry.occurred_at, self.now + timedelta(seconds=1)
+        if not entry.qualifying or at is None or at >= until:  # as the query counts it
+            return self
+        if self.window is TierWindow.CALENDAR:
+            this_start = _year_start(self.now.year)
+            if at >= this_start:
+                return replace(self, points=self.points + entry.lifetime_delta)
+            if at >= _year_start(self.now.year - 1):
+                return replace(self, last_year=self.last_year + entry.lifetime_delta)
+            return self
+        if at >= self.now - timedelta(days=ROLLING_DAYS):
+            return replace(self, points=self.points + entry.lifetime_delta)
+        return self
+
+
+async def qualifying_of(
+    member_ids: Sequence[int], now: datetime, window: TierWindow
+) -> dict[int, Qualifying]:
+    """Each member's qualifying points at ``now``, in one grouped query."""
+    wanted = list(dict.fromkeys(member_ids))
+    if not wanted:
+        return {}
+    if window is TierWindow.CALENDAR:
+        sums = await _calendar_sums(wanted, now)
+        return {m: Qualifying(window, now, *sums.get(m, (0, 0))) for m in wanted}
+    rolling = await _grouped(
+        wanted,
+        now - timedelta(days=ROLLING_DAYS),
+        points=Sum("lifetime_delta", _filter=Q(occurred_at__lt=now + timedelta(seconds=1))),
+    )
+    return {m: Qualifying(window, now, _int(rolling.get(m, (0,))[0])) for m in wanted}
+
+
 def _year_start(year: int) -> datetime:
     return datetime(year, 1, 1, tzinfo=UTC)
-
-
-async def standing_of(member_id: int, now: datetime, window: TierWindow) -> Standing:
-    """The member's tier now; ``tier`` is None only when no tiers are defined."""
-    return (await standings_of(await ladder(), [member_id], now, window))[member_id]
 
 
 async def standings_of(
@@ -86,17 +142,9 @@ async def held_tiers(
 ) -> dict[int, Tier | None]:
     """Each member's tier now on ``ladder``, in one grouped query: the part of
     ``standings_of`` a list of members needs (not what it takes to keep the tier)."""
-    wanted = list(dict.fromkeys(member_ids))
-    if not ladder or not wanted:
-        return dict.fromkeys(wanted)
-    if window is TierWindow.CALENDAR:
-        return {m: held for m, (held, _) in (await _calendar(ladder, wanted, now)).items()}
-    sums = await _grouped(
-        wanted,
-        now - timedelta(days=ROLLING_DAYS),
-        points=Sum("lifetime_delta", _filter=Q(occurred_at__lt=now + timedelta(seconds=1))),
-    )
-    return {m: _tier_for(ladder, _int(sums.get(m, (0,))[0])) for m in wanted}
+    if not ladder:
+        return dict.fromkeys(member_ids)
+    return {m: q.held(ladder) for m, q in (await qualifying_of(member_ids, now, window)).items()}
 
 
 async def _calendar(
@@ -104,24 +152,25 @@ async def _calendar(
 ) -> dict[int, tuple[Tier | None, int]]:
     """Calendar window: per member, the tier held (the better of this year's and last
     year's) and this year's qualifying points."""
-    this_start, last_start = _year_start(now.year), _year_start(now.year - 1)
+    sums = await _calendar_sums(member_ids, now)
+    out: dict[int, tuple[Tier | None, int]] = {}
+    for member_id in member_ids:
+        this_year, last_year = sums.get(member_id, (0, 0))
+        out[member_id] = (_better(ladder, this_year, last_year), this_year)
+    return out
+
+
+async def _calendar_sums(member_ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
+    """Per member, this calendar year's and last year's qualifying points."""
+    this_start = _year_start(now.year)
     sums = await _grouped(
         member_ids,
-        last_start,
+        _year_start(now.year - 1),
         this_year=Sum("lifetime_delta", _filter=Q(occurred_at__gte=this_start)),
         last_year=Sum("lifetime_delta", _filter=Q(occurred_at__lt=this_start)),
         until=now + timedelta(seconds=1),
     )
-    out: dict[int, tuple[Tier | None, int]] = {}
-    for member_id in member_ids:
-        this_year, last_year = (_int(x) for x in sums.get(member_id, (0, 0)))
-        held = max(
-            (t for t in (_tier_for(ladder, this_year), _tier_for(ladder, last_year)) if t),
-            key=lambda t: t.threshold,
-            default=None,
-        )
-        out[member_id] = (held, this_year)
-    return out
+    return {m: (_int(this), _int(last)) for m, (this, last) in sums.items()}
 
 
 def _standing(
