@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check bench bench-large schema migrations screenshots clean
+.PHONY: run test check bench bench-large schema migrations screenshots messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,9 +51,20 @@ bench-large: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/python -m schema.check --write
 
-# Screenshots of the community page and the moderator console (1280 and 375 px).
+# Screenshots of the community page and the consoles (1280 and 375 px; the first two in Bulgarian too).
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.e2e.screenshots
+
+# The API's messages: every msg()/msg_n() and API field name into server/locale/laurel.pot,
+# then each language's .po updated from it (new entries empty, for the translators; then
+# commit). The options are pyproject.toml's [tool.babel.*]; the pages' catalogs are
+# frontend_stub/locales/*.json, edited by hand (README "Languages").
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F pyproject.toml -k msg -k msg_n:1,2 -k pgettext:1c,2 \
+	  --no-default-keywords --add-comments=Translators: --sort-output -w 100 \
+	  --project=Laurel --copyright-holder=Laurel -o server/locale/laurel.pot .
+	$(BIN)/pybabel update -i server/locale/laurel.pot -d server/locale -D laurel -w 100 \
+	  --ignore-obsolete
 
 # Generate a migration after changing models (then commit it).
 migrations: $(STAMP)

@@ -22,6 +22,7 @@ from badges.shapes import SHAPES
 from badges.spec import MAX_LEVELS, Art, BadgeSpec, Metric
 from server.rewards import snapshots
 from server.rewards.errors import Conflict, Invalid, NotFound
+from server.rewards.text import msg, msg_n
 from server.rewards.validation import clean_text
 
 __all__ = [
@@ -39,21 +40,29 @@ _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 def validate(spec: BadgeSpec) -> BadgeSpec:
     """Raise ``Invalid`` naming the field when a definition cannot be used."""
     if not _SLUG.match(spec.slug):
-        raise Invalid("slug", "slug: 3-48 lowercase letters, digits and dashes.")
+        raise Invalid("slug", msg("slug: 3-48 lowercase letters, digits and dashes."))
     name = clean_text("name", spec.name, max_length=60, display=True)
     description = clean_text(
         "description", spec.description, max_length=300, multiline=True, allow_empty=True
     )
     if not 1 <= len(spec.thresholds) <= MAX_LEVELS:
-        raise Invalid("levels", f"A badge has 1 to {MAX_LEVELS} levels.")
+        raise Invalid(
+            "levels",
+            msg_n(
+                "A badge has 1 to {most} levels.",
+                "A badge has 1 to {most} levels.",
+                MAX_LEVELS,
+                most=MAX_LEVELS,
+            ),
+        )
     if any(t < 1 or t > 10_000_000 for t in spec.thresholds):
-        raise Invalid("levels", "Thresholds must be between 1 and 10,000,000.")
+        raise Invalid("levels", msg("Thresholds must be between 1 and 10,000,000."))
     if any(a >= b for a, b in zip(spec.thresholds, spec.thresholds[1:], strict=False)):
-        raise Invalid("levels", "Thresholds must rise from one level to the next.")
+        raise Invalid("levels", msg("Thresholds must rise from one level to the next."))
     if len(spec.bonus_points) != len(spec.thresholds):
-        raise Invalid("bonusPoints", "Give one bonus per level (0 for none).")
+        raise Invalid("bonusPoints", msg("Give one bonus per level (0 for none)."))
     if any(not 0 <= b <= 100_000 for b in spec.bonus_points):
-        raise Invalid("bonusPoints", "A level's bonus must be between 0 and 100,000 points.")
+        raise Invalid("bonusPoints", msg("A level's bonus must be between 0 and 100,000 points."))
     validate_art(spec.art)
     if (name, description) == (spec.name, spec.description):
         return spec
@@ -63,12 +72,14 @@ def validate(spec: BadgeSpec) -> BadgeSpec:
 def validate_art(art: Art) -> None:
     """Raise ``Invalid`` naming the field (``art.shape``...) when the art cannot be drawn."""
     if art.shape not in SHAPES:
-        raise Invalid("art.shape", "shape must be one of " + ", ".join(SHAPES) + ".")
+        raise Invalid("art.shape", msg("shape must be one of {names}.", names=", ".join(SHAPES)))
     if art.glyph not in GLYPHS:
-        raise Invalid("art.glyph", "glyph must be one of " + ", ".join(GLYPHS) + ".")
+        raise Invalid("art.glyph", msg("glyph must be one of {names}.", names=", ".join(GLYPHS)))
     for colour in ("primary", "secondary"):
         if not _COLOUR.match(getattr(art, colour)):
-            raise Invalid(f"art.{colour}Color", f"{colour}Color must look like #1a2b3c.")
+            raise Invalid(
+                f"art.{colour}Color", msg("{field} must look like #1a2b3c.", field=f"{colour}Color")
+            )
 
 
 def spec_of(row: BadgeDefinition) -> BadgeSpec:
@@ -113,7 +124,7 @@ async def create_badge(spec: BadgeSpec, actor: str) -> BadgeDefinition:
     try:
         row = await BadgeDefinition.create(slug=spec.slug, updated_by=actor, **_columns(spec))
     except IntegrityError:
-        raise Conflict(f"A badge with slug {spec.slug!r} exists already.") from None
+        raise Conflict(msg("A badge with slug {slug!r} exists already.", slug=spec.slug)) from None
     await BadgeChange.create(slug=spec.slug, actor=actor, changes={"created": _columns(spec)})
     snapshots.changed()
     return row
@@ -127,7 +138,7 @@ async def update_badge(slug: str, changes: dict[str, Any], actor: str) -> BadgeD
     """
     row = None if len(slug) > 48 else await BadgeDefinition.get_or_none(slug=slug)
     if row is None:
-        raise NotFound(f"No badge {slug[:48]!r}.")
+        raise NotFound(msg("No badge {slug!r}.", slug=slug[:48]))
     before = spec_of(row)
     after = validate(replace(before, **changes))
     old, new = _columns(before), _columns(after)

@@ -1,8 +1,11 @@
 // The two ways a page talks to Laurel: GraphQL over HTTP, and subscriptions over
 // graphql-transport-ws. Nothing else; every query lives next to the code that uses it.
+// Both say the page's language (Accept-Language), so the server's messages come back in
+// it; a page that never picks one (the owner's console) asks for English.
+import { current, t } from "/static/i18n.js";
 
 export async function gql(query, variables = {}, token = null) {
-  const headers = { "Content-Type": "application/json" };
+  const headers = { "Content-Type": "application/json", "Accept-Language": current() };
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch("/graphql", {
     method: "POST",
@@ -11,12 +14,12 @@ export async function gql(query, variables = {}, token = null) {
   });
   const body = await response.json().catch(() => ({}));
   if (response.status === 401) {
-    const error = new Error("Your sign-in has expired or is not valid. Please sign in again.");
+    const error = new Error(t("api.expired"));
     error.expired = true; // the page goes back to its signed-out state
     throw error;
   }
   if (body.errors?.length) throw new Error(body.errors[0].message);
-  if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+  if (!response.ok) throw new Error(t("api.status", { status: String(response.status) }));
   return body.data;
 }
 
@@ -27,7 +30,7 @@ export const idempotencyKey = () => `${Date.now().toString(36)}-${crypto.getRand
 
 export function problem(result, success) {
   if (!result || result.__typename === success) return null;
-  return { message: result.message || "Something went wrong.", field: result.field || null };
+  return { message: result.message || t("api.wrong"), field: result.field || null };
 }
 
 // One subscription on its own socket. Credentials go in the connection_init payload
@@ -46,7 +49,8 @@ export function subscribe(query, variables, token, onData, onError = () => {}) {
       if (!stopped && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
     };
     ws.addEventListener("open", () => {
-      const payload = token ? { Authorization: `Bearer ${token}` } : {};
+      const payload = { "Accept-Language": current() };
+      if (token) payload.Authorization = `Bearer ${token}`;
       send({ type: "connection_init", payload });
     });
     ws.addEventListener("message", async (event) => {
@@ -93,8 +97,8 @@ export function toast(text) {
   setTimeout(() => item.remove(), 6000);
 }
 
-export const number = new Intl.NumberFormat("en");
-export const date = new Intl.DateTimeFormat("en", { dateStyle: "medium" });
+// The page's numbers and dates (i18n.js: they follow its language).
+export { date, number } from "/static/i18n.js";
 
 // Under `laurel serve --demo` only: show a console's "Use a demo key" button, which asks
 // the dev-only endpoint for a staff key and signs in with it.

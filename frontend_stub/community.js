@@ -1,13 +1,14 @@
 // The community page: everyone sees the leaderboard, badges and prizes; a signed-in
 // shopper also sees their points, tier, badge progress, history, and can act.
-import { date, el, gql, idempotencyKey as key, number, problem, subscribe, toast } from "/static/api.js";
+import { el, gql, idempotencyKey as key, problem, subscribe, toast } from "/static/api.js";
+import { date, money, number, onLanguage, start, t } from "/static/i18n.js";
 import { loadWaysToEarn } from "/static/community_earn.js";
 import { codeBlock, loadPrizes as showPrizes } from "/static/community_prizes.js";
 
 const state = { token: sessionStorage.getItem("laurel.token"), me: null, window: "ALL_TIME", community: null, stop: null };
 const $ = (id) => document.getElementById(id);
 
-const WINDOWS = [["ALL_TIME", "All time"], ["YEAR", "This year"], ["MONTH", "This month"], ["WEEK", "This week"], ["DAY", "Today"]];
+const WINDOWS = ["ALL_TIME", "YEAR", "MONTH", "WEEK", "DAY"];
 const BOARD_FIELDS = "totalMembers entries { rank score member { id displayName } }";
 
 const ME = `query Me {
@@ -25,14 +26,14 @@ async function signIn(token) {
   $("signin-error").textContent = "";
   try {
     const data = await gql(ME, {}, token);
-    if (!data.viewer) throw new Error("That token is not a shopper's.");
+    if (!data.viewer) throw new Error(t("signin.not_shopper"));
     state.token = token;
     sessionStorage.setItem("laurel.token", token);
     showMe(data.viewer);
     state.stopBadges?.();
     state.stopBadges = subscribe("subscription { badgeAwarded { level levelName badge { name } } }", {}, token, (d) => {
       const b = d.badgeAwarded;
-      toast(`New badge: ${b.badge.name}${b.levelName ? ` (${b.levelName})` : ""}!`);
+      toast(b.levelName ? t("me.new_badge_level", { badge: b.badge.name, level: b.levelName }) : t("me.new_badge", { badge: b.badge.name }));
       refreshMe();
     });
     // Any change to the account (a moderator's decision, points released, a redemption
@@ -45,7 +46,7 @@ async function signIn(token) {
     });
   } catch (error) {
     if (error.expired) signedOut(error.message);
-    else $("signin-error").textContent = `Could not sign in: ${error.message}`;
+    else $("signin-error").textContent = t("common.signin_failed", { error: error.message });
   }
 }
 
@@ -87,25 +88,25 @@ function showMe(viewer) {
   const before = state.me?.tierProgress.current;
   const now = viewer.tierProgress.current;
   if (before && before.name !== now.name) {
-    toast(now.threshold > before.threshold ? `You moved up to the ${now.name} tier!` : `You are now in the ${now.name} tier.`);
+    toast(t(now.threshold > before.threshold ? "me.tier_up" : "me.tier_down", { tier: now.name }));
   }
   state.me = viewer;
   state.community = viewer.member.communityRank.community === "global" ? null : viewer.member.communityRank.community;
   $("signin").hidden = true;
   $("who").hidden = false;
-  $("who-name").textContent = `Signed in as ${viewer.member.displayName}`;
+  $("who-name").textContent = t("signin.as", { name: viewer.member.displayName });
   for (const id of ["me", "act", "history"]) $(id).hidden = false;
   $("around").hidden = false;
   $("balance").textContent = number.format(viewer.pointsBalance);
   $("pending").textContent = number.format(viewer.pendingPoints);
-  const t = viewer.tierProgress;
-  $("tier").textContent = t.current.name;
-  const percent = t.next ? Math.min(100, Math.round((t.qualifyingPoints / t.next.threshold) * 100)) : 100;
+  const p = viewer.tierProgress;
+  $("tier").textContent = p.current.name;
+  const percent = p.next ? Math.min(100, Math.round((p.qualifyingPoints / p.next.threshold) * 100)) : 100;
   $("tier-bar").setAttribute("aria-valuenow", String(percent));
   $("tier-bar").firstElementChild.style.width = `${percent}%`;
   $("tier-text").textContent = [
-    t.next ? `${number.format(t.pointsToNext)} more points to ${t.next.name}.` : "You are at the top tier.",
-    t.pointsToKeep ? `Earn ${number.format(t.pointsToKeep)} by ${date.format(new Date(t.windowEndsAt))} to keep ${t.current.name}.` : "",
+    p.next ? t("me.to_next", { count: p.pointsToNext, tier: p.next.name }) : t("me.top_tier"),
+    p.pointsToKeep ? t("me.to_keep", { count: p.pointsToKeep, date: date.format(new Date(p.windowEndsAt)), tier: p.current.name }) : "",
   ].join(" ");
   $("referral").textContent = viewer.referralCode;
   showShelf(viewer.badgeProgress);
@@ -133,19 +134,19 @@ function showShelf(items) {
     const shown = Math.max(1, level);
     const img = el("img", { src: `/badges/${badge.slug}/${shown}.png?size=128`, alt: "", width: 96, height: 96 });
     const hint = value == null ? badge.description
-      : nextThreshold == null ? "Every level earned"
-      : `${number.format(remaining)} more to ${nextLevelName || badge.name}`;
+      : nextThreshold == null ? t("badges.all_levels")
+      : t("badges.more_to", { count: remaining, level: nextLevelName || badge.name });
     return el("div", { class: level ? "badge" : "badge locked", title: badge.description },
-      img, el("div", {}, el("strong", {}, badge.name)), el("div", { class: "muted" }, level ? `Level ${level} · ${hint}` : hint));
+      img, el("div", {}, el("strong", {}, badge.name)), el("div", { class: "muted" }, level ? t("badges.level", { level, hint }) : hint));
   }));
 }
 
 // Leaderboard: window and scope tabs, live through leaderboardChanged, "around me".
 function tabs() {
-  $("windows").replaceChildren(...WINDOWS.map(([value, label]) =>
-    el("button", { type: "button", "aria-pressed": String(state.window === value), onclick: () => { state.window = value; tabs(); loadBoard(); } }, label)));
-  const scopes = [["global", "Everyone"]];
-  if (state.community) scopes.push([state.community, `My community (${state.community})`]);
+  $("windows").replaceChildren(...WINDOWS.map((value) =>
+    el("button", { type: "button", "aria-pressed": String(state.window === value), onclick: () => { state.window = value; tabs(); loadBoard(); } }, t(`board.${value}`))));
+  const scopes = [["global", t("board.everyone")]];
+  if (state.community) scopes.push([state.community, t("board.my_community", { community: state.community })]);
   const current = state.scope || "global";
   $("scopes").replaceChildren(...scopes.map(([value, label]) =>
     el("button", { type: "button", "aria-pressed": String(current === value), onclick: () => { state.scope = value; tabs(); loadBoard(); } }, label)));
@@ -161,12 +162,12 @@ function showBoard(page) {
   $("board").replaceChildren(...page.entries.map(({ rank, score, member }) =>
     el("tr", { class: member.id === myId ? "me" : null, "aria-current": member.id === myId ? "true" : null },
       el("td", {}, rank), el("td", {}, member.displayName), el("td", { class: "num" }, number.format(score)))));
-  $("board-status").textContent = page.totalMembers ? `${number.format(page.totalMembers)} members with points` : "No points earned in this period yet.";
+  $("board-status").textContent = page.totalMembers ? t("board.members", { count: page.totalMembers }) : t("board.empty");
 }
 
 function loadBoard() {
   tabs();
-  $("board-status").textContent = "Loading…";
+  $("board-status").textContent = t("common.loading");
   state.stop?.();
   state.stop = subscribe(`subscription Live($board: BoardInput) { leaderboardChanged(board: $board, first: 10) { ${BOARD_FIELDS} } }`,
     { board: board() }, null, (data) => showBoard(data.leaderboardChanged),
@@ -176,14 +177,13 @@ function loadBoard() {
 async function around() {
   const data = await gql(`query Around($id: ID!, $board: BoardInput) { leaderboardAround(memberId: $id, board: $board, radius: 3) { ${BOARD_FIELDS} } }`,
     { id: state.me.member.id, board: board() });
-  if (!data.leaderboardAround.entries.length) { $("board-status").textContent = "You have no points on this board yet."; return; }
+  if (!data.leaderboardAround.entries.length) { $("board-status").textContent = t("board.not_on_board"); return; }
   state.stop?.();
   showBoard(data.leaderboardAround);
-  $("board-status").textContent = "Around you. Pick a period to see the top again.";
+  $("board-status").textContent = t("board.around_you");
 }
 
 // Points as money: a slider over the admin's bounds, the value in money beside it.
-const money = new Intl.NumberFormat(undefined, { style: "decimal", minimumFractionDigits: 2, maximumFractionDigits: 2 });
 async function loadDiscount() {
   const { discountRule: rule } = await gql("query { discountRule { pointsPerCurrencyUnit minPoints maxPoints stepPoints enabled } }");
   const form = $("discount-form");
@@ -196,11 +196,11 @@ async function loadDiscount() {
   const show = () => {
     const points = Number(slider.value);
     const balance = state.me?.pointsBalance;
-    $("discount-value").textContent = `${number.format(points)} points take ${money.format(Math.floor(points * 100 / rule.pointsPerCurrencyUnit) / 100)} off` +
-      (balance == null ? "" : ` (you have ${number.format(balance)})`);
+    const off = t("discount.value", { count: points, amount: money.format(Math.floor(points * 100 / rule.pointsPerCurrencyUnit) / 100) });
+    $("discount-value").textContent = balance == null ? off : `${off} ${t("discount.have", { count: balance })}`;
     const short = balance != null && balance < points;
     $("discount-go").disabled = !state.token || short;
-    $("discount-go").textContent = !state.token ? "Sign in to get a code" : short ? "Not enough points" : "Get a discount code";
+    $("discount-go").textContent = t(!state.token ? "discount.signin" : short ? "discount.short" : "discount.go");
   };
   slider.oninput = show;
   show();
@@ -217,7 +217,7 @@ async function redeemDiscount(event) {
   const issue = problem(result, "DiscountRedeemed");
   fieldErrors("discount", issue && { ...issue, field: "points" }, ["points"]);
   if (issue) return;
-  $("discount-result").replaceChildren("Your code for ", money.format(result.discount.valueCents / 100), " off: ",
+  $("discount-result").replaceChildren(t("discount.code", { amount: money.format(result.discount.valueCents / 100) }), " ",
     el("span", { class: "code", id: "discount-code" }, result.discount.code));
   await refreshMe();
   await loadDiscount();
@@ -232,14 +232,15 @@ function showReviewProducts(viewer) {
     if (node.review) reviewed.add(node.review.productId);
   }
   const open = [...bought].filter((id) => !reviewed.has(id));
-  $("review-product").replaceChildren(...(open.length ? open.map((id) => el("option", { value: id }, id)) : [el("option", { value: "" }, "Nothing to review yet")]));
+  $("review-product").replaceChildren(...(open.length ? open.map((id) => el("option", { value: id }, id)) : [el("option", { value: "" }, t("review.nothing"))]));
 }
 
-// The API names its fields ("text must be 20 to 5000 characters long."); the page says
-// what the shopper sees on the form.
-const FIELD_WORDS = { text: "Your review", productId: "The product", url: "The page address", platform: "Where you shared", points: "The points" };
+// In English the API names its fields ("text must be 20 to 5000 characters long."); the
+// page says what the shopper sees on the form. (Other languages' messages already say
+// it in words.)
+const FIELDS = ["text", "productId", "url", "platform", "points"];
 function plain(issue) {
-  const words = FIELD_WORDS[issue.field];
+  const words = FIELDS.includes(issue.field) ? t(`field.${issue.field}`) : null;
   return words && issue.message.startsWith(`${issue.field} `) ? `${words}${issue.message.slice(issue.field.length)}` : issue.message;
 }
 
@@ -265,7 +266,7 @@ async function submitReview(event) {
     state.token);
   const issue = problem(data.submitReview, "ActivityRecorded");
   fieldErrors("review", issue, ["product", "text"]);
-  $("review-result").textContent = issue ? "" : `Thanks! ${data.submitReview.pointsAwarded} points wait for a moderator.`;
+  $("review-result").textContent = issue ? "" : t("review.thanks", { count: data.submitReview.pointsAwarded });
   if (!issue) { $("review-text").value = ""; $("review-photo").checked = false; await refreshMe(); }
 }
 
@@ -276,27 +277,26 @@ async function submitShare(event) {
     { input: { idempotencyKey: key(), platform: $("share-platform").value, url: $("share-url").value } }, state.token);
   const issue = problem(data.recordShare, "ActivityRecorded");
   fieldErrors("share", issue, ["url"]);
-  $("share-result").textContent = issue ? "" : `Shared: ${data.recordShare.pointsAwarded} points.`;
+  $("share-result").textContent = issue ? "" : t("share.done", { count: data.recordShare.pointsAwarded });
   if (!issue) await refreshMe();
 }
 
 // What an activity's points are now: pending points as pending, a refusal with its reason.
 function standing(node) {
-  const points = (n) => `${number.format(n)} ${n === 1 ? "point" : "points"}`;
-  if (node.status === "PENDING") return `${points(node.pendingPoints)} pending`;
-  if (node.status === "REJECTED") return `not approved${node.decisionReason ? `: ${node.decisionReason}` : ""}`;
-  if (node.status === "REVERSED") return `reversed${node.decisionReason ? `: ${node.decisionReason}` : ""}`;
-  return points(node.points);
+  const reason = node.decisionReason;
+  if (node.status === "PENDING") return t("history.pending", { count: node.pendingPoints });
+  if (node.status === "REJECTED") return reason ? t("history.rejected_because", { reason }) : t("history.rejected");
+  if (node.status === "REVERSED") return reason ? t("history.reversed_because", { reason }) : t("history.reversed");
+  return t("points", { count: node.points });
 }
 
 function showHistory(viewer) {
-  const label = { REVIEW: "Review", PHOTO_REVIEW: "Photo review", SOCIAL_SHARE: "Share", REFERRAL: "Referral", PURCHASE: "Order" };
   const rows = viewer.activities.edges.map(({ node }) => el("li", { "data-status": node.status },
-    `${label[node.kind]} ${node.orderId || node.review?.productId || node.share?.url || ""} · ${standing(node)} · ${date.format(new Date(node.occurredAt))}`));
-  $("activities").replaceChildren(...(rows.length ? rows : [el("li", { class: "muted" }, "Nothing yet.")]));
-  const redeemed = viewer.redemptions.map((r) => el("li", {}, el("strong", {}, r.prize.name), ` · ${r.status.toLowerCase()}`,
+    `${t(`kind.${node.kind}`)} ${node.orderId || node.review?.productId || node.share?.url || ""} · ${standing(node)} · ${date.format(new Date(node.occurredAt))}`));
+  $("activities").replaceChildren(...(rows.length ? rows : [el("li", { class: "muted" }, t("history.nothing"))]));
+  const redeemed = viewer.redemptions.map((r) => el("li", {}, el("strong", {}, r.prize.name), ` · ${t(`redemption.${r.status}`)}`,
     r.status === "CANCELLED" ? null : codeBlock(r.code, r.prize.kind)));
-  $("redemptions").replaceChildren(...(redeemed.length ? redeemed : [el("li", { class: "muted" }, "No prizes redeemed yet.")]));
+  $("redemptions").replaceChildren(...(redeemed.length ? redeemed : [el("li", { class: "muted" }, t("history.no_redemptions"))]));
 }
 
 async function demoMembers() {
@@ -308,7 +308,7 @@ async function demoMembers() {
   // Signing in takes the button: arrow keys move through the list without signing in.
   $("demo-go").addEventListener("click", async () => {
     const chosen = $("demo-member").value;
-    if (!chosen) { $("signin-error").textContent = "Choose a member first."; $("demo-member").focus(); return; }
+    if (!chosen) { $("signin-error").textContent = t("signin.choose_first"); $("demo-member").focus(); return; }
     const answer = await fetch("/demo/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ externalId: chosen }) });
     const { token } = await answer.json();
     $("token").value = token;
@@ -323,11 +323,22 @@ $("review-form").addEventListener("submit", (e) => submitReview(e).catch((err) =
 $("share-form").addEventListener("submit", (e) => submitShare(e).catch((err) => { $("share-result").textContent = err.message; }));
 $("copy-referral").addEventListener("click", async () => {
   await navigator.clipboard?.writeText($("referral").textContent).catch(() => {});
-  toast("Referral code copied.");
+  toast(t("me.referral_copied"));
 });
 
+const earn = () => loadWaysToEarn($("earn")).catch((e) => { $("earn").textContent = e.message; });
+await start();
+// A new language draws again everything the page wrote (the static text is i18n.js's).
+onLanguage(() => {
+  if (state.me) showMe(state.me);
+  else loadBoard();
+  earn();
+  loadShelf().catch((e) => { $("shelf").textContent = e.message; });
+  if (!state.me) loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
+  if (!state.me) loadDiscount().catch(() => {});
+});
 loadBoard();
-loadWaysToEarn($("earn")).catch((e) => { $("earn").textContent = e.message; });
+earn();
 loadShelf().catch((e) => { $("shelf").textContent = e.message; });
 loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
 loadDiscount().catch(() => {});

@@ -1,5 +1,6 @@
 // The moderator console: the moderation queue and contests, with a moderator API key.
-import { date, el, gql, number, offerDemoKey, problem, subscribe, toast } from "/static/api.js";
+import { el, gql, offerDemoKey, problem, subscribe, toast } from "/static/api.js";
+import { date, number, onLanguage, start, t } from "/static/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { key: sessionStorage.getItem("laurel.moderator"), stop: null };
@@ -19,15 +20,16 @@ async function signIn(key) {
     $("console").hidden = false;
     await Promise.all([loadQueue(), loadContests()]);
   } catch (error) {
-    $("signin-error").textContent = `Could not sign in: ${error.message}`;
+    $("signin-error").textContent = t("common.signin_failed", { error: error.message });
   }
 }
 
 async function loadQueue() {
   const { moderationQueue } = await gql(QUEUE, {}, state.key);
-  if (!moderationQueue.length) { $("queue").replaceChildren(el("li", { class: "muted" }, "Nothing waits. Well done.")); return; }
+  if (!moderationQueue.length) { $("queue").replaceChildren(el("li", { class: "muted" }, t("mod.queue_empty"))); return; }
   $("queue").replaceChildren(...moderationQueue.map((a) => {
-    const reason = el("input", { "aria-label": `Reason for ${a.member.displayName}'s ${a.kind.toLowerCase()}`, placeholder: "Reason (optional)" });
+    const kind = t(`kind.${a.kind}`).toLowerCase();
+    const reason = el("input", { "aria-label": t("mod.reason_for", { name: a.member.displayName, kind }), placeholder: t("mod.reason_optional") });
     const error = el("p", { class: "field-error", role: "alert" });
     const decide = (decision) => async () => {
       const data = await gql(`mutation Decide($input: ModerateActivityInput!) { moderateActivity(input: $input) {
@@ -35,15 +37,15 @@ async function loadQueue() {
         { input: { activityId: a.id, decision, reason: reason.value || null } }, state.key);
       const issue = problem(data.moderateActivity, "ActivityRecorded");
       if (issue) { error.textContent = issue.message; return; }
-      toast(decision === "APPROVE" ? `Approved: ${data.moderateActivity.pointsAwarded} points to ${a.member.displayName}.` : "Rejected.");
+      toast(decision === "APPROVE" ? t("mod.approved", { count: data.moderateActivity.pointsAwarded, name: a.member.displayName }) : t("mod.rejected"));
       loadQueue();
     };
     const what = a.review
-      ? [el("strong", {}, `${a.member.displayName} reviewed ${a.review.productId} (${a.review.rating}/5${a.review.hasPhoto ? ", photo" : ""})`), el("p", {}, a.review.text)]
-      : [el("strong", {}, `${a.member.displayName}: ${a.kind.toLowerCase()}`), el("p", { class: "muted" }, a.flagReason || "")];
+      ? [el("strong", {}, t(a.review.hasPhoto ? "mod.reviewed_photo" : "mod.reviewed", { name: a.member.displayName, product: a.review.productId, rating: a.review.rating })), el("p", {}, a.review.text)]
+      : [el("strong", {}, t("mod.activity", { name: a.member.displayName, kind })), el("p", { class: "muted" }, a.flagReason || "")];
     return el("li", { "data-activity": a.id }, ...what, el("div", { class: "row" }, reason,
-      el("button", { type: "button", class: "primary", onclick: decide("APPROVE") }, "Approve"),
-      el("button", { type: "button", onclick: decide("REJECT") }, "Reject")), error);
+      el("button", { type: "button", class: "primary", onclick: decide("APPROVE") }, t("mod.approve")),
+      el("button", { type: "button", onclick: decide("REJECT") }, t("mod.reject"))), error);
   }));
 }
 
@@ -61,7 +63,7 @@ async function createContest(event) {
   const kinds = [...document.querySelectorAll("input[name=kind]:checked")].map((b) => b.value);
   const when = (id) => ($(id).value ? new Date($(id).value).toISOString() : null);
   const input = { name: $("c-name").value, description: $("c-description").value, startsAt: when("c-start"), endsAt: when("c-end"), activityKinds: kinds, prizes: parsePrizes($("c-prizes").value) };
-  if (!input.startsAt || !input.endsAt) { $("c-end-error").textContent = "Choose when it starts and ends."; return; }
+  if (!input.startsAt || !input.endsAt) { $("c-end-error").textContent = t("mod.choose_dates"); return; }
   const data = await gql(`mutation Create($input: CreateContestInput!) { createContest(input: $input) {
       __typename ... on ContestSaved { contest { id name } } ... on ValidationError { field message } ... on Error { message } } }`, { input }, state.key);
   const issue = problem(data.createContest, "ContestSaved");
@@ -70,15 +72,15 @@ async function createContest(event) {
     $(`c-${target}-error`).textContent = issue.message;
     return;
   }
-  $("contest-result").textContent = `Draft "${data.createContest.contest.name}" created: publish it from the list.`;
+  $("contest-result").textContent = t("mod.created", { name: data.createContest.contest.name });
   loadContests();
 }
 
 async function loadContests() {
   const { contests } = await gql(CONTESTS, {}, state.key);
   $("contests").replaceChildren(...(contests.length ? contests.map((c) => el("li", {},
-    el("strong", {}, c.name), ` · ${c.status.toLowerCase()} · ${date.format(new Date(c.startsAt))} – ${date.format(new Date(c.endsAt))} `,
-    el("button", { type: "button", onclick: () => openContest(c) }, "Open"))) : [el("li", { class: "muted" }, "No contests yet.")]));
+    el("strong", {}, c.name), ` · ${t(`contest.${c.status}`)} · ${date.format(new Date(c.startsAt))} – ${date.format(new Date(c.endsAt))} `,
+    el("button", { type: "button", onclick: () => openContest(c) }, t("mod.open")))) : [el("li", { class: "muted" }, t("mod.no_contests"))]));
 }
 
 async function act(mutation, variables) {
@@ -93,21 +95,21 @@ function openContest(contest) {
   state.stop?.();
   const board = el("tbody");
   const error = el("p", { class: "error", role: "alert" });
-  const member = el("input", { "aria-label": "Member id to disqualify", placeholder: "Member id" });
-  const reason = el("input", { "aria-label": "Reason", placeholder: "Reason" });
+  const member = el("input", { "aria-label": t("mod.member_to_disqualify"), placeholder: t("mod.member_id") });
+  const reason = el("input", { "aria-label": t("mod.reason"), placeholder: t("mod.reason") });
   const results = el("div");
   const run = (fn) => () => fn().then(() => { loadContests(); }).catch((e) => { error.textContent = e.message; });
   $("contest-detail").replaceChildren(el("h3", {}, contest.name), error,
     el("div", { class: "row" },
-      el("button", { type: "button", onclick: run(() => act("mutation($id: ID!) { publishContest(id: $id) { __typename ... on Error { message } } }", { id: contest.id })) }, "Publish"),
+      el("button", { type: "button", onclick: run(() => act("mutation($id: ID!) { publishContest(id: $id) { __typename ... on Error { message } } }", { id: contest.id })) }, t("mod.publish")),
       el("button", { type: "button", class: "primary", onclick: run(async () => {
         await act("mutation($id: ID!) { finalizeContest(id: $id) { __typename ... on Error { message } } }", { id: contest.id });
         await showResults(contest, results);
-      }) }, "Finalize")),
-    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Rank"), el("th", {}, "Member"), el("th", { class: "num" }, "Score"))), board),
+      }) }, t("mod.finalize"))),
+    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, t("common.rank")), el("th", {}, t("common.member")), el("th", { class: "num" }, t("mod.score")))), board),
     el("div", { class: "row" }, member, reason, el("button", { type: "button", onclick: run(() => act(
       "mutation($c: ID!, $m: ID!, $r: String!) { disqualifyContestant(contestId: $c, memberId: $m, reason: $r) { __typename ... on Error { message } } }",
-      { c: contest.id, m: member.value, r: reason.value })) }, "Disqualify")),
+      { c: contest.id, m: member.value, r: reason.value })) }, t("mod.disqualify"))),
     results);
   state.stop = subscribe(`subscription($board: BoardInput) { leaderboardChanged(board: $board, first: 10) {
       entries { rank score member { id displayName } } } }`, { board: { contestId: contest.id } }, state.key, (data) => {
@@ -119,12 +121,14 @@ function openContest(contest) {
 
 async function showResults(contest, target) {
   const { contest: found } = await gql(`query($id: ID!) { contest(id: $id) { results { rank score pointsAwarded badgeSlug member { displayName } } } }`, { id: contest.id }, state.key);
-  target.replaceChildren(el("h4", {}, "Results"), el("ul", { class: "plain" }, ...found.results.map((r) =>
-    el("li", {}, `#${r.rank} ${r.member.displayName}: ${number.format(r.score)} points, prize ${number.format(r.pointsAwarded)}${r.badgeSlug ? ` + ${r.badgeSlug}` : ""}`))));
+  target.replaceChildren(el("h4", {}, t("mod.results")), el("ul", { class: "plain" }, ...found.results.map((r) =>
+    el("li", {}, t("mod.result", { rank: r.rank, name: r.member.displayName, count: r.score, prize: r.pointsAwarded }) + (r.badgeSlug ? ` + ${r.badgeSlug}` : "")))));
 }
 
 $("signin").addEventListener("submit", (event) => { event.preventDefault(); signIn($("key").value.trim()); });
 $("signout").addEventListener("click", () => { sessionStorage.removeItem("laurel.moderator"); location.reload(); });
 $("contest-form").addEventListener("submit", (e) => createContest(e).catch((err) => { $("contest-result").textContent = err.message; }));
+await start();
+onLanguage(() => { if (state.key && !$("console").hidden) { loadQueue(); loadContests(); } });
 offerDemoKey("/demo/moderator-key", $("demo-key"), (key) => { $("key").value = key; signIn(key); });
 if (state.key) signIn(state.key);

@@ -23,6 +23,7 @@ from leaderboards.client import Client, channels_listened, connect, primaries, p
 from leaderboards.rows import BoardPage, BoardRow, Standing, rows_of, standing_of
 from leaderboards.scripts import APPLY_ONCE_SCRIPT, AROUND_SCRIPT, PAGE_SCRIPT, STANDING_SCRIPT
 from leaderboards.windows import Board, Target, board_key, boards_of, channel_of
+from server.rewards.text import Text, msg
 
 __all__ = [
     "BoardPage",
@@ -42,7 +43,12 @@ CONTEST_GRACE = timedelta(days=30)
 
 
 class BoardsUnavailable(Exception):
-    """Redis did not answer a read; the boards are derived data, so nothing is lost."""
+    """Redis did not answer a read; the boards are derived data, so nothing is lost.
+    ``text``: why, for the reader (``server.rewards.text``)."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 # Markers that an event was applied live long enough to outlast any retry.
@@ -141,9 +147,9 @@ class Leaderboards:
         try:
             epoch, *raws = await self._each(script, calls, first=("GET", self.epoch_key))
         except (RedisError, OSError) as exc:
-            raise BoardsUnavailable("The leaderboard is unavailable right now.") from exc
+            raise BoardsUnavailable(msg("The leaderboard is unavailable right now.")) from exc
         if epoch is None:
-            raise BoardsUnavailable("The leaderboard is being rebuilt; try again in a moment.")
+            raise BoardsUnavailable(msg("The leaderboard is being rebuilt; try again in a moment."))
         return raws
 
     async def page(

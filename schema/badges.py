@@ -15,6 +15,7 @@ from badges.models import BadgeDefinition
 from badges.openbadges import level_name
 from schema.context import Info
 from server import actions
+from server.i18n import render
 from server.rewards.errors import RewardsError
 
 __all__ = [
@@ -165,6 +166,6 @@ class BadgeSubscriptions:
         try:
             awards = actions.badge_awards(info.context.services, info.context.principal)
         except RewardsError as exc:
-            raise GraphQLError(exc.message, extensions={"code": "FORBIDDEN"}) from None
+            raise GraphQLError(render(exc.text), extensions={"code": "FORBIDDEN"}) from None
         async for grant in awards:
             yield MemberBadge.of(grant)

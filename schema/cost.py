@@ -36,6 +36,9 @@ from graphql.execution.values import get_variable_values
 from graphql.language import DocumentNode
 from strawberry.extensions import SchemaExtension
 
+from server.i18n import render
+from server.rewards.text import msg
+
 __all__ = ["QueryCost", "document_cost"]
 
 _Fields = GraphQLObjectType | GraphQLInterfaceType
@@ -159,8 +162,14 @@ class QueryCost(SchemaExtension):
             if cost > self.limit:
                 context.pre_execution_errors = [
                     GraphQLError(
-                        f"This query costs {cost:,}; at most {self.limit:,} is allowed. "
-                        "Ask for fewer rows (first, radius) or fewer fields.",
+                        render(
+                            msg(
+                                "This query costs {cost:,}; at most {most:,} is allowed. "
+                                "Ask for fewer rows (first, radius) or fewer fields.",
+                                cost=cost,
+                                most=self.limit,
+                            )
+                        ),
                         extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "limit": self.limit},
                     )
                 ]

@@ -1,8 +1,9 @@
 """Typed errors: expected failures are values in union results, not exceptions.
 
-``as_error`` turns a domain failure into its GraphQL type; ``input_error``
+``as_error`` turns a domain failure into its GraphQL type; ``query_error``
 turns one met by a query field (no union there) into a GraphQL error with
-``extensions.code``, which MaskErrors lets through.
+``extensions.code``, which MaskErrors lets through. Both write the message in the
+caller's language (``Accept-Language``, ``server.i18n``); ``field`` stays the API's name.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import strawberry
 from graphql import GraphQLError
 
 from server.actions import BoardsUnavailable
+from server.i18n import render
 from server.rewards import errors as domain
 
 __all__ = [
@@ -80,12 +82,11 @@ class ConflictError(Error):
 
 def as_error(exc: domain.RewardsError) -> Error:
     """The typed error for a domain failure."""
+    message = render(exc.text)
     if isinstance(exc, domain.Invalid):
-        return ValidationError(message=exc.message, field=exc.field)
+        return ValidationError(message=message, field=exc.field)
     if isinstance(exc, domain.InsufficientPoints):
-        return InsufficientPointsError(
-            message=exc.message, balance=exc.balance, required=exc.required
-        )
+        return InsufficientPointsError(message=message, balance=exc.balance, required=exc.required)
     kinds: dict[type[domain.RewardsError], type[Error]] = {
         domain.NotFound: NotFoundError,
         domain.PermissionDenied: PermissionDeniedError,
@@ -93,16 +94,16 @@ def as_error(exc: domain.RewardsError) -> Error:
         domain.LimitReached: LimitReachedError,
         domain.OutOfStock: OutOfStockError,
     }
-    return kinds[type(exc)](message=exc.message)
+    return kinds[type(exc)](message=message)
 
 
 def query_error(exc: domain.RewardsError | BoardsUnavailable) -> GraphQLError:
     """A GraphQL error for a query field's bad input or a dependency that is down."""
     if isinstance(exc, BoardsUnavailable):
-        return GraphQLError(str(exc), extensions={"code": "SERVICE_UNAVAILABLE"})
+        return GraphQLError(render(exc.text), extensions={"code": "SERVICE_UNAVAILABLE"})
     if isinstance(exc, domain.PermissionDenied):
-        return GraphQLError(exc.message, extensions={"code": "FORBIDDEN"})
+        return GraphQLError(render(exc.text), extensions={"code": "FORBIDDEN"})
     extensions: dict[str, object] = {"code": "BAD_USER_INPUT"}
     if isinstance(exc, domain.Invalid):
         extensions["field"] = exc.field
-    return GraphQLError(exc.message, extensions=extensions)
+    return GraphQLError(render(exc.text), extensions=extensions)

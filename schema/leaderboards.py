@@ -13,6 +13,7 @@ from schema.members import Member
 from schema.runner import field
 from schema.windows import LeaderboardWindow
 from server import actions
+from server.i18n import render
 from server.rewards.errors import RewardsError
 
 __all__ = [
@@ -99,7 +100,7 @@ class LeaderboardSubscriptions:
         try:
             pages = actions.board_changes(info.context.services, await _board(board), first=first)
         except RewardsError as exc:
-            raise GraphQLError(exc.message, extensions={"code": "BAD_USER_INPUT"}) from None
+            raise GraphQLError(render(exc.text), extensions={"code": "BAD_USER_INPUT"}) from None
         async for page in pages:
             info.context.loaders.clear()  # each push reads what is true now
             yield LeaderboardPage.of(info, page)

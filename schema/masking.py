@@ -16,11 +16,14 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from server.actions import RETRY_AFTER_SECONDS, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, is_transient
+from server.actions import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_CODE, is_transient
+from server.i18n import render
+from server.rewards.text import msg
 
 __all__ = ["Masking", "transient", "unexpected"]
 
 _log = logging.getLogger("laurel.schema")
+UNEXPECTED = msg("Unexpected error.")
 
 
 def transient(error: GraphQLError) -> bool:
@@ -47,11 +50,12 @@ class Masking(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if not transient(error):
+            self.error_message = render(UNEXPECTED)  # in the caller's language
             return super().anonymise_error(error)
         self._unavailable = True
         _log.warning("database unavailable during %s: %r", error.path, error.original_error)
         return GraphQLError(
-            UNAVAILABLE_MESSAGE,
+            render(UNAVAILABLE),
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,

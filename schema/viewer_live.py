@@ -10,6 +10,7 @@ from graphql import GraphQLError
 
 from schema.context import Info
 from server import actions
+from server.i18n import render
 from server.rewards.errors import RewardsError
 
 __all__ = ["ViewerChange", "ViewerSubscriptions"]
@@ -34,6 +35,6 @@ class ViewerSubscriptions:
         try:
             changes = actions.viewer_changes(info.context.services, info.context.principal)
         except RewardsError as exc:
-            raise GraphQLError(exc.message, extensions={"code": "FORBIDDEN"}) from None
+            raise GraphQLError(render(exc.text), extensions={"code": "FORBIDDEN"}) from None
         async for reason in changes:
             yield ViewerChange(reason=reason)

@@ -30,6 +30,7 @@ from server.failures import ErrorsAsJSON, http_error_as_json
 from server.graphiql import GRAPHIQL_STYLE_HASHES, vendor_routes
 from server.graphql_view import Authenticated, GraphQLView
 from server.headers import SecurityHeaders
+from server.i18n import Localized, load_catalogs
 from server.limits_http import BodyLimit
 from server.pages import page_routes
 from server.rate_limits import RateLimits
@@ -88,6 +89,7 @@ def create_app(
     """The app. With ``services`` given, the caller owns ORM and Redis (tests).
     ``rate_limiter``: where the rate limits count; default: the boards' Redis."""
     secret = jwt_secret or settings.resolved_jwt_secret()
+    load_catalogs()  # a broken catalog stops start-up, not a request
     graphql = GraphQLView(
         services,
         secret,
@@ -166,6 +168,8 @@ def create_app(
                 public_url=settings.public_url,
                 style_hashes={"/graphql": GRAPHIQL_STYLE_HASHES},
             ),
+            # Every answer below, its errors included, in the language the request asks for.
+            Middleware(Localized),
             Middleware(
                 BodyLimit,
                 max_bytes=settings.max_body_bytes,

@@ -24,6 +24,7 @@ from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound
 from server.rewards.members import Member
 from server.rewards.staff import ApiKey, StaffRole
+from server.rewards.text import Text, msg
 
 __all__ = [
     "ANONYMOUS",
@@ -99,7 +100,11 @@ ANONYMOUS = Principal(role=Role.ANONYMOUS)
 
 
 class AuthError(Exception):
-    """Credentials were given but are wrong or expired (HTTP 401)."""
+    """Credentials were given but are wrong or expired (HTTP 401); ``text`` says which."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 def _hash_key(key: str) -> str:
@@ -132,7 +137,7 @@ async def issue_api_key(
     """
     name = v.clean_text("name", name, max_length=100, display=True)
     if idempotency_scope is not None and not re.fullmatch(r"[a-z0-9-]{1,64}", idempotency_scope):
-        raise Invalid("idempotencyScope", "An idempotency scope is 1 to 64 of a-z, 0-9 and -.")
+        raise Invalid("idempotencyScope", msg("An idempotency scope is 1 to 64 of a-z, 0-9 and -."))
     prefix = secrets.token_hex(6)
     key = f"{_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
     row = await ApiKey.create(
@@ -158,7 +163,7 @@ async def issue_member_token(
 ) -> str:
     """A shopper token for an existing member."""
     if not await Member.filter(external_id=external_id).exists():
-        raise NotFound(f"No member with external id {external_id!r}.")
+        raise NotFound(msg("No member with external id {external_id!r}.", external_id=external_id))
     issued = now or datetime.now(UTC)
     claims = {
         "sub": external_id,
@@ -180,7 +185,7 @@ async def authenticate(authorization: str | None, secret: str) -> Principal:
     scheme, _, credential = authorization.strip().partition(" ")
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
-        raise AuthError("Use 'Authorization: Bearer <API key or member token>'.")
+        raise AuthError(msg("Use 'Authorization: Bearer <API key or member token>'."))
     if credential.startswith(_KEY_PREFIX):
         return await _api_key_principal(credential)
     return await _token_principal(credential, secret)
@@ -205,7 +210,7 @@ async def _api_key_principal(key: str) -> Principal:
         else await ApiKey.filter(prefix=prefix, revoked_at__isnull=True).first()
     )
     if row is None or not hmac.compare_digest(row.key_hash, _hash_key(key)):
-        raise AuthError("Unknown or revoked API key.")
+        raise AuthError(msg("Unknown or revoked API key."))
     return Principal(
         role=Role(row.role.value),
         name=row.name,
@@ -224,10 +229,10 @@ async def _token_principal(token: str, secret: str) -> Principal:
             options={"require": ["sub", "exp", "aud"]},
         )
     except jwt.ExpiredSignatureError:
-        raise AuthError("The member token has expired.") from None
+        raise AuthError(msg("The member token has expired.")) from None
     except jwt.InvalidTokenError:
-        raise AuthError("The member token is not valid.") from None
+        raise AuthError(msg("The member token is not valid.")) from None
     found = await Member.get_or_none(external_id=str(claims["sub"]))
     if found is None:
-        raise AuthError("The member token names no member.")
+        raise AuthError(msg("The member token names no member."))
     return Principal(role=Role.SHOPPER, member_id=found.id, name=found.external_id)

@@ -12,6 +12,7 @@ from server import actions
 from server.actions import Services
 from server.responses import cached_png, problem
 from server.rewards.errors import Invalid, NotFound
+from server.rewards.text import msg
 from server.rewards.validation import excerpt
 
 __all__ = ["assertion", "badge_class", "image", "issuer"]
@@ -35,7 +36,14 @@ def _size(request: Request) -> int | None:
     if raw is None:
         return None
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and MIN_SIZE <= int(raw) <= MAX_SIZE):
-        raise Invalid("size", f"size must be a whole number of pixels, {MIN_SIZE} to {MAX_SIZE}.")
+        raise Invalid(
+            "size",
+            msg(
+                "size must be a whole number of pixels, {least} to {most}.",
+                least=MIN_SIZE,
+                most=MAX_SIZE,
+            ),
+        )
     return int(raw)
 
 
@@ -50,12 +58,12 @@ async def image(svc: Services, request: Request) -> Response:
     try:
         level = _level(request)
         if level is None:
-            raise NotFound("No such badge level.")
+            raise NotFound(msg("No such badge level."))
         found = await actions.badge_image(svc, request.path_params["slug"], level, _size(request))
     except NotFound as exc:
-        return problem(404, exc.message)
+        return problem(404, exc.text)
     except Invalid as exc:
-        return problem(400, exc.message)
+        return problem(400, exc.text)
     return cached_png(request, found.png, found.etag)
 
 
@@ -69,7 +77,11 @@ async def badge_class(base_url: str, request: Request) -> Response:
     if badge is None or level is None or not 1 <= level <= len(badge.thresholds):
         return problem(
             404,
-            f"No badge {excerpt(slug)} with level {excerpt(str(request.path_params['level']))}.",
+            msg(
+                "No badge {slug} with level {level}.",
+                slug=excerpt(slug),
+                level=excerpt(str(request.path_params["level"])),
+            ),
         )
     return _json(ob.badge_class(base_url, badge, level))
 
@@ -85,7 +97,7 @@ async def assertion(svc: Services, base_url: str, request: Request) -> Response:
     try:
         found = await actions.hosted_assertion(svc, base_url, token)
     except NotFound as exc:
-        return problem(404, exc.message)
+        return problem(404, exc.text)
     if found.revoked:
         return _json(found.document, status=410)
     if not baked:

@@ -23,8 +23,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import DBConnectionError
 
+from server.i18n import render
+from server.rewards.text import msg
+
 __all__ = [
     "RETRY_AFTER_SECONDS",
+    "UNAVAILABLE",
     "UNAVAILABLE_CODE",
     "UNAVAILABLE_MESSAGE",
     "ErrorsAsJSON",
@@ -34,9 +38,8 @@ __all__ = [
 
 RETRY_AFTER_SECONDS = 1
 UNAVAILABLE_CODE = "SERVICE_UNAVAILABLE"
-UNAVAILABLE_MESSAGE = (
-    "The database is unavailable right now; retry (with the same idempotency key)."
-)
+UNAVAILABLE = msg("The database is unavailable right now; retry (with the same idempotency key).")
+UNAVAILABLE_MESSAGE = str(UNAVAILABLE)  # the English
 
 _log = logging.getLogger("laurel.failures")
 
@@ -148,16 +151,18 @@ class ErrorsAsJSON:
             where = f"{scope.get('method', '')} {scope.get('path', '')}".strip()
             if is_transient(exc):
                 _log.warning("database unavailable during %s: %r", where, exc)
-                status, message, code = 503, UNAVAILABLE_MESSAGE, UNAVAILABLE_CODE
+                status, message, code = 503, UNAVAILABLE, UNAVAILABLE_CODE
             else:
                 _log.exception("unexpected error during %s", where)
-                status, message, code = 500, "Internal server error.", "INTERNAL_SERVER_ERROR"
-            headers, body = _json_error(status, message, code)
+                status, message, code = 500, msg("Internal server error."), "INTERNAL_SERVER_ERROR"
+            headers, body = _json_error(status, render(message), code)
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
 
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+# Starlette's own words for them, from the catalog.
+_HTTP_WORDS = {"Not Found": msg("Not Found"), "Method Not Allowed": msg("Method Not Allowed")}
 
 
 async def http_error_as_json(request: Request, exc: Exception) -> Response:
@@ -165,7 +170,7 @@ async def http_error_as_json(request: Request, exc: Exception) -> Response:
     in the same shape, instead of its plain text."""
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
-    _, body = _json_error(exc.status_code, exc.detail, code)
+    _, body = _json_error(exc.status_code, render(_HTTP_WORDS.get(exc.detail, exc.detail)), code)
     response = Response(body, status_code=exc.status_code, media_type="application/json")
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value

@@ -30,9 +30,12 @@ from server import request_json
 from server.actions import Services
 from server.auth import AuthError, Principal, Role, authenticate, key_still_valid
 from server.graphiql import graphiql_page
+from server.i18n import choose, render
+from server.i18n.limits import localize_limits
 from server.limits_http import operation_kind, several_operations_without_name, shorten_errors
 from server.rate_limits import RateLimits, refuse
 from server.response_cache import PersistedQueries, PersistedQueryError, ResponseCache
+from server.rewards.text import msg, msg_n
 from server.settings import Settings
 
 __all__ = ["Authenticated", "GraphQLView"]
@@ -41,6 +44,12 @@ __all__ = ["Authenticated", "GraphQLView"]
 # graphql-core quotes it whole in "Unknown operation named ..." (or fails to encode it).
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,127}")
 _ACK = cast(UnsetType, UNSET)  # a plain connection_ack, no payload
+_TOO_LONG = msg_n(
+    "The query is longer than {most:,} characters.",
+    "The query is longer than {most:,} characters.",
+    MAX_QUERY_CHARS,
+    most=MAX_QUERY_CHARS,
+)
 
 
 class _KeyCheckingSocket(BaseGraphQLTransportWSHandler[Context, None]):
@@ -103,7 +112,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             return request_json.decode(data)
         except request_json.BadJSON as exc:
-            raise HTTPException(400, exc.reason) from None
+            raise HTTPException(400, render(exc.text)) from None
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """Not for a persisted query sent by GET, which has no ``query`` either."""
@@ -126,7 +135,7 @@ class GraphQLView(GraphQL[Context, None]):
             body = {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]}
             response = JSONResponse(body, status_code=exc.status_code)
         except PersistedQueryError as exc:
-            body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
+            body = {"errors": [{"message": render(exc.text), "extensions": {"code": exc.code}}]}
             response = JSONResponse(body, status_code=exc.status)
         await response(scope, receive, send)
 
@@ -138,15 +147,16 @@ class GraphQLView(GraphQL[Context, None]):
             return data
         data.query = self.persisted.document(data.query, data.extensions)
         if isinstance(data.query, str) and len(data.query) > MAX_QUERY_CHARS:
-            raise HTTPException(400, f"The query is longer than {MAX_QUERY_CHARS:,} characters.")
+            raise HTTPException(400, render(_TOO_LONG))
         name = data.operation_name
         if name is not None and (not isinstance(name, str) or not _NAME.fullmatch(name)):
             raise HTTPException(
-                400, "operationName must be the name of an operation of the document."
+                400, render(msg("operationName must be the name of an operation of the document."))
             )
         if several_operations_without_name(data.query, data.operation_name, MAX_TOKENS):
             raise HTTPException(
-                400, "The document has several operations: say which one in operationName."
+                400,
+                render(msg("The document has several operations: say which one in operationName.")),
             )
         return data
 
@@ -185,20 +195,27 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
-        shorten_errors(cast(list[dict[str, Any]], processed.get("errors") or []))
+        errors = cast(list[dict[str, Any]], processed.get("errors") or [])
+        shorten_errors(errors)
+        localize_limits(errors)
         return processed
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Browsers cannot set headers on a WebSocket: they may send ``Authorization``
         in the connection_init payload instead. Wrong credentials close the socket."""
         params = context.connection_params or {}
+        language = params.get("Accept-Language", params.get("accept-language"))
+        if isinstance(language, str):
+            choose(language)  # for the rest of this socket's operations
         raw = params.get("Authorization", params.get("authorization"))
         if raw is None:
             return _ACK
         try:
             context.principal = await authenticate(str(raw), self.secret)
         except AuthError:
-            raise ConnectionRejectionError({"message": "invalid credentials"}) from None
+            raise ConnectionRejectionError(
+                {"message": render(msg("invalid credentials"))}
+            ) from None
         return _ACK
 
 
@@ -216,7 +233,7 @@ class Authenticated:
         address = self.limits.address(scope)
         try:
             if len(given) > 1:  # never pick one of several credentials
-                raise AuthError("Send one Authorization header, not several.")
+                raise AuthError(msg("Send one Authorization header, not several."))
             scope["laurel.principal"] = await authenticate(
                 raw.decode("latin-1") if raw is not None else None, self.secret
             )
@@ -227,9 +244,11 @@ class Authenticated:
                 await refuse(scope, receive, send, verdict)
                 return
             if scope["type"] == "websocket":
+                # A close reason is at most 123 bytes: the English (a code for programs).
                 await WebSocket(scope, receive, send).close(code=4401, reason=str(exc))
                 return
-            body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
+            message = render(exc.text)
+            body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
             response = JSONResponse(
                 body, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="laurel"'}
             )

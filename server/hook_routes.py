@@ -13,7 +13,9 @@ from starlette.responses import Response
 from server.actions import Services
 from server.actions.hook_apply import apply_delivery
 from server.actions.hooks import HookRefused, Received, receive_hook
+from server.i18n import render
 from server.rewards.integrations import DeliveryStatus, IntegrationKind
+from server.rewards.text import msg
 
 __all__ = ["receive"]
 
@@ -39,13 +41,13 @@ async def _apply_after_answer(svc: Services, taken: Received) -> None:
 async def receive(svc: Services, request: Request) -> Response:
     kind = _KINDS.get(str(request.path_params["source"]))
     if kind is None:
-        return _json({"error": "No such hook: shopify, woocommerce or laurel."}, 404)
+        return _json({"error": render(msg("No such hook: shopify, woocommerce or laurel."))}, 404)
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
     try:
         taken = await receive_hook(svc, kind, headers, body)
     except HookRefused as exc:
-        return _json({"error": exc.reason}, exc.status)
+        return _json({"error": render(exc.text)}, exc.status)
     answer: dict[str, object] = {"status": taken.status.value.lower()}
     if taken.delivery is not None:
         answer["delivery"] = str(taken.delivery)

@@ -25,6 +25,8 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from server.i18n import render
+from server.rewards.text import Text, msg, msg_n
 from server.settings import load_settings
 
 __all__ = [
@@ -41,6 +43,7 @@ MAX_EXCERPT = 40  # characters of a client's input an error message may quote
 # A run without spaces longer than MAX_EXCERPT: a client's value or token, never our
 # prose. (Matching quote pairs took "'$x' has invalid value: ...'" for one quotation.)
 _LONG_RUN = re.compile(rf"\S{{{MAX_EXCERPT + 1},}}")
+# Before any header is read, so before anyone asked for a language: English.
 _LATE = {"message": "The request headers took too long.", "extensions": {"code": "TIMEOUT"}}
 _TIMEOUT_BODY = orjson.dumps({"errors": [_LATE]})
 _TIMEOUT_RESPONSE = (
@@ -57,8 +60,9 @@ class _Disconnected(Exception):
     pass
 
 
-def _error(status: int, message: str, code: str) -> tuple[int, bytes]:
-    return status, orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+def _error(status: int, message: Text, code: str) -> tuple[int, bytes]:
+    words = render(message)
+    return status, orjson.dumps({"errors": [{"message": words, "extensions": {"code": code}}]})
 
 
 class BodyLimit:
@@ -86,7 +90,10 @@ class BodyLimit:
             except TimeoutError:
                 refused = _error(
                     408,
-                    f"The request body did not arrive within {self.timeout:g} seconds.",
+                    msg(
+                        "The request body did not arrive within {seconds:g} seconds.",
+                        seconds=self.timeout,
+                    ),
                     "TIMEOUT",
                 )
         if refused is not None:
@@ -104,8 +111,16 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     def _too_large(self) -> tuple[int, bytes]:
+        most = self.max_bytes
         return _error(
-            413, f"The request body is larger than {self.max_bytes:,} bytes.", "PAYLOAD_TOO_LARGE"
+            413,
+            msg_n(
+                "The request body is larger than {most:,} bytes.",
+                "The request body is larger than {most:,} bytes.",
+                most,
+                most=most,
+            ),
+            "PAYLOAD_TOO_LARGE",
         )
 
     def _declared(self, scope: Scope) -> tuple[int, bytes] | None:
@@ -113,7 +128,7 @@ class BodyLimit:
             if name != b"content-length":
                 continue
             if not value.strip().isdigit():
-                return _error(400, "Content-Length is not a number.", "BAD_REQUEST")
+                return _error(400, msg("Content-Length is not a number."), "BAD_REQUEST")
             if int(value) > self.max_bytes:
                 return self._too_large()
         return None

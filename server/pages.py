@@ -13,18 +13,22 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from server.auth import create_api_key, issue_member_token
+from server.responses import problem
 from server.rewards.members import Member
 from server.rewards.staff import StaffRole
+from server.rewards.text import msg
 
 __all__ = ["page_routes"]
 
 _TYPES = {".css": "text/css", ".js": "text/javascript"}
+# The pages' message catalogs (frontend_stub/locales/<lang>.json).
+_CATALOG_TYPES = {".json": "application/json"}
 # The shipped files' names; anything else (a NUL, a path, a percent sign) names none.
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 def _not_found() -> Response:
-    return JSONResponse({"error": "No such file."}, status_code=404)
+    return problem(404, msg("No such file."))
 
 
 def _read(name: str) -> str:
@@ -39,8 +43,12 @@ async def _chart_library(request: Request) -> Response:
     return _shipped(request.path_params["name"], "vendor/uplot/")
 
 
-def _shipped(name: str, folder: str) -> Response:
-    kind = _TYPES.get(name[name.rfind(".") :] if "." in name else "")
+async def _catalog(request: Request) -> Response:
+    return _shipped(request.path_params["name"], "locales/", _CATALOG_TYPES)
+
+
+def _shipped(name: str, folder: str, types: dict[str, str] = _TYPES) -> Response:
+    kind = types.get(name[name.rfind(".") :] if "." in name else "")
     if kind is None or not _NAME.fullmatch(name) or name.startswith("."):
         return _not_found()
     try:
@@ -66,6 +74,7 @@ def page_routes(*, demo: bool, secret: str) -> list[Route]:
         Route("/admin", admin),
         Route("/static/{name}", _static),
         Route("/static/vendor/uplot/{name}", _chart_library),
+        Route("/static/locales/{name}", _catalog),
     ]
     if not demo:
         return routes
@@ -79,9 +88,9 @@ def page_routes(*, demo: bool, secret: str) -> list[Route]:
         try:
             asked = (await request.json())["externalId"]
         except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": 'send {"externalId": ...}'}, status_code=400)
+            return problem(400, msg('send {{"externalId": ...}}'))
         if not await Member.exists(external_id=str(asked)):
-            return JSONResponse({"error": "no such demo member"}, status_code=404)
+            return problem(404, msg("no such demo member"))
         made = await issue_member_token(str(asked), secret, ttl=timedelta(hours=8))
         return JSONResponse({"token": made})
 

@@ -18,5 +18,5 @@ async def image(request: Request) -> Response:
     try:
         found = await prize_image(request.path_params["prize_id"])
     except NotFound as exc:
-        return problem(404, exc.message)
+        return problem(404, exc.text)
     return cached_png(request, found.png, found.etag)

@@ -30,6 +30,8 @@ from starlette.websockets import WebSocket
 
 from leaderboards import Leaderboards, Rate, RateLimiter, Verdict, parse_rate
 from server.auth import Principal, Role
+from server.i18n import render
+from server.rewards.text import msg
 from server.settings import Settings
 
 __all__ = ["RATE_LIMITED_CODE", "RateLimits", "client_address", "refuse", "too_many_requests"]
@@ -102,7 +104,7 @@ def too_many_requests(verdict: Verdict) -> JSONResponse:
     body = {
         "errors": [
             {
-                "message": f"Too many requests; retry in {seconds} s.",
+                "message": render(msg("Too many requests; retry in {seconds} s.", seconds=seconds)),
                 "extensions": {"code": RATE_LIMITED_CODE, "retryAfter": seconds},
             }
         ]

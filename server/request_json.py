@@ -15,20 +15,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from server.rewards.text import Text, msg, msg_n
+
 __all__ = ["MAX_NESTING", "BadJSON", "decode", "encode_fallback"]
 
 # The deepest input type (a contest's prizes in an input) is four levels; a document's
 # variables, extensions and the body around them need a few more.
 MAX_NESTING = 32
-_KINDS = {str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+_KINDS = {
+    str: msg("a string"),
+    int: msg("a number"),
+    float: msg("a number"),
+    bool: msg("a boolean"),
+}
 
 
 class BadJSON(json.JSONDecodeError):
-    """Malformed JSON; ``reason`` is the message for the client."""
+    """Malformed JSON; ``text`` is the message for the client (``reason`` its English)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, "", 0)
-        self.reason = reason
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text), "", 0)
+        self.text = text
+        self.reason = str(text)
 
 
 def decode(data: str | bytes, *, top_level_object: bool = True) -> Any:
@@ -38,21 +46,29 @@ def decode(data: str | bytes, *, top_level_object: bool = True) -> Any:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise BadJSON(f"The body is not UTF-8 (a bad byte at offset {exc.start}).") from None
+            raise BadJSON(
+                msg("The body is not UTF-8 (a bad byte at offset {offset}).", offset=exc.start)
+            ) from None
     else:
         text = data
     try:
         value = json.loads(text)
     except RecursionError:
-        raise BadJSON(f"The JSON is nested more than {MAX_NESTING} levels deep.") from None
+        raise BadJSON(_too_deep()) from None
     except json.JSONDecodeError as exc:
         raise BadJSON(
-            f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            msg(
+                "Not valid JSON: {problem} (line {line}, column {column}).",
+                problem=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+            )
         ) from None
     except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
-        raise BadJSON("The JSON has a number too large to read.") from None
+        raise BadJSON(msg("The JSON has a number too large to read.")) from None
     if top_level_object and not isinstance(value, dict | list):
-        raise BadJSON(f"Expected a JSON object, got {_KINDS.get(type(value), 'null')}.")
+        kind = _KINDS.get(type(value), "null")
+        raise BadJSON(msg("Expected a JSON object, got {kind}.", kind=kind))
     _check_nesting(value)
     return value
 
@@ -62,11 +78,20 @@ def _check_nesting(value: Any) -> None:
     while pending:
         current, depth = pending.pop()
         if depth > MAX_NESTING:
-            raise BadJSON(f"The JSON is nested more than {MAX_NESTING} levels deep.")
+            raise BadJSON(_too_deep())
         if isinstance(current, dict):
             pending.extend((item, depth + 1) for item in current.values())
         elif isinstance(current, list):
             pending.extend((item, depth + 1) for item in current)
+
+
+def _too_deep() -> Text:
+    return msg_n(
+        "The JSON is nested more than {most} levels deep.",
+        "The JSON is nested more than {most} levels deep.",
+        MAX_NESTING,
+        most=MAX_NESTING,
+    )
 
 
 def encode_fallback(data: object) -> bytes:

@@ -12,8 +12,9 @@ worker (docs/decisions/0026).
 anonymous query whose document, operation and variables equal one answered less than
 ``LAUREL_LEADERBOARD_CACHE_SECONDS`` ago (the services' ``board_cache`` time to live)
 gets that answer: the same staleness the board pages already have. Identical requests
-that arrive together run once. Only answers without errors are kept; signed-in
-callers are never served from it.
+that arrive together run once. Only answers without errors are kept (so an answer
+never carries a message in another caller's language); signed-in callers are never
+served from it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import orjson
 from strawberry.types import ExecutionResult
 
 from leaderboards.cache import TTLCache
+from server.rewards.text import Text, msg
 
 __all__ = [
     "MAX_CACHED_CHARS",
@@ -42,11 +44,13 @@ _NOT_FOUND = "PersistedQueryNotFound"
 
 
 class PersistedQueryError(Exception):
-    """A persisted-query request that cannot run: ``status`` and ``code`` for the answer."""
+    """A persisted-query request that cannot run: ``status`` and ``code`` for the answer,
+    ``text`` for the reader (``message`` its English)."""
 
-    def __init__(self, message: str, code: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, text: Text, code: str, status: int) -> None:
+        super().__init__(str(text))
+        self.text = text
+        self.message = str(text)
         self.code = code
         self.status = status
 
@@ -67,24 +71,25 @@ class PersistedQueries:
             return query
         if not isinstance(persisted, dict) or persisted.get("version") != 1:
             raise PersistedQueryError(
-                "Unsupported persisted query: send version 1 and a sha256Hash.",
+                msg("Unsupported persisted query: send version 1 and a sha256Hash."),
                 "PERSISTED_QUERY_NOT_SUPPORTED",
                 400,
             )
         wanted = persisted.get("sha256Hash")
         if not isinstance(wanted, str):
             raise PersistedQueryError(
-                "persistedQuery.sha256Hash must be a string.", "BAD_REQUEST", 400
+                msg("persistedQuery.sha256Hash must be a string."), "BAD_REQUEST", 400
             )
         wanted = wanted.lower()
         if query is None:
             found = self._documents.get(wanted)
             if found is None:
-                raise PersistedQueryError(_NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
+                # Apollo's clients look for this exact message: never translated.
+                raise PersistedQueryError(Text(_NOT_FOUND), "PERSISTED_QUERY_NOT_FOUND", 200)
             self._documents.move_to_end(wanted)
             return found
         if hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest() != wanted:
-            raise PersistedQueryError("provided sha does not match query", "BAD_REQUEST", 400)
+            raise PersistedQueryError(msg("provided sha does not match query"), "BAD_REQUEST", 400)
         if len(query) <= MAX_CACHED_CHARS:
             self._documents[wanted] = query
             self._documents.move_to_end(wanted)

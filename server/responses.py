@@ -1,5 +1,6 @@
-"""Responses the plain HTTP routes share: a JSON error body, and a PNG whose URL carries
-its version, so that browsers keep it for a day and ask again with its ETag."""
+"""Responses the plain HTTP routes share: a JSON error body (in the caller's language),
+and a PNG whose URL carries its version, so that browsers keep it for a day and ask again
+with its ETag."""
 
 from __future__ import annotations
 
@@ -7,16 +8,21 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.i18n import render
+from server.rewards.text import Text
+
 __all__ = ["cached_png", "problem"]
 
 # Image URLs carry the picture's version (?v=...): a new picture is a new URL.
 _IMAGE_CACHE = "public, max-age=86400"
 
 
-def problem(status: int, message: str) -> Response:
-    """``{"error": message}`` with ``status``."""
+def problem(status: int, message: Text) -> Response:
+    """``{"error": message}`` with ``status``, the message in the request's language."""
     return Response(
-        orjson.dumps({"error": message}), status_code=status, media_type="application/json"
+        orjson.dumps({"error": render(message)}),
+        status_code=status,
+        media_type="application/json",
     )
 
 

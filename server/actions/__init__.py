@@ -1,13 +1,12 @@
 """Use cases: one async verb per user action, taking explicit arguments and a Principal.
 
-GraphQL resolvers and the CLI only call these. Expected failures are raised
-as ``RewardsError`` subclasses and shown to callers as typed errors; every
-point-moving call is idempotent by key, scoped to the caller so that two
-shoppers' keys never collide. A board read while Redis is down raises
-``BoardsUnavailable``; a ``Board`` is what ``parse_board`` makes of a client's window,
+GraphQL resolvers and the CLI only call these. Expected failures are raised as ``RewardsError``
+subclasses and shown to callers as typed errors; every point-moving call is idempotent by key,
+scoped to the caller so that two shoppers' keys never collide. A board read while Redis is down
+raises ``BoardsUnavailable``; a ``Board`` is what ``parse_board`` makes of a client's window,
 community or contest. Batch reads (``..._by_ids``, ``tier_standings``, ``community_ranks``,
-``placements_of_members``) take a constant number of queries, for DataLoaders. A use
-case failing because the database is away raises what the driver raised (``is_transient``).
+``placements_of_members``) take a constant number of queries, for DataLoaders. A use case
+failing because the database is away raises what the driver raised (``is_transient``).
 """
 
 from leaderboards import Board, BoardsUnavailable
@@ -116,7 +115,7 @@ from server.actions.prizes import (
     prizes_page,
     update_prize,
 )
-from server.actions.purchases import record_purchase, refund_purchase
+from server.actions.purchases import record_purchase
 from server.actions.rebuilds import (
     BoardsHealth,
     Rebuilt,
@@ -134,6 +133,7 @@ from server.actions.redemptions import (
     redeem_prize,
     redemptions_of,
 )
+from server.actions.refunds import refund_purchase
 from server.actions.rules import earning_rules, update_earning_rule
 from server.actions.services import Services, utcnow
 from server.actions.status import Status, status
@@ -155,8 +155,8 @@ from server.actions.webhooks import (
 )
 from server.failures import (
     RETRY_AFTER_SECONDS,
+    UNAVAILABLE,
     UNAVAILABLE_CODE,
-    UNAVAILABLE_MESSAGE,
     is_transient,
 )
 from server.rewards.discounts import discount_rule
@@ -164,8 +164,8 @@ from server.rewards.discounts import discount_rule
 __all__ = [
     "GLOBAL_COMMUNITY",
     "RETRY_AFTER_SECONDS",
+    "UNAVAILABLE",
     "UNAVAILABLE_CODE",
-    "UNAVAILABLE_MESSAGE",
     "ActivityPage",
     "Adjusted",
     "Board",

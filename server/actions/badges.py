@@ -29,6 +29,7 @@ from badges import (
 )
 from badges import catalog as _catalog
 from badges import openbadges as ob
+from badges.art import MAX_SIZE, MIN_SIZE
 from badges.images import DEFAULT_SIZE, BadgeImage, draw
 from badges.spec import MAX_LEVELS
 from server.actions.common import find_by_id, require
@@ -39,6 +40,7 @@ from server.events import LIVE_MAX_AGE
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound, PermissionDenied
 from server.rewards.members import Member
+from server.rewards.text import msg
 
 __all__ = [
     "Exported",
@@ -150,11 +152,13 @@ async def badge_image(svc: Services, slug: str, level: int, size: int | None) ->
     """The badge's PNG at a level; ``NotFound`` for an unknown badge or level."""
     badge = await BadgeDefinition.get_or_none(slug=slug) if _SLUG_SHAPE.fullmatch(slug) else None
     if badge is None or not 1 <= level <= len(badge.thresholds):
-        raise NotFound(f"No badge {v.excerpt(slug)} with level {level}.")
-    try:
-        return await svc.images.get(badge, level, DEFAULT_SIZE if size is None else size)
-    except ValueError as exc:
-        raise Invalid("size", str(exc)) from None
+        raise NotFound(
+            msg("No badge {slug} with level {level}.", slug=v.excerpt(slug), level=level)
+        )
+    wanted = DEFAULT_SIZE if size is None else size
+    if not MIN_SIZE <= wanted <= MAX_SIZE:
+        raise Invalid("size", msg("size must be {least} to {most}", least=MIN_SIZE, most=MAX_SIZE))
+    return await svc.images.get(badge, level, wanted)
 
 
 async def badge_art_preview(principal: Principal, art: Art, *, level: int, levels: int) -> bytes:
@@ -164,9 +168,9 @@ async def badge_art_preview(principal: Principal, art: Art, *, level: int, level
     require(principal, Role.ADMIN)
     _catalog.validate_art(art)
     if not 1 <= levels <= MAX_LEVELS:
-        raise Invalid("levels", f"levels must be between 1 and {MAX_LEVELS}.")
+        raise Invalid("levels", msg("levels must be between 1 and {most}.", most=MAX_LEVELS))
     if not 1 <= level <= levels:
-        raise Invalid("level", f"level must be between 1 and levels ({levels}).")
+        raise Invalid("level", msg("level must be between 1 and levels ({levels}).", levels=levels))
     return (await draw(art, level, levels, DEFAULT_SIZE)).png
 
 
@@ -184,11 +188,11 @@ async def export_badge(principal: Principal, slug: str) -> Exported:
     One assertion per grant: exporting again returns the same id.
     """
     if principal.role is not Role.SHOPPER or principal.member_id is None:
-        raise PermissionDenied("Only a signed-in shopper can export their own badge.")
+        raise PermissionDenied(msg("Only a signed-in shopper can export their own badge."))
     held = (await held_badges([principal.member_id]))[principal.member_id]
     grant = next((g for g in held if g.badge.slug == slug.strip()), None)
     if grant is None:
-        raise NotFound(f"You do not hold the badge {v.excerpt(slug)}.")
+        raise NotFound(msg("You do not hold the badge {slug}.", slug=v.excerpt(slug)))
     award = grant.award
     for _ in range(2):
         found = await BadgeAssertion.get_or_none(award_id=award.id, generation=award.generation)
@@ -223,7 +227,7 @@ async def hosted_assertion(svc: Services, base_url: str, token: str) -> HostedAs
         else await BadgeAssertion.get_or_none(token=known).prefetch_related("award__badge")
     )
     if found is None:
-        raise NotFound("No such assertion.")
+        raise NotFound(msg("No such assertion."))
     award, badge = found.award, found.award.badge
     if award.revoked_at is not None or award.generation != found.generation:
         return HostedAssertion(
@@ -238,7 +242,7 @@ async def hosted_assertion(svc: Services, base_url: str, token: str) -> HostedAs
 def badge_awards(svc: Services, principal: Principal) -> AsyncIterator[Grant]:
     """SHOPPER: the levels granted to the caller from now on, whichever worker granted them."""
     if principal.role is not Role.SHOPPER or principal.member_id is None:
-        raise PermissionDenied("Only a signed-in shopper can follow their own badges.")
+        raise PermissionDenied(msg("Only a signed-in shopper can follow their own badges."))
     return _grants_of(svc, principal.member_id)
 
 

@@ -27,6 +27,7 @@ from server.rewards import validation as v
 from server.rewards.contests import Contest
 from server.rewards.errors import Invalid
 from server.rewards.members import Member
+from server.rewards.text import msg
 
 __all__ = [
     "GLOBAL_COMMUNITY",
@@ -63,7 +64,7 @@ def _window(raw: str) -> Window:
         return Window(raw)
     except ValueError:
         names = ", ".join(w.value for w in Window)
-        raise Invalid("window", f"window must be one of {names}.") from None
+        raise Invalid("window", msg("window must be one of {names}.", names=names)) from None
 
 
 async def parse_board(window: str, community: str | None, contest_id: str | None) -> Board:
@@ -78,7 +79,7 @@ async def parse_board(window: str, community: str | None, contest_id: str | None
 def board_offset(offset: int) -> int:
     """``offset`` when a board page may start there; else ``Invalid('offset')``."""
     if not 0 <= offset <= _MAX_OFFSET:
-        raise Invalid("offset", f"offset must be between 0 and {_MAX_OFFSET}.")
+        raise Invalid("offset", msg("offset must be between 0 and {most}.", most=_MAX_OFFSET))
     return offset
 
 
@@ -111,7 +112,7 @@ async def leaderboard_around(
 ) -> RankedPage:
     """The member's row with up to ``radius`` rows above and below (empty without a score)."""
     if not 0 <= radius <= _MAX_RADIUS:
-        raise Invalid("radius", f"radius must be between 0 and {_MAX_RADIUS}.")
+        raise Invalid("radius", msg("radius must be between 0 and {most}.", most=_MAX_RADIUS))
     member = await find_by_id(Member, "memberId", member_id, "member")
     if svc.boards is None:
         return RankedPage(total_members=0, rows=[])

@@ -14,6 +14,7 @@ from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity
 from server.rewards.errors import Conflict, Invalid, NotFound, PermissionDenied
+from server.rewards.text import Text, msg
 
 __all__ = [
     "Recorded",
@@ -44,8 +45,10 @@ class Recorded:
 def require(principal: Principal, *roles: Role) -> None:
     """``PermissionDenied`` unless the caller has one of ``roles``."""
     if principal.role not in roles:
-        allowed = " or ".join(r.value for r in roles)
-        raise PermissionDenied(f"This needs the {allowed} role.")
+        allowed: Text | str = roles[0].value
+        for role in roles[1:]:
+            allowed = msg("{left} or {right}", left=allowed, right=role.value)
+        raise PermissionDenied(msg("This needs the {allowed} role.", allowed=allowed))
 
 
 async def scoped_key(operation: str, principal: Principal, key: str, stored_in: type[Model]) -> str:
@@ -66,7 +69,7 @@ async def scoped_key(operation: str, principal: Principal, key: str, stored_in: 
 def same_request(stored_hash: str, request_hash: str) -> None:
     """``Conflict`` when a reused idempotency key comes with different input."""
     if stored_hash != request_hash:
-        raise Conflict("This idempotency key was already used with different input.")
+        raise Conflict(msg("This idempotency key was already used with different input."))
 
 
 async def activity_replay(key: str, request_hash: str) -> Recorded | None:
@@ -83,19 +86,37 @@ async def activity_replay(key: str, request_hash: str) -> Recorded | None:
     )
 
 
+def _no_such(noun: str, raw_id: str) -> Text:
+    """ "No member with id '7'." in the caller's words: one message per kind of thing."""
+    known = {
+        "member": msg("No member with id {id!r}.", id=raw_id),
+        "activity": msg("No activity with id {id!r}.", id=raw_id),
+        "contest": msg("No contest with id {id!r}.", id=raw_id),
+        "prize": msg("No prize with id {id!r}.", id=raw_id),
+        "redemption": msg("No redemption with id {id!r}.", id=raw_id),
+        "integration": msg("No integration with id {id!r}.", id=raw_id),
+        "API key": msg("No API key with id {id!r}.", id=raw_id),
+        "webhook endpoint": msg("No webhook endpoint with id {id!r}.", id=raw_id),
+        "webhook message": msg("No webhook message with id {id!r}.", id=raw_id),
+    }
+    return known.get(noun) or msg("No {noun} with id {id!r}.", noun=noun, id=raw_id)
+
+
 async def find_by_id(model: type[M], field: str, raw_id: str, noun: str) -> M:
     """The row with the id a client gave in ``field``; ``NotFound`` when there is none."""
     pk = v.parse_id(field, raw_id)
     found = None if pk is None else await model.get_or_none(id=pk)
     if found is None:
-        raise NotFound(f"No {noun} with id {raw_id!r}.")
+        raise NotFound(_no_such(noun, raw_id))
     return found
 
 
 def page_size(svc: Services, field: str, first: int) -> int:
     """``first`` when it is within the configured page size; else ``Invalid(field)``."""
     if not 1 <= first <= svc.max_page_size:
-        raise Invalid(field, f"{field} must be between 1 and {svc.max_page_size}.")
+        raise Invalid(
+            field, msg("{field} must be between 1 and {most}.", field=field, most=svc.max_page_size)
+        )
     return first
 
 
@@ -113,4 +134,4 @@ def decode_cursor(kind: str, after: str) -> int:
             return row_id
     except ValueError:
         pass
-    raise Invalid("after", "after is not a cursor from this list.")
+    raise Invalid("after", msg("after is not a cursor from this list."))

@@ -22,6 +22,7 @@ from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus, PurchasedProduct
 from server.rewards.community import review_text, share_platform, share_url
 from server.rewards.errors import Invalid
+from server.rewards.text import msg
 
 __all__ = [
     "ActivityPage",
@@ -65,7 +66,7 @@ async def submit_review(
     key = await scoped_key("review", principal, idempotency_key, Activity)
     product = v.clean_text("productId", product_id, max_length=128)
     if not 1 <= rating <= 5:
-        raise Invalid("rating", "rating must be 1 to 5.")
+        raise Invalid("rating", msg("rating must be 1 to 5."))
     body = review_text(text)
     payload = {"productId": product, "rating": rating, "text": body, "hasPhoto": has_photo}
     request_hash = v.fingerprint(member=author.id, **payload)
@@ -77,7 +78,7 @@ async def submit_review(
         member_id=author.id, product_id=product, purchase__status__not=ActivityStatus.REVERSED
     ).exists()
     if not bought:
-        raise Invalid("productId", "Only a verified buyer of this product can review it.")
+        raise Invalid("productId", msg("Only a verified buyer of this product can review it."))
     return await ingest(
         svc,
         principal,
@@ -131,7 +132,7 @@ async def activities_page(
         last_id = decode_cursor("activity", after)
         last = await Activity.filter(id=last_id, member_id=member_id).only("id", "occurred_at")
         if not last:
-            raise Invalid("after", "after is not a cursor from this list.")
+            raise Invalid("after", msg("after is not a cursor from this list."))
         at = last[0].occurred_at
         query = query.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=last_id))
     rows = await query.order_by("-occurred_at", "-id").limit(size + 1)

@@ -32,6 +32,7 @@ from server.rewards.contests import (
 from server.rewards.errors import Conflict, Invalid
 from server.rewards.events import EventType, record
 from server.rewards.members import Member
+from server.rewards.text import msg
 from server.rewards.tiers import Tier
 
 __all__ = [
@@ -68,14 +69,14 @@ async def _columns(svc: Services, fields: ContestFields, contest: Contest | None
     starts = fields.starts_at or (contest.starts_at if contest else None)
     ends = fields.ends_at or (contest.ends_at if contest else None)
     if starts is None or ends is None:
-        raise Invalid("startsAt", "startsAt and endsAt are required.")
+        raise Invalid("startsAt", msg("startsAt and endsAt are required."))
     if fields.starts_at is not None or fields.ends_at is not None or contest is None:
         validate_window(starts, ends, svc.clock())
         out["starts_at"], out["ends_at"] = starts, ends
     if fields.activity_kinds is not None or contest is None:
         kinds = sorted({k.value for k in fields.activity_kinds or []})
         if not kinds:
-            raise Invalid("activityKinds", "Name at least one kind of activity that counts.")
+            raise Invalid("activityKinds", msg("Name at least one kind of activity that counts."))
         out["activity_kinds"] = kinds
     if fields.prizes is not None:
         out["prizes"] = [p.as_json() for p in validate_prizes(fields.prizes)]
@@ -84,7 +85,7 @@ async def _columns(svc: Services, fields: ContestFields, contest: Contest | None
     if fields.min_tier_id is not None:
         pk = v.parse_id("minTierId", fields.min_tier_id)
         if pk is None or not await Tier.exists(id=pk):
-            raise Invalid("minTierId", f"No tier with id {fields.min_tier_id!r}.")
+            raise Invalid("minTierId", msg("No tier with id {id!r}.", id=fields.min_tier_id))
         out["min_tier_id"] = pk
     return out
 
@@ -105,9 +106,13 @@ async def update_contest(
     status = contest_status(svc, contest)
     only_text = fields == ContestFields(description=fields.description)
     if status in (ContestStatus.FINALIZED, ContestStatus.CANCELLED):
-        raise Conflict(f"This contest is {status.value.lower()}.")
+        raise Conflict(
+            msg("This contest is finalized.")
+            if status is ContestStatus.FINALIZED
+            else msg("This contest is cancelled.")
+        )
     if status not in (ContestStatus.DRAFT, ContestStatus.SCHEDULED) and not only_text:
-        raise Conflict("A contest that has started can only have its description changed.")
+        raise Conflict(msg("A contest that has started can only have its description changed."))
     columns = await _columns(svc, fields, contest)
     await Contest.filter(id=contest.id).update(**columns)
     await contest.refresh_from_db()
@@ -119,7 +124,7 @@ async def publish_contest(svc: Services, principal: Principal, contest_id: str) 
     require(principal, *CONTEST_STAFF)
     contest = await contest_by_id(contest_id)
     if contest_status(svc, contest) is ContestStatus.CANCELLED:
-        raise Conflict("This contest was cancelled.")
+        raise Conflict(msg("This contest was cancelled."))
     async with in_transaction():
         won = await Contest.filter(id=contest.id, published_at__isnull=True).update(
             published_at=svc.clock()
@@ -142,7 +147,7 @@ async def cancel_contest(
     ).update(cancelled_at=svc.clock(), cancel_reason=why)
     await contest.refresh_from_db()
     if won != 1 and contest.finalized_at is not None:
-        raise Conflict("This contest is finalized; it cannot be cancelled.")
+        raise Conflict(msg("This contest is finalized; it cannot be cancelled."))
     return contest
 
 
@@ -168,7 +173,7 @@ async def disqualify(
     contest = await contest_by_id(contest_id)
     member = await _member(member_id)
     if contest.finalized_at is not None:
-        raise Conflict("This contest is finalized.")
+        raise Conflict(msg("This contest is finalized."))
     found = await Disqualification.get_or_none(contest_id=contest.id, member_id=member.id)
     if found is None:
         await Disqualification.create(
@@ -194,7 +199,7 @@ async def reinstate(
     contest = await contest_by_id(contest_id)
     member = await _member(member_id)
     if contest.finalized_at is not None:
-        raise Conflict("This contest is finalized.")
+        raise Conflict(msg("This contest is finalized."))
     await Disqualification.filter(contest_id=contest.id, member_id=member.id).update(active=False)
     await _refresh_board(svc, contest)
     return contest

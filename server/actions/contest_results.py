@@ -34,6 +34,7 @@ from server.rewards.errors import Conflict
 from server.rewards.events import EventType, record
 from server.rewards.ledger import EntryKind
 from server.rewards.posting import Posting, lock_member, post
+from server.rewards.text import msg
 from server.rewards.tiers import Tier
 
 __all__ = [
@@ -45,6 +46,13 @@ __all__ = [
     "placements_of_member",
     "placements_of_members",
 ]
+
+_NOT_ENDED = {
+    ContestStatus.DRAFT: msg("Only an ended contest can be finalized; this one is DRAFT."),
+    ContestStatus.SCHEDULED: msg("Only an ended contest can be finalized; this one is SCHEDULED."),
+    ContestStatus.RUNNING: msg("Only an ended contest can be finalized; this one is RUNNING."),
+    ContestStatus.CANCELLED: msg("Only an ended contest can be finalized; this one is CANCELLED."),
+}
 
 
 @dataclass(slots=True)
@@ -64,7 +72,7 @@ async def finalize_contest(svc: Services, principal: Principal, contest_id: str)
     if status is ContestStatus.FINALIZED:
         return Finalized(contest, await placements_of_contest(contest.id), duplicate=True)
     if status is not ContestStatus.ENDED:
-        raise Conflict(f"Only an ended contest can be finalized; this one is {status.value}.")
+        raise Conflict(_NOT_ENDED[status])
     now = svc.clock()
     eligible = await _eligible(svc, contest, await contest_scores(contest))
     prizes = [RankPrize.of(p) for p in contest.prizes]

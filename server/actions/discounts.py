@@ -25,6 +25,7 @@ from server.rewards.ledger import EntryKind
 from server.rewards.members import Member
 from server.rewards.posting import Posting, lock_member, post
 from server.rewards.prizes import new_code
+from server.rewards.text import msg
 
 __all__ = ["DiscountRedeemed", "redeem_points_for_discount", "update_discount_rule"]
 
@@ -48,11 +49,11 @@ async def update_discount_rule(
     """ADMIN: the rate and bounds of points-for-discount."""
     require(principal, Role.ADMIN)
     if not 1 <= points_per_currency_unit <= 100_000:
-        raise Invalid("pointsPerCurrencyUnit", "pointsPerCurrencyUnit must be 1 to 100,000.")
+        raise Invalid("pointsPerCurrencyUnit", msg("pointsPerCurrencyUnit must be 1 to 100,000."))
     if not 1 <= step_points <= 1_000_000:
-        raise Invalid("stepPoints", "stepPoints must be 1 to 1,000,000.")
+        raise Invalid("stepPoints", msg("stepPoints must be 1 to 1,000,000."))
     if not 1 <= min_points <= max_points <= v.MAX_POINT_TOTAL:
-        raise Invalid("minPoints", "minPoints must be at least 1 and at most maxPoints.")
+        raise Invalid("minPoints", msg("minPoints must be at least 1 and at most maxPoints."))
     await discount_rule()
     await DiscountRule.filter(id=1).update(
         points_per_currency_unit=points_per_currency_unit,
@@ -70,7 +71,9 @@ async def redeem_points_for_discount(
 ) -> DiscountRedeemed:
     """SHOPPER: ``points`` off the balance for a code worth the rule's value of them."""
     if principal.role is not Role.SHOPPER or principal.member_id is None:
-        raise PermissionDenied("Only a signed-in shopper can turn their points into a discount.")
+        raise PermissionDenied(
+            msg("Only a signed-in shopper can turn their points into a discount.")
+        )
     member_id = principal.member_id
     key = await scoped_key("discount", principal, idempotency_key, DiscountCode)
     request_hash = v.fingerprint(points=points)

@@ -14,7 +14,8 @@ import logging
 from server.actions.common import Recorded
 from server.actions.hooks import Received
 from server.actions.members import upsert_member
-from server.actions.purchases import record_purchase, refund_purchase
+from server.actions.purchases import record_purchase
+from server.actions.refunds import refund_purchase
 from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards.activities import Activity, Refund

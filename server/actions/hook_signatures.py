@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from server.rewards.errors import Invalid
+from server.rewards.text import msg
 
 __all__ = [
     "TOLERANCE_SECONDS",
@@ -39,7 +40,7 @@ def rotation(new: str, old: str, now: datetime, grace_hours: int) -> dict[str, o
     """The columns of a secret rotation: ``new`` from now on, ``old`` still valid for
     ``grace_hours`` (0 to 168, else ``Invalid``)."""
     if not 0 <= grace_hours <= 168:
-        raise Invalid("graceHours", "graceHours must be 0 to 168.")
+        raise Invalid("graceHours", msg("graceHours must be 0 to 168."))
     return {
         "secret": new,
         "previous_secret": old,

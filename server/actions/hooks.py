@@ -38,6 +38,7 @@ from server.rewards.events import EventType, record
 from server.rewards.integrations import DeliveryStatus, HookDelivery, Integration, IntegrationKind
 from server.rewards.shop_formats import NotApplicable, Operation, Unusable, operations
 from server.rewards.snapshots import Snapshot
+from server.rewards.text import Text, msg
 
 __all__ = [
     "HookRefused",
@@ -70,10 +71,11 @@ _WOO_PING = re.compile(rb"webhook_id=\d{1,20}")
 class HookRefused(Exception):
     """A delivery answered with a 4xx: ``status`` and a reason in plain words."""
 
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, status: int, text: Text) -> None:
+        super().__init__(str(text))
         self.status = status
-        self.reason = reason
+        self.text = text
+        self.reason = str(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +157,12 @@ def _secret(kind: IntegrationKind, given: str | None) -> str:
     if given is not None:
         given = given.strip()
         if not 16 <= len(given) <= 200 or not given.isprintable():
-            raise Invalid("secret", "secret must be 16 to 200 printable characters.")
+            raise Invalid("secret", msg("secret must be 16 to 200 printable characters."))
         return given
     if kind is IntegrationKind.SHOPIFY:
-        raise Invalid("secret", "Shopify signs with its own key: paste the secret Shopify shows.")
+        raise Invalid(
+            "secret", msg("Shopify signs with its own key: paste the secret Shopify shows.")
+        )
     return (
         new_woocommerce_secret() if kind is IntegrationKind.WOOCOMMERCE else new_standard_secret()
     )
@@ -198,9 +202,13 @@ async def _verified(
             return row
     await Integration.filter(kind=kind).update(bad_signatures=F("bad_signatures") + 1)
     if kind is IntegrationKind.LAUREL:
-        why = "webhook-signature does not match, or webhook-timestamp is over 5 minutes old."
+        why = msg("webhook-signature does not match, or webhook-timestamp is over 5 minutes old.")
     else:
-        why = f"{_SIGNATURE_HEADER[kind]} matches no {kind.lower()} integration's secret."
+        why = msg(
+            "{header} matches no {kind} integration's secret.",
+            header=_SIGNATURE_HEADER[kind],
+            kind=kind.lower(),
+        )
     raise HookRefused(401, why)
 
 
@@ -221,7 +229,7 @@ async def receive_hook(
     integration = await _verified(svc, kind, headers, body)
     delivery_id = headers.get(_ID_HEADER[kind], "").strip()[:200]
     if not delivery_id:
-        raise HookRefused(400, f"The {_ID_HEADER[kind]} header is missing.")
+        raise HookRefused(400, msg("The {header} header is missing.", header=_ID_HEADER[kind]))
     parsed: object = None
     with contextlib.suppress(orjson.JSONDecodeError):
         parsed = orjson.loads(body)
@@ -240,7 +248,7 @@ async def receive_hook(
     except Unusable as exc:
         status, reason = DeliveryStatus.REJECTED, exc.reason
         await _store(svc, integration, delivery_id, topic, stored, status, reason)
-        raise HookRefused(400, exc.reason) from None
+        raise HookRefused(400, Text(exc.reason)) from None
     taken = await _store(svc, integration, delivery_id, topic, stored, status, reason)
     if taken.status is DeliveryStatus.RECEIVED:
         return Received(taken.delivery, taken.status, None, integration, ops)

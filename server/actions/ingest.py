@@ -26,6 +26,7 @@ from server.rewards.ledger import EntryKind
 from server.rewards.members import Member
 from server.rewards.posting import Posting, lock_member, post
 from server.rewards.rules import EarningRule, rule_for
+from server.rewards.text import Text, msg, msg_n
 from server.rewards.tiers import apply_multiplier
 
 __all__ = ["REVIEWS", "acting_member", "ingest"]
@@ -43,15 +44,17 @@ async def acting_member(principal: Principal, member_external_id: str | None) ->
     if principal.role is Role.SHOPPER:
         me = await Member.get(id=principal.member_id)
         if member_external_id not in (None, "", me.external_id):
-            raise PermissionDenied("A shopper can only act as themselves.")
+            raise PermissionDenied(msg("A shopper can only act as themselves."))
         return me
     require(principal, Role.SERVICE, Role.ADMIN)
     if not member_external_id:
-        raise Invalid("memberExternalId", "memberExternalId is required for staff callers.")
+        raise Invalid("memberExternalId", msg("memberExternalId is required for staff callers."))
     external_id = v.clean_text("memberExternalId", member_external_id, max_length=128)
     found = await Member.get_or_none(external_id=external_id)
     if found is None:
-        raise NotFound(f"No member with external id {member_external_id!r}.")
+        raise NotFound(
+            msg("No member with external id {external_id!r}.", external_id=member_external_id)
+        )
     return found
 
 
@@ -60,25 +63,44 @@ async def _check_caps(
 ) -> None:
     mine = Activity.filter(member_id=member.id, kind__in=kinds).exclude(status__in=_NOT_COUNTED)
     if rule.target_cap is not None and await mine.filter(target=target).count() >= rule.target_cap:
-        raise Conflict("Already recorded for this member: " + _what(kinds[0]) + ".")
+        raise Conflict(_already(kinds[0]))
     day = datetime(now.year, now.month, now.day, tzinfo=UTC)
     if rule.daily_cap is not None and await mine.filter(occurred_at__gte=day).count() >= (
         rule.daily_cap
     ):
-        raise LimitReached(f"At most {rule.daily_cap} a day; try again tomorrow.")
+        cap = rule.daily_cap
+        raise LimitReached(
+            msg_n(
+                "At most {cap} a day; try again tomorrow.",
+                "At most {cap} a day; try again tomorrow.",
+                cap,
+                cap=cap,
+            )
+        )
     month = datetime(now.year, now.month, 1, tzinfo=UTC)
     if rule.monthly_cap is not None and await mine.filter(occurred_at__gte=month).count() >= (
         rule.monthly_cap
     ):
-        raise LimitReached(f"At most {rule.monthly_cap} a month.")
+        cap = rule.monthly_cap
+        raise LimitReached(msg_n("At most {cap} a month.", "At most {cap} a month.", cap, cap=cap))
 
 
-def _what(kind: ActivityKind) -> str:
+def _already(kind: ActivityKind) -> Text:
+    if kind in (ActivityKind.REVIEW, ActivityKind.PHOTO_REVIEW):
+        return msg("Already recorded for this member: one review per product.")
+    if kind is ActivityKind.SOCIAL_SHARE:
+        return msg("Already recorded for this member: one share per page.")
+    return msg("Already recorded for this member: once per target.")
+
+
+def _inactive(kind: ActivityKind) -> Text:
     return {
-        ActivityKind.REVIEW: "one review per product",
-        ActivityKind.PHOTO_REVIEW: "one review per product",
-        ActivityKind.SOCIAL_SHARE: "one share per page",
-    }.get(kind, "once per target")
+        ActivityKind.REVIEW: msg("review earns no points at the moment."),
+        ActivityKind.PHOTO_REVIEW: msg("photo review earns no points at the moment."),
+        ActivityKind.SOCIAL_SHARE: msg("social share earns no points at the moment."),
+        ActivityKind.REFERRAL: msg("referral earns no points at the moment."),
+        ActivityKind.PURCHASE: msg("purchase earns no points at the moment."),
+    }[kind]
 
 
 async def ingest(
@@ -100,7 +122,7 @@ async def ingest(
         return replay
     rule = await rule_for(kind)
     if not rule.active:
-        raise Conflict(f"{kind.value.replace('_', ' ').lower()} earns no points at the moment.")
+        raise Conflict(_inactive(kind))
     now = svc.clock()
     moderated = rule.needs_moderation
     tier = await earning_tier(svc, member.id)

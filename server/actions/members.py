@@ -20,6 +20,7 @@ from server.rewards.events import EventType, record, record_activity
 from server.rewards.members import Member, new_referral_code
 from server.rewards.referrals import flag_for
 from server.rewards.rules import rule_for
+from server.rewards.text import msg, msg_n
 
 __all__ = ["account", "member", "members_by_ids", "upsert_member", "viewer"]
 
@@ -79,7 +80,7 @@ async def upsert_member(
             return created
         except IntegrityError:
             continue  # created concurrently (or a referral code collided): look again
-    raise Conflict("The member is being changed concurrently; try again.")
+    raise Conflict(msg("The member is being changed concurrently; try again."))
 
 
 async def _update_profile(
@@ -110,12 +111,18 @@ async def _referrer(code: str | None) -> Member | None:
         return None
     if len(code.strip()) > _REFERRAL_CODE_MAX:
         raise Invalid(
-            "referralCode", f"referralCode must be at most {_REFERRAL_CODE_MAX} characters."
+            "referralCode",
+            msg_n(
+                "referralCode must be at most {most} characters.",
+                "referralCode must be at most {most} characters.",
+                _REFERRAL_CODE_MAX,
+                most=_REFERRAL_CODE_MAX,
+            ),
         )
     known = v.code("referralCode", code.upper(), max_length=_REFERRAL_CODE_MAX, pattern=_CODE)
     found = None if known is None else await Member.get_or_none(referral_code=known)
     if found is None:
-        raise Invalid("referralCode", "No member has this referral code.")
+        raise Invalid("referralCode", msg("No member has this referral code."))
     return found
 
 
@@ -124,7 +131,7 @@ async def _check_late_referral(existing: Member, referrer: Member) -> None:
         kind=ActivityKind.REFERRAL, target=str(existing.id), member_id=referrer.id
     ).exists()
     if not linked:
-        raise Invalid("referralCode", "A referral code is taken at sign-up only.")
+        raise Invalid("referralCode", msg("A referral code is taken at sign-up only."))
 
 
 async def _link_referral(svc: Services, referrer: Member, referee: Member) -> None:

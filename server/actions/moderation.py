@@ -27,6 +27,7 @@ from server.rewards.ledger import LedgerEntry
 from server.rewards.pending import release_credit, remaining_pending
 from server.rewards.posting import lock_member, post, reversal
 from server.rewards.referrals import settle_referrals
+from server.rewards.text import msg
 
 __all__ = ["Decision", "moderate_activity", "moderation_queue"]
 
@@ -55,7 +56,7 @@ async def moderation_queue(principal: Principal, *, first: int, max_size: int) -
     if principal.role not in (Role.MODERATOR, Role.ADMIN):
         return []
     if not 1 <= first <= max_size:
-        raise Invalid("first", f"first must be between 1 and {max_size}.")
+        raise Invalid("first", msg("first must be between 1 and {max_size}.", max_size=max_size))
     waiting = Activity.filter(status=ActivityStatus.PENDING, decided_at__isnull=True).exclude(
         kind=ActivityKind.PURCHASE
     )
@@ -148,7 +149,18 @@ def _already_decided(activity: Activity, decision: Decision) -> Recorded:
     if same:
         return Recorded(activity=activity, points_awarded=0, duplicate=True)
     raise Conflict(
-        f"This activity is {activity.status.value.lower()}; nothing waits for a decision."
+        {
+            ActivityStatus.PENDING: msg("This activity is pending; nothing waits for a decision."),
+            ActivityStatus.APPROVED: msg(
+                "This activity is approved; nothing waits for a decision."
+            ),
+            ActivityStatus.REJECTED: msg(
+                "This activity is rejected; nothing waits for a decision."
+            ),
+            ActivityStatus.REVERSED: msg(
+                "This activity is reversed; nothing waits for a decision."
+            ),
+        }[activity.status]
     )
 
 
@@ -210,11 +222,11 @@ async def _reverse(
 ) -> Recorded:
     """Remove an approved review: its points are taken back by a compensating entry."""
     if activity.kind not in REVIEWS:
-        raise Invalid("decision", "Only reviews can be reversed by a moderator.")
+        raise Invalid("decision", msg("Only reviews can be reversed by a moderator."))
     if activity.status is ActivityStatus.REVERSED:
         return Recorded(activity=activity, points_awarded=0, duplicate=True)
     if activity.status is not ActivityStatus.APPROVED:
-        raise Conflict("Only an approved review can be reversed.")
+        raise Conflict(msg("Only an approved review can be reversed."))
     await expire_due(activity.member_id, now)
     async with in_transaction():
         member = await lock_member(activity.member_id)

@@ -156,7 +156,10 @@ async def adjust_points(
             raise
         return replay
     await svc.events.committed()
-    await award_badges(svc, target.id, metrics=[Metric.LIFETIME_POINTS])
+    # An adjustment counts toward tiers only when flagged: otherwise the tier stands.
+    await award_badges(
+        svc, target.id, metrics=[Metric.LIFETIME_POINTS], tier_unchanged=not qualifying
+    )
     await target.refresh_from_db()
     return Adjusted(entry=entry, member=target, duplicate=False)
 

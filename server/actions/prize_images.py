@@ -20,6 +20,7 @@ from server.rewards import pictures
 from server.rewards import validation as v
 from server.rewards.errors import NotFound
 from server.rewards.prizes import Prize, PrizeImage
+from server.rewards.text import msg
 
 __all__ = ["MAX_IMAGE_CHARS", "StoredImage", "prize_image", "set_prize_image"]
 
@@ -72,6 +73,6 @@ async def prize_image(prize_id: str) -> StoredImage:
     pk = v.parse_id("prizeId", prize_id)
     rows = [] if pk is None else await PrizeImage.filter(prize_id=pk).values_list("png", flat=True)
     if not rows:
-        raise NotFound(f"Prize {v.excerpt(prize_id)} has no picture.")
+        raise NotFound(msg("Prize {prize} has no picture.", prize=v.excerpt(prize_id)))
     png = bytes(rows[0])
     return StoredImage(png=png, etag=f'"{pictures.version_of(png)}"')

@@ -1,5 +1,4 @@
-"""The prize catalog: admins create, change and archive prizes and load code pools;
-everyone pages through what can be redeemed now. Redeeming is in ``redemptions``."""
+"""The prize catalog: admins create, change, archive and stock prizes; everyone pages it."""
 
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from server.rewards.prizes import (
     RedemptionStatus,
     available_at,
 )
+from server.rewards.text import msg, msg_n
 from server.rewards.tiers import Tier
 
 __all__ = [
@@ -74,20 +74,30 @@ async def _columns(fields: PrizeFields, *, creating: bool) -> dict[str, Any]:
         out["description"] = v.optional_text("description", fields.description, max_length=1000)
     if fields.cost is not None or creating:
         if fields.cost is None or not 1 <= fields.cost <= _MAX_COST:
-            raise Invalid("cost", f"cost must be between 1 and {_MAX_COST:,} points.")
+            raise Invalid(
+                "cost",
+                msg_n(
+                    "cost must be between 1 and {most:,} points.",
+                    "cost must be between 1 and {most:,} points.",
+                    _MAX_COST,
+                    most=_MAX_COST,
+                ),
+            )
         out["cost"] = fields.cost
     if fields.stock is not None:
         if not 0 <= fields.stock <= _MAX_STOCK:
-            raise Invalid("stock", f"stock must be between 0 and {_MAX_STOCK:,} (or null).")
+            raise Invalid(
+                "stock", msg("stock must be between 0 and {most:,} (or null).", most=_MAX_STOCK)
+            )
         out["stock"] = fields.stock
     if fields.per_member_limit is not None:
         if not 1 <= fields.per_member_limit <= 1000:
-            raise Invalid("perMemberLimit", "perMemberLimit must be between 1 and 1000.")
+            raise Invalid("perMemberLimit", msg("perMemberLimit must be between 1 and 1000."))
         out["per_member_limit"] = fields.per_member_limit
     if fields.min_tier_id is not None:
         pk = v.parse_id("minTierId", fields.min_tier_id)
         if pk is None or not await Tier.exists(id=pk):
-            raise Invalid("minTierId", f"No tier with id {fields.min_tier_id!r}.")
+            raise Invalid("minTierId", msg("No tier with id {id!r}.", id=fields.min_tier_id))
         out["min_tier_id"] = pk
     for name in ("available_from", "available_until", "kind"):
         if getattr(fields, name) is not None:
@@ -99,7 +109,7 @@ def _check_window(prize: Prize | None, columns: dict[str, Any]) -> None:
     start = columns.get("available_from", prize.available_from if prize else None)
     end = columns.get("available_until", prize.available_until if prize else None)
     if start is not None and end is not None and end <= start:
-        raise Invalid("availableUntil", "availableUntil must be after availableFrom.")
+        raise Invalid("availableUntil", msg("availableUntil must be after availableFrom."))
 
 
 async def create_prize(principal: Principal, fields: PrizeFields) -> Prize:
@@ -142,7 +152,15 @@ async def update_prize(principal: Principal, prize_id: str, fields: PrizeFields)
                 )
             )
             if columns["stock"] < taken:
-                raise Invalid("stock", f"{taken} were redeemed already: stock cannot be lower.")
+                raise Invalid(
+                    "stock",
+                    msg_n(
+                        "{taken} were redeemed already: stock cannot be lower.",
+                        "{taken} were redeemed already: stock cannot be lower.",
+                        taken,
+                        taken=taken,
+                    ),
+                )
             columns["stock_left"] = columns["stock"] - taken
         await Prize.filter(id=prize.id).update(updated_by=principal.actor, **columns)
     await prize.refresh_from_db()
@@ -202,8 +220,13 @@ async def add_prize_codes(principal: Principal, prize_id: str, codes: Sequence[s
     if len(codes) > MAX_CODES_PER_CALL:
         raise Invalid(
             "codes",
-            f"At most {MAX_CODES_PER_CALL:,} codes in one call ({len(codes):,} given): "
-            "send the rest in another.",
+            msg_n(
+                "At most {most:,} codes in one call ({given:,} given): send the rest in another.",
+                "At most {most:,} codes in one call ({given:,} given): send the rest in another.",
+                MAX_CODES_PER_CALL,
+                most=MAX_CODES_PER_CALL,
+                given=len(codes),
+            ),
         )
     async with in_transaction():
         added, skipped = await load_codes(prize_id, codes)
@@ -222,8 +245,14 @@ def _clean_codes(codes: Iterable[str]) -> list[str]:
         if len(code) > _MAX_CODE_LENGTH or not code.isprintable():
             raise Invalid(
                 "codes",
-                f"Code {position} is not a code: {v.excerpt(code)} "
-                f"(at most {_MAX_CODE_LENGTH} printable characters).",
+                msg_n(
+                    "Code {position} is not a code: {code} (at most {most} printable characters).",
+                    "Code {position} is not a code: {code} (at most {most} printable characters).",
+                    _MAX_CODE_LENGTH,
+                    position=position,
+                    code=v.excerpt(code),
+                    most=_MAX_CODE_LENGTH,
+                ),
             )
         clean.append(code)
     return clean
@@ -259,8 +288,10 @@ async def load_codes(
                 )
         except IntegrityError:
             raise Conflict(
-                "Some of these codes were being added at the same time: send them again "
-                "(codes already there are skipped)."
+                msg(
+                    "Some of these codes were being added at the same time: send them again "
+                    "(codes already there are skipped)."
+                )
             ) from None
         known += len(batch) - len(fresh)
         added += len(fresh)

@@ -6,10 +6,9 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from server.actions.common import Recorded, activity_replay, require, same_request, scoped_key
+from server.actions.common import Recorded, activity_replay, require, scoped_key
 from server.actions.effects import award_badges
 from server.actions.services import Services
 from server.actions.tiers import multiplier_of
@@ -20,21 +19,19 @@ from server.rewards.activities import (
     ActivityKind,
     ActivityStatus,
     PurchasedProduct,
-    Refund,
 )
 from server.rewards.errors import Conflict, Invalid, NotFound
 from server.rewards.events import EventType, record_activity
-from server.rewards.expiry import expire_due
-from server.rewards.ledger import EntryKind, LedgerEntry
+from server.rewards.ledger import EntryKind
 from server.rewards.members import Member
-from server.rewards.pending import remaining_pending
-from server.rewards.posting import Posting, lock_member, post, reversal
+from server.rewards.posting import Posting, lock_member, post
 from server.rewards.referrals import settle_referrals
 from server.rewards.rules import rule_for
 from server.rewards.standings import Qualifying, qualifying_of
+from server.rewards.text import msg, msg_n
 from server.rewards.tiers import apply_multiplier, ladder
 
-__all__ = ["purchase_points", "record_purchase", "refund_purchase"]
+__all__ = ["purchase_points", "record_purchase"]
 
 _MAX_PRODUCTS = 100
 
@@ -48,7 +45,15 @@ def _product_ids(values: list[str] | None) -> list[str]:
     if not values:
         return []
     if len(values) > _MAX_PRODUCTS:
-        raise Invalid("productIds", f"productIds may name at most {_MAX_PRODUCTS} products.")
+        raise Invalid(
+            "productIds",
+            msg_n(
+                "productIds may name at most {most} products.",
+                "productIds may name at most {most} products.",
+                _MAX_PRODUCTS,
+                most=_MAX_PRODUCTS,
+            ),
+        )
     return sorted({v.clean_text("productIds", p, max_length=128) for p in values})
 
 
@@ -74,7 +79,7 @@ async def record_purchase(
     external_id = v.clean_text("memberExternalId", member_external_id, max_length=128)
     buyer = await Member.get_or_none(external_id=external_id)
     if buyer is None:
-        raise NotFound(f"No member with external id {external_id!r}.")
+        raise NotFound(msg("No member with external id {external_id!r}.", external_id=external_id))
     # A defaulted occurredAt ("now") is not part of the input: a retry must match.
     request_hash = v.fingerprint(
         member=buyer.id,
@@ -104,7 +109,13 @@ async def record_purchase(
             points = apply_multiplier(base, tier) if rule.active else 0
             if points > v.MAX_POINT_TOTAL:
                 raise Invalid(
-                    "amountCents", f"This order would earn more than {v.MAX_POINT_TOTAL:,} points."
+                    "amountCents",
+                    msg_n(
+                        "This order would earn more than {most:,} points.",
+                        "This order would earn more than {most:,} points.",
+                        v.MAX_POINT_TOTAL,
+                        most=v.MAX_POINT_TOTAL,
+                    ),
                 )
             pending = points if available_at > now else 0
             activity = await Activity.create(
@@ -153,7 +164,10 @@ async def record_purchase(
         if replay is not None:
             return replay
         raise Conflict(
-            f"Order {order_id} was already recorded with another idempotency key."
+            msg(
+                "Order {order_id} was already recorded with another idempotency key.",
+                order_id=order_id,
+            )
         ) from None
     paid: set[int] = set()
     await settle_referrals(
@@ -173,123 +187,3 @@ async def record_purchase(
     return Recorded(
         activity=activity, points_awarded=points, duplicate=False, badges=tuple(granted)
     )
-
-
-async def refund_purchase(
-    svc: Services,
-    principal: Principal,
-    *,
-    idempotency_key: str,
-    order_id: str,
-    amount_cents: int,
-) -> Recorded:
-    """SERVICE or ADMIN: a full or partial refund takes back the purchase's points in proportion.
-
-    Pending points go first, then spendable ones; what the balance cannot cover
-    is recorded as debt and settled from later earnings. A full refund also
-    cancels (or takes back) the referral reward the purchase qualified.
-    ``pointsAwarded`` is negative: the points taken back by this call.
-    """
-    require(principal, Role.SERVICE, Role.ADMIN)  # README: ADMIN may all SERVICE may
-    key = await scoped_key("refund", principal, idempotency_key, Refund)
-    order_id = v.clean_text("orderId", order_id, max_length=128)
-    amount_cents = v.amount_cents("amountCents", amount_cents, maximum=svc.max_amount_cents)
-    purchase = await Activity.get_or_none(dedupe_key=f"purchase:{order_id}")
-    if purchase is None:
-        raise NotFound(f"No purchase with order id {order_id!r}.")
-    request_hash = v.fingerprint(order=order_id, cents=amount_cents)
-    replay = await _refund_replay(key, request_hash, purchase)
-    if replay is not None:
-        return replay
-    now = svc.clock()
-    await expire_due(purchase.member_id, now)
-    try:
-        async with in_transaction():
-            member = await lock_member(purchase.member_id)
-            order_cents = int(purchase.payload.get("amountCents", 0))  # type: ignore[call-overload]
-            earlier = await Refund.filter(purchase_id=purchase.id).values_list(
-                "amount_cents", "points_taken"
-            )
-            refunded = sum(int(c) for c, _ in earlier) + amount_cents
-            if refunded > order_cents:
-                left = order_cents - (refunded - amount_cents)
-                raise Invalid("amountCents", f"Only {left} cents of this order are left to refund.")
-            taken_before = sum(int(p) for _, p in earlier)
-            take = purchase.points_awarded * refunded // order_cents - taken_before
-            if refunded == order_cents:
-                take = purchase.points_awarded - taken_before
-            await Refund.create(
-                purchase_id=purchase.id,
-                idempotency_key=key,
-                request_hash=request_hash,
-                amount_cents=amount_cents,
-                points_taken=take,
-            )
-            if take > 0:
-                await _take_back(purchase, member, take, key, principal, now)
-            if refunded == order_cents:
-                reversed_now = (
-                    await Activity.filter(id=purchase.id)
-                    .exclude(status=ActivityStatus.REVERSED)
-                    .update(status=ActivityStatus.REVERSED)
-                )
-                if reversed_now:
-                    await record_activity(
-                        EventType.ACTIVITY_REVERSED, purchase, ActivityStatus.REVERSED
-                    )
-    except IntegrityError:
-        replay = await _refund_replay(key, request_hash, purchase)
-        if replay is None:
-            raise
-        return replay
-    paid: set[int] = set()
-    await settle_referrals(
-        now=now,
-        window=svc.return_window,
-        keep_for=svc.keep_for,
-        referee_id=purchase.member_id,
-        paid_to=paid,
-    )
-    await svc.events.committed()
-    # A refund can take back badges (orders kept, amount spent) and a referrer's.
-    await award_badges(svc, purchase.member_id, [ActivityKind.PURCHASE])
-    for referrer in sorted(paid):
-        await award_badges(svc, referrer, [ActivityKind.REFERRAL])
-    await purchase.refresh_from_db()
-    return Recorded(activity=purchase, points_awarded=-take, duplicate=False)
-
-
-async def _take_back(
-    purchase: Activity, member: Member, take: int, key: str, principal: Principal, now: datetime
-) -> None:
-    credit = await LedgerEntry.get_or_none(idempotency_key=f"earn:activity:{purchase.id}")
-    if credit is None:
-        return
-    still_pending = (await remaining_pending([credit.id])).get(credit.id, 0)
-    from_pending = min(take, still_pending)
-    await post(
-        reversal(
-            member=member,
-            points=take,
-            from_pending=from_pending,
-            lifetime=take,
-            reason=f"Refund of order {purchase.target}",
-            actor=principal.actor,
-            idempotency_key=f"reversal:{key}",
-            activity_id=purchase.id,
-            source_entry_id=credit.id,
-        ),
-        community=member.community,
-        now=now,
-    )
-    if purchase.status is ActivityStatus.APPROVED:  # its points were spendable
-        await Activity.filter(id=purchase.id).update(points=F("points") - (take - from_pending))
-
-
-async def _refund_replay(key: str, request_hash: str, purchase: Activity) -> Recorded | None:
-    refund = await Refund.get_or_none(idempotency_key=key)
-    if refund is None:
-        return None
-    same_request(refund.request_hash, request_hash)
-    await purchase.refresh_from_db()
-    return Recorded(activity=purchase, points_awarded=-refund.points_taken, duplicate=True)

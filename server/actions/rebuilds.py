@@ -22,6 +22,7 @@ from server.rewards.contests import Contest, contest_scores
 from server.rewards.errors import Conflict
 from server.rewards.events import ConsumerState, Event
 from server.rewards.ledger import LedgerEntry
+from server.rewards.text import msg
 
 __all__ = [
     "BoardsHealth",
@@ -78,8 +79,10 @@ async def rebuild_leaderboards(
             on_rows=on_rows,
             before_epoch=finish,
         )
-    except RebuildBusy as exc:
-        raise Conflict(str(exc)) from None
+    except RebuildBusy:
+        raise Conflict(
+            msg("A rebuild is already running (or died less than an hour ago).")
+        ) from None
     svc.board_cache.clear()
     await boards.announce_all()  # live pages read the rebuilt boards
     svc.events.wake()  # the events that waited during the rebuild

@@ -35,6 +35,7 @@ from server.rewards.prizes import (
     new_code,
     redeemable,
 )
+from server.rewards.text import msg, msg_n
 from server.rewards.tiers import Tier
 
 __all__ = [
@@ -84,7 +85,7 @@ async def redeem_prize(
 ) -> Redeemed:
     """SHOPPER: spend points on a prize; the code comes back at once."""
     if principal.role is not Role.SHOPPER or principal.member_id is None:
-        raise PermissionDenied("Only a signed-in shopper can redeem a prize.")
+        raise PermissionDenied(msg("Only a signed-in shopper can redeem a prize."))
     key = await scoped_key("redeem", principal, idempotency_key, Redemption)
     prize = await prize_by_id(prize_id)
     request_hash = v.fingerprint(prize=prize.id)
@@ -93,7 +94,7 @@ async def redeem_prize(
         return replay
     now = svc.clock()
     if not redeemable(prize, now):  # the row read just now
-        raise Conflict(f"{prize.name} cannot be redeemed now.")
+        raise Conflict(msg("{prize} cannot be redeemed now.", prize=prize.name))
     member_id = principal.member_id
     if prize.min_tier_id is not None:
         await _check_tier(svc, member_id, prize.min_tier_id)
@@ -116,7 +117,7 @@ async def _check_tier(svc: Services, member_id: int, min_tier_id: int) -> None:
     needed = await Tier.get_or_none(id=min_tier_id)
     held = (await tier_standing(svc, member_id)).tier
     if needed is not None and (held is None or held.threshold < needed.threshold):
-        raise PermissionDenied(f"This prize needs the {needed.name} tier.")
+        raise PermissionDenied(msg("This prize needs the {tier} tier.", tier=needed.name))
 
 
 async def _redeem(
@@ -130,13 +131,22 @@ async def _redeem(
             .count()
         )
         if taken >= prize.per_member_limit:
-            raise LimitReached(f"At most {prize.per_member_limit} of {prize.name} per member.")
+            most = prize.per_member_limit
+            raise LimitReached(
+                msg_n(
+                    "At most {most} of {prize} per member.",
+                    "At most {most} of {prize} per member.",
+                    most,
+                    most=most,
+                    prize=prize.name,
+                )
+            )
     if prize.stock_left is not None:
         won = await Prize.filter(id=prize.id, stock_left__gt=0).update(
             stock_left=F("stock_left") - 1
         )
         if won != 1:
-            raise OutOfStock(f"{prize.name} is out of stock.")
+            raise OutOfStock(msg("{prize} is out of stock.", prize=prize.name))
     await post(
         Posting(
             member_id=member_id,
@@ -159,7 +169,7 @@ async def _redeem(
             .first()
         )
         if pooled is None:
-            raise OutOfStock(f"{prize.name} has no codes left.")
+            raise OutOfStock(msg("{prize} has no codes left.", prize=prize.name))
     redemption = await Redemption.create(
         member_id=member_id,
         prize_id=prize.id,
@@ -175,7 +185,7 @@ async def _redeem(
             redemption_id=redemption.id
         )
         if claimed != 1:  # SQLite has no row locks: another redemption took it first
-            raise Conflict("Please try again.")
+            raise Conflict(msg("Please try again."))
     await record(EventType.REDEMPTION_CREATED, member_id, _about(redemption))
     return redemption
 
@@ -218,7 +228,7 @@ async def cancel_redemption(
             await found.refresh_from_db()
             if found.status is RedemptionStatus.CANCELLED:
                 return _view(principal, found), False
-            raise Conflict("This redemption was fulfilled; it cannot be cancelled.")
+            raise Conflict(msg("This redemption was fulfilled; it cannot be cancelled."))
         await record(EventType.REDEMPTION_CANCELLED, found.member_id, _about(found))
         await Prize.filter(id=found.prize_id, stock_left__isnull=False).update(
             stock_left=F("stock_left") + 1
@@ -256,7 +266,7 @@ async def fulfill_redemption(
             await record(EventType.REDEMPTION_FULFILLED, found.member_id, _about(found))
     await found.refresh_from_db()
     if won != 1 and found.status is RedemptionStatus.CANCELLED:
-        raise Conflict("This redemption was cancelled; it cannot be fulfilled.")
+        raise Conflict(msg("This redemption was cancelled; it cannot be fulfilled."))
     return _view(principal, found)
 
 

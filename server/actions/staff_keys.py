@@ -17,6 +17,7 @@ from server.auth import Principal, Role, issue_api_key, lookup_prefix
 from server.rewards import validation as v
 from server.rewards.errors import NotFound
 from server.rewards.staff import ApiKey, StaffRole
+from server.rewards.text import msg
 
 __all__ = ["api_keys", "create_api_key", "revoke_api_key", "revoke_api_key_by_prefix"]
 
@@ -52,7 +53,7 @@ async def revoke_api_key_by_prefix(
     prefix = lookup_prefix(given)
     row = None if prefix is None else await ApiKey.get_or_none(prefix=prefix)
     if row is None:
-        raise NotFound(f"No API key starts with {v.excerpt(given.strip(), 16)}.")
+        raise NotFound(msg("No API key starts with {given}.", given=v.excerpt(given.strip(), 16)))
     return await _revoke(svc, row)
 
 

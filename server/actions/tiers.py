@@ -17,6 +17,7 @@ from server.rewards import snapshots
 from server.rewards import validation as v
 from server.rewards.errors import Invalid, NotFound
 from server.rewards.standings import Standing, held_tiers, standings_of
+from server.rewards.text import msg
 from server.rewards.tiers import Tier, TierValues, ensure_tiers, ladder, tiers, validate_tiers
 
 __all__ = [
@@ -82,11 +83,11 @@ async def update_tier(
     ladder = await tier_ladder()
     target = next((t for t in ladder if t.id == pk), None)
     if target is None:
-        raise NotFound(f"No tier with id {tier_id!r}.")
+        raise NotFound(msg("No tier with id {tier_id!r}.", tier_id=tier_id))
     try:
         rate = None if multiplier is None else Decimal(str(multiplier)).quantize(Decimal("0.001"))
     except InvalidOperation:
-        raise Invalid("multiplier", "multiplier must be a number like 1.25.") from None
+        raise Invalid("multiplier", msg("multiplier must be a number like 1.25.")) from None
     values = {t.id: _values(t) for t in ladder}
     values[target.id] = replace(
         values[target.id],

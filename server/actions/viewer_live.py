@@ -23,6 +23,7 @@ from server.auth import Principal, Role
 from server.events import LIVE_MAX_AGE
 from server.rewards.errors import PermissionDenied
 from server.rewards.events import Event, EventType
+from server.rewards.text import msg
 
 __all__ = ["RESYNC", "VIEWER", "VIEWER_CAUSES", "announce_viewers", "viewer_changes"]
 
@@ -84,7 +85,7 @@ def viewer_changes(svc: Services, principal: Principal) -> AsyncIterator[str]:
     """SHOPPER: the type of each change to the caller's account from now on (the last
     of a batch), or ``RESYNC`` after an interruption."""
     if principal.role is not Role.SHOPPER or principal.member_id is None:
-        raise PermissionDenied("Only a signed-in shopper can follow their own account.")
+        raise PermissionDenied(msg("Only a signed-in shopper can follow their own account."))
     return _changes(svc, principal.member_id)
 
 

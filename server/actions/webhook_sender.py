@@ -130,7 +130,7 @@ class WebhookSender:
         status: int | None = None
         refused = await address_refused(endpoint.url, allow_private=self.svc.webhooks_allow_private)
         if refused:
-            error = refused
+            error = str(refused)
         else:
             try:
                 answer = await self._client.post(

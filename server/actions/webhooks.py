@@ -22,6 +22,7 @@ from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.errors import Invalid
+from server.rewards.text import Text, msg
 from server.rewards.webhooks import WEBHOOK_EVENTS, MessageStatus, WebhookEndpoint, WebhookMessage
 
 __all__ = [
@@ -35,23 +36,25 @@ __all__ = [
 ]
 
 
-async def address_refused(url: str, *, allow_private: bool) -> str | None:
+async def address_refused(url: str, *, allow_private: bool) -> Text | None:
     """Why Laurel will not send to ``url``, or None."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        return "url must be an http:// or https:// address with a host."
+        return msg("url must be an http:// or https:// address with a host.")
     if allow_private:
         return None
+    host = parts.hostname
     try:
-        found = await asyncio.to_thread(socket.getaddrinfo, parts.hostname, parts.port or 443)
+        found = await asyncio.to_thread(socket.getaddrinfo, host, parts.port or 443)
     except (OSError, UnicodeError):
-        return f"{parts.hostname} does not resolve."
+        return msg("{host} does not resolve.", host=host)
     for *_, address in found:
         ip = ipaddress.ip_address(str(address[0]).split("%")[0])
         if not ip.is_global or ip.is_multicast:
-            return (
-                f"{parts.hostname} is a private, loopback or link-local address: not allowed "
-                "(LAUREL_WEBHOOKS_ALLOW_PRIVATE=true allows it)."
+            return msg(
+                "{host} is a private, loopback or link-local address: not allowed "
+                "(LAUREL_WEBHOOKS_ALLOW_PRIVATE=true allows it).",
+                host=host,
             )
     return None
 
@@ -60,7 +63,8 @@ def _events(events: Sequence[str]) -> list[str]:
     wanted = sorted(set(events))
     unknown = [e for e in wanted if e not in WEBHOOK_EVENTS]
     if unknown or not wanted:
-        raise Invalid("events", "events must name some of: " + ", ".join(WEBHOOK_EVENTS) + ".")
+        names = ", ".join(WEBHOOK_EVENTS)
+        raise Invalid("events", msg("events must name some of: {names}.", names=names))
     return wanted
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from server.rewards.errors import Invalid
+from server.rewards.text import msg, msg_n
 from server.rewards.validation import clean_text
 
 __all__ = [
@@ -42,7 +43,7 @@ def share_platform(value: str) -> str:
         platform = "x"
     if platform not in SHARE_PLATFORMS:
         known = ", ".join(sorted(SHARE_PLATFORMS))
-        raise Invalid("platform", f"platform must be one of {known}.")
+        raise Invalid("platform", msg("platform must be one of {known}.", known=known))
     return platform
 
 
@@ -58,11 +59,14 @@ def share_url(value: str, shop_domains: tuple[str, ...]) -> str:
         host = (parts.hostname or "").lower().rstrip(".")
         given_port = parts.port
     except ValueError:  # a bracketed host that is no IPv6 address, a port out of range
-        raise Invalid("url", "url must be an http(s) address.") from None
+        raise Invalid("url", msg("url must be an http(s) address.")) from None
     if parts.scheme.lower() not in {"http", "https"} or not host:
-        raise Invalid("url", "url must be an http(s) address.")
+        raise Invalid("url", msg("url must be an http(s) address."))
     if shop_domains and not any(host == d or host.endswith("." + d) for d in shop_domains):
-        raise Invalid("url", f"url must be on the shop's own site ({', '.join(shop_domains)}).")
+        domains = ", ".join(shop_domains)
+        raise Invalid(
+            "url", msg("url must be on the shop's own site ({domains}).", domains=domains)
+        )
     query = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_")]
     path = parts.path.rstrip("/") or "/"
     port = f":{given_port}" if given_port and given_port not in (80, 443) else ""
@@ -75,7 +79,14 @@ def review_text(value: str) -> str:
     text = clean_text("text", value, max_length=REVIEW_TEXT_MAX, multiline=True, allow_empty=True)
     if not REVIEW_TEXT_MIN <= len(text) <= REVIEW_TEXT_MAX:
         raise Invalid(
-            "text", f"text must be {REVIEW_TEXT_MIN} to {REVIEW_TEXT_MAX} characters long."
+            "text",
+            msg_n(
+                "text must be {least} to {most} characters long.",
+                "text must be {least} to {most} characters long.",
+                REVIEW_TEXT_MAX,
+                least=REVIEW_TEXT_MIN,
+                most=REVIEW_TEXT_MAX,
+            ),
         )
     return text
 

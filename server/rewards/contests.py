@@ -20,6 +20,7 @@ from tortoise.models import Model
 from server.rewards.activities import ActivityKind
 from server.rewards.errors import Invalid
 from server.rewards.ledger import LedgerEntry
+from server.rewards.text import msg
 
 __all__ = [
     "MAX_PRIZE_RANK",
@@ -168,25 +169,26 @@ def validate_prizes(prizes: list[RankPrize]) -> list[RankPrize]:
     for prize in prizes:
         if not 1 <= prize.from_rank <= prize.to_rank <= MAX_PRIZE_RANK:
             raise Invalid(
-                "prizes", f"Each prize needs 1 <= fromRank <= toRank <= {MAX_PRIZE_RANK}."
+                "prizes",
+                msg("Each prize needs 1 <= fromRank <= toRank <= {most}.", most=MAX_PRIZE_RANK),
             )
         if prize.from_rank <= previous:
-            raise Invalid("prizes", "Prize ranges must be ascending and must not overlap.")
+            raise Invalid("prizes", msg("Prize ranges must be ascending and must not overlap."))
         if not 0 <= prize.points <= 1_000_000:
-            raise Invalid("prizes", "A prize's points must be between 0 and 1,000,000.")
+            raise Invalid("prizes", msg("A prize's points must be between 0 and 1,000,000."))
         if prize.points == 0 and not prize.badge_slug:
-            raise Invalid("prizes", "A prize needs points, a badge, or both.")
+            raise Invalid("prizes", msg("A prize needs points, a badge, or both."))
         previous = prize.to_rank
     return prizes
 
 
 def validate_window(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
     if ends_at <= starts_at:
-        raise Invalid("endsAt", "endsAt must be after startsAt.")
+        raise Invalid("endsAt", msg("endsAt must be after startsAt."))
     if ends_at - starts_at > MAX_LENGTH:
-        raise Invalid("endsAt", "A contest lasts at most a year.")
+        raise Invalid("endsAt", msg("A contest lasts at most a year."))
     if ends_at <= now:
-        raise Invalid("endsAt", "endsAt must be in the future.")
+        raise Invalid("endsAt", msg("endsAt must be in the future."))
 
 
 def competition_ranks(scores: dict[int, int]) -> list[tuple[int, int, int]]:

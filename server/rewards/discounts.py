@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
 from server.rewards.errors import Invalid
+from server.rewards.text import msg, msg_n
 
 __all__ = ["DiscountCode", "DiscountRule", "discount_rule", "discount_value_cents"]
 
@@ -55,9 +56,20 @@ async def discount_rule() -> DiscountRule:
 def discount_value_cents(rule: DiscountRule, points: int) -> int:
     """What ``points`` take off an order, in cents; ``Invalid`` outside the rule."""
     if not rule.enabled:
-        raise Invalid("points", "Points cannot be turned into a discount at the moment.")
+        raise Invalid("points", msg("Points cannot be turned into a discount at the moment."))
     if not rule.min_points <= points <= rule.max_points:
-        raise Invalid("points", f"Choose {rule.min_points:,} to {rule.max_points:,} points.")
+        raise Invalid(
+            "points",
+            msg_n(
+                "Choose {least:,} to {most:,} points.",
+                "Choose {least:,} to {most:,} points.",
+                rule.max_points,
+                least=rule.min_points,
+                most=rule.max_points,
+            ),
+        )
     if (points - rule.min_points) % rule.step_points:
-        raise Invalid("points", f"Choose a number of points in steps of {rule.step_points:,}.")
+        raise Invalid(
+            "points", msg("Choose a number of points in steps of {step:,}.", step=rule.step_points)
+        )
     return points * 100 // rule.points_per_currency_unit

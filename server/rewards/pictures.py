@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps
 
 from server.rewards.errors import Invalid
+from server.rewards.text import msg
 
 __all__ = [
     "MAX_BYTES",
@@ -39,8 +40,8 @@ STORED_SIDE = 512
 MAX_ENCODED_CHARS = 4 * -(-MAX_BYTES // 3) * 78 // 76 + 64
 _FORMATS = ("PNG", "JPEG", "WEBP")
 _DATA_URL = re.compile(r"data:image/[a-z0-9.+-]{1,40};base64,", re.IGNORECASE)
-_TOO_BIG = f"image must be at most 1 MB ({MAX_BYTES:,} bytes) once decoded."
-_UNREADABLE = "image is not a PNG, JPEG or WebP picture that can be read."
+_TOO_BIG = msg("image must be at most 1 MB ({most:,} bytes) once decoded.", most=MAX_BYTES)
+_UNREADABLE = msg("image is not a PNG, JPEG or WebP picture that can be read.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +74,17 @@ def decode_upload(field: str, encoded: str) -> bytes:
     if prefix is not None:
         text = text[prefix.end() :]
     if not text:
-        raise Invalid(field, f"{field} must not be empty (null removes the picture).")
+        raise Invalid(
+            field, msg("{field} must not be empty (null removes the picture).", field=field)
+        )
     if len(text) > 4 * -(-MAX_BYTES // 3):
         raise Invalid(field, _TOO_BIG)
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid(field, f"{field} must be base64 (the file's bytes).") from None
+        raise Invalid(
+            field, msg("{field} must be base64 (the file's bytes).", field=field)
+        ) from None
     if len(data) > MAX_BYTES:
         raise Invalid(field, _TOO_BIG)
     return data
@@ -97,15 +102,21 @@ def picture_of(field: str, data: bytes) -> Picture:
             if opened.width > MAX_SIDE or opened.height > MAX_SIDE:
                 raise Invalid(
                     field,
-                    f"image must be at most {MAX_SIDE} pixels a side "
-                    f"(it is {opened.width}x{opened.height}).",
+                    msg(
+                        "image must be at most {most} pixels a side (it is {width}x{height}).",
+                        most=MAX_SIDE,
+                        width=opened.width,
+                        height=opened.height,
+                    ),
                 )
             image = ImageOps.exif_transpose(opened)
             image.load()
     except Invalid:
         raise
     except Image.DecompressionBombError:
-        raise Invalid(field, f"image must be at most {MAX_SIDE} pixels a side.") from None
+        raise Invalid(
+            field, msg("image must be at most {most} pixels a side.", most=MAX_SIDE)
+        ) from None
     except Exception:  # whatever a malformed file makes a decoder raise
         raise Invalid(field, _UNREADABLE) from None
     alpha = "A" in image.getbands() or "transparency" in image.info

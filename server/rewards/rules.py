@@ -20,6 +20,7 @@ from server.rewards import snapshots
 from server.rewards.activities import ActivityKind
 from server.rewards.errors import Invalid
 from server.rewards.snapshots import Snapshot
+from server.rewards.text import msg
 
 __all__ = [
     "DEFAULT_RULES",
@@ -114,15 +115,18 @@ def validate(kind: ActivityKind, values: RuleValues) -> RuleValues:
         value = getattr(values, name)
         if value is not None and not low <= value <= high:
             field = _CLIENT_NAMES[name]
-            raise Invalid(field, f"{field} must be between {low} and {high}.")
+            raise Invalid(
+                field,
+                msg("{field} must be between {low} and {high}.", field=field, low=low, high=high),
+            )
     rate = values.points_per_currency_unit
     if rate is not None:
         if kind is not ActivityKind.PURCHASE:
-            raise Invalid("pointsPerCurrencyUnit", "Only purchases earn per currency unit.")
+            raise Invalid("pointsPerCurrencyUnit", msg("Only purchases earn per currency unit."))
         if not Decimal(0) <= rate <= Decimal(10_000):
-            raise Invalid("pointsPerCurrencyUnit", "pointsPerCurrencyUnit must be 0 to 10000.")
+            raise Invalid("pointsPerCurrencyUnit", msg("pointsPerCurrencyUnit must be 0 to 10000."))
     if kind is ActivityKind.PURCHASE and values.needs_moderation:
-        raise Invalid("needsModeration", "Purchases are reported by the shop, not moderated.")
+        raise Invalid("needsModeration", msg("Purchases are reported by the shop, not moderated."))
     return values
 
 

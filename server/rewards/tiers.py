@@ -32,6 +32,7 @@ from tortoise.models import Model
 from server.rewards import snapshots
 from server.rewards.errors import Invalid
 from server.rewards.snapshots import Snapshot
+from server.rewards.text import msg
 from server.rewards.validation import clean_text
 
 __all__ = [
@@ -104,22 +105,22 @@ DEFAULT_TIERS: tuple[TierValues, ...] = (
 def validate_tiers(values: Sequence[TierValues]) -> Sequence[TierValues]:
     """The lowest tier starts at 0; thresholds rise; multipliers 1 to 10 and never fall."""
     if not values or values[0].threshold != 0:
-        raise Invalid("threshold", "The lowest tier must start at 0 qualifying points.")
+        raise Invalid("threshold", msg("The lowest tier must start at 0 qualifying points."))
     names = [clean_text("name", v.name, max_length=40, display=True) for v in values]
     if len(set(names)) != len(names):
-        raise Invalid("name", "Tier names must be 1 to 40 characters and distinct.")
+        raise Invalid("name", msg("Tier names must be 1 to 40 characters and distinct."))
     for lower, higher in itertools.pairwise(values):
         if higher.threshold <= lower.threshold:
-            raise Invalid("threshold", "Each tier's threshold must be above the one below.")
+            raise Invalid("threshold", msg("Each tier's threshold must be above the one below."))
         if higher.multiplier < lower.multiplier:
-            raise Invalid("multiplier", "A higher tier cannot earn less than a lower one.")
+            raise Invalid("multiplier", msg("A higher tier cannot earn less than a lower one."))
     for v in values:
         if not Decimal(1) <= v.multiplier <= Decimal(10):
-            raise Invalid("multiplier", "multiplier must be between 1 and 10.")
+            raise Invalid("multiplier", msg("multiplier must be between 1 and 10."))
         if not 0 <= v.entry_bonus <= 100_000:
-            raise Invalid("entryBonus", "entryBonus must be between 0 and 100,000.")
+            raise Invalid("entryBonus", msg("entryBonus must be between 0 and 100,000."))
         if v.threshold > 10_000_000:
-            raise Invalid("threshold", "threshold must be at most 10,000,000.")
+            raise Invalid("threshold", msg("threshold must be at most 10,000,000."))
     return values
 
 

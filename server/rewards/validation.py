@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from server.rewards.errors import Invalid
+from server.rewards.text import Text, msg, msg_n
 
 __all__ = [
     "MAX_ARGUMENT_CHARS",
@@ -65,7 +66,9 @@ def excerpt(value: str, limit: int = _EXCERPT) -> str:
 def _surrogate_free(field: str, value: str) -> None:
     # A lone surrogate (JSON "\ud800") is no character: no database or encoder takes it.
     if any("\ud800" <= ch <= "\udfff" for ch in value):
-        raise Invalid(field, f"{field} must be valid Unicode (it has a lone surrogate).")
+        raise Invalid(
+            field, msg("{field} must be valid Unicode (it has a lone surrogate).", field=field)
+        )
 
 
 def argument_text(field: str, value: str) -> None:
@@ -74,10 +77,10 @@ def argument_text(field: str, value: str) -> None:
     tab and line breaks. Checked before any other work; each field's own rule
     (``clean_text`` and friends) then says more."""
     if len(value) > MAX_ARGUMENT_CHARS:
-        raise Invalid(field, f"{field} must be at most {MAX_ARGUMENT_CHARS} characters.")
+        raise Invalid(field, _at_most(field, MAX_ARGUMENT_CHARS))
     _surrogate_free(field, value)
     if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
-        raise Invalid(field, f"{field} must not contain control characters.")
+        raise Invalid(field, msg("{field} must not contain control characters.", field=field))
 
 
 def clean_text(
@@ -99,7 +102,7 @@ def clean_text(
     checked before anything else is done with the value.
     """
     if len(value) > max_length + _PADDING:
-        raise Invalid(field, f"{field} must be at most {max_length} characters.")
+        raise Invalid(field, _at_most(field, max_length))
     _surrogate_free(field, value)
     text = unicodedata.normalize("NFC", value).strip()
     if multiline:
@@ -107,24 +110,45 @@ def clean_text(
     if not text:
         if allow_empty:
             return ""
-        raise Invalid(field, f"{field} must not be empty.")
+        raise Invalid(field, msg("{field} must not be empty.", field=field))
     if len(text) > max_length:
-        raise Invalid(field, f"{field} must be at most {max_length} characters.")
+        raise Invalid(field, _at_most(field, max_length))
     allowed = "\n\t" if multiline else ""
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
-        what = "control characters other than line breaks" if multiline else "control characters"
-        raise Invalid(field, f"{field} must not contain {what}.")
+        raise Invalid(
+            field,
+            msg("{field} must not contain control characters other than line breaks.", field=field)
+            if multiline
+            else msg("{field} must not contain control characters.", field=field),
+        )
     if display and _has_invisible(text):
         raise Invalid(
-            field, f"{field} must not contain direction overrides or zero-width characters."
+            field,
+            msg(
+                "{field} must not contain direction overrides or zero-width characters.",
+                field=field,
+            ),
         )
     if any(ch in _OVERRIDES for ch in text):
         raise Invalid(
             field,
-            f"{field} must not contain direction overrides (U+202A to U+202E);"
-            " use isolates (U+2066 to U+2069) for mixed-direction text.",
+            msg(
+                "{field} must not contain direction overrides (U+202A to U+202E);"
+                " use isolates (U+2066 to U+2069) for mixed-direction text.",
+                field=field,
+            ),
         )
     return text
+
+
+def _at_most(field: str, most: int) -> Text:
+    return msg_n(
+        "{field} must be at most {most} characters.",
+        "{field} must be at most {most} characters.",
+        most,
+        field=field,
+        most=most,
+    )
 
 
 def _has_invisible(text: str) -> bool:
@@ -169,7 +193,8 @@ def idempotency_key(value: str) -> str:
     """1..128 printable ASCII characters, no spaces."""
     if not _KEY.match(value):
         raise Invalid(
-            "idempotencyKey", "idempotencyKey must be 1 to 128 printable characters, no spaces."
+            "idempotencyKey",
+            msg("idempotencyKey must be 1 to 128 printable characters, no spaces."),
         )
     return value
 
@@ -179,7 +204,7 @@ def optional_email(value: str | None) -> str | None:
         return None
     email = value.strip()
     if len(email) > 254 or not email.isprintable() or not _EMAIL.match(email):
-        raise Invalid("email", "email is not a valid address.")
+        raise Invalid("email", msg("email is not a valid address."))
     return email
 
 
@@ -190,7 +215,11 @@ def optional_slug(field: str, value: str | None) -> str | None:
     slug = value.strip().lower()
     if not _SLUG.match(slug):
         raise Invalid(
-            field, f"{field} must be 1 to 64 of a-z, 0-9, '-' and '_', starting alphanumeric."
+            field,
+            msg(
+                "{field} must be 1 to 64 of a-z, 0-9, '-' and '_', starting alphanumeric.",
+                field=field,
+            ),
         )
     return slug
 
@@ -208,20 +237,24 @@ def points_amount(
 ) -> int:
     """A non-zero amount of at most ``maximum`` in size (``LAUREL_MAX_POINTS_PER_CALL``)."""
     if value == 0:
-        raise Invalid(field, f"{field} must not be zero.")
+        raise Invalid(field, msg("{field} must not be zero.", field=field))
     if value < 0 and not allow_negative:
-        raise Invalid(field, f"{field} must be positive.")
+        raise Invalid(field, msg("{field} must be positive.", field=field))
     if abs(value) > maximum:
-        raise Invalid(field, f"{field} must be at most {maximum} in size.")
+        raise Invalid(
+            field, msg("{field} must be at most {maximum} in size.", field=field, maximum=maximum)
+        )
     return value
 
 
 def amount_cents(field: str, value: int, *, maximum: int) -> int:
     """A positive amount of money in cents of at most ``maximum`` (``LAUREL_MAX_AMOUNT_CENTS``)."""
     if value <= 0:
-        raise Invalid(field, f"{field} must be positive.")
+        raise Invalid(field, msg("{field} must be positive.", field=field))
     if value > maximum:
-        raise Invalid(field, f"{field} must be at most {maximum}.")
+        raise Invalid(
+            field, msg("{field} must be at most {maximum}.", field=field, maximum=maximum)
+        )
     return value
 
 
@@ -231,7 +264,7 @@ def when(field: str, value: datetime | None, *, now: datetime) -> datetime:
         return now
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     if moment > now + _CLOCK_SKEW:
-        raise Invalid(field, f"{field} must not be in the future.")
+        raise Invalid(field, msg("{field} must not be in the future.", field=field))
     return moment
 
 

@@ -379,6 +379,7 @@ ROUTES = [
     "/admin",
     "/static/{a}",
     "/static/vendor/uplot/{a}",
+    "/static/locales/{a}",
     "/badges/{a}/{b}.png",
     "/prizes/{a}/image.png",
     "/openbadges/issuer",
@@ -491,6 +492,12 @@ PROBES = [
         id="assertion-41-png",
     ),
     pytest.param("GET", "/static/api.js%00.css", None, {}, 404, "No such file", id="static-nul"),
+    pytest.param(
+        "GET", "/static/locales/en.json%00", None, {}, 404, "No such file", id="locale-nul"
+    ),
+    pytest.param(
+        "GET", "/static/locales/en.js", None, {}, 404, "No such file", id="locale-not-json"
+    ),
     pytest.param(
         "POST",
         "/graphql",
