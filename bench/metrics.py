@@ -2,8 +2,12 @@
 PostgreSQL (seeded with COPY: 400,000 orders, 50,000 shares, 20,000 refunds; the rest of
 the ledger bonuses, spending, expiry and adjustments), one MONTH query over the year.
 
-Product: ``actions.program_metrics`` in this process (the answer cache off), the median
-of 3 runs. Target: <= 2 s.
+Product: ``actions.program_metrics`` in this process (the answer cache off). Its rollups
+are built as production builds them: the first query after the seed builds them (timed
+and printed as the cold figure); before each of the 3 timed runs a batch of new orders
+and ledger entries is written (``NEW`` entries, at random times of the seeded span, so
+many dated before entries already rolled up), and the timed query catches up with them
+itself, as a query after new writes does. Target: the median of those 3, <= 2 s.
 
 Floor: one hand-written SQL statement through asyncpg giving the same twenty figures of
 each month and of the year (members new and active, orders, order and refund cents,
@@ -11,8 +15,9 @@ buyers, repeat buyers, retention, first and second orders, lifetime and last-12-
 revenue and buyers, points issued, reversed, redeemed, expired and outstanding), written
 the plain PostgreSQL way (month keys by date_trunc, GROUPING SETS for the year, running
 sums over daily totals), the median of 3. It leaves out the breakdowns the product adds
-(points by kind, tiers, top prizes, referrals) and the product's rates, so the ratio is
-if anything low. Target: ratio >= 0.5. The bench also compares every figure of the
+(points by kind, tiers, top prizes, referrals) and the product's rates, but reads the raw
+tables, where the product reads its rollups and only the batch since: it does more work.
+Target: ratio >= 0.5. The bench also compares every figure of the
 product with the floor's and prints any difference: two independent ways to the same
 answers at the full size.
 
@@ -47,11 +52,45 @@ ENTRIES = int(os.environ.get("BENCH_METRICS_ENTRIES", "2000000"))
 ORDERS = ENTRIES // 5
 SHARES = ENTRIES // 40
 REFUNDS = ENTRIES // 100
+NEW = int(os.environ.get("BENCH_METRICS_NEW", "5000"))  # ledger entries before each run
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 1, 1, tzinfo=UTC)
 TARGET_SECONDS = 2.0
 TARGET_RATIO = 0.5
 _ADMIN = Principal(role=Role.ADMIN, name="bench")
+
+
+_ACTIVITY_COLUMNS = [
+    "id",
+    "kind",
+    "status",
+    "points_awarded",
+    "points",
+    "idempotency_key",
+    "request_hash",
+    "payload",
+    "occurred_at",
+    "created_at",
+    "updated_at",
+    "member_id",
+    "dedupe_key",
+]
+_ENTRY_COLUMNS = [
+    "kind",
+    "amount",
+    "pending_delta",
+    "lifetime_delta",
+    "reason",
+    "actor",
+    "idempotency_key",
+    "request_hash",
+    "created_at",
+    "occurred_at",
+    "member_id",
+    "activity_id",
+    "debt_delta",
+    "qualifying",
+]
 
 
 def _when(rng: random.Random, *, before: datetime = END) -> datetime:
@@ -131,23 +170,7 @@ async def _seed(url: str) -> None:
                 )
                 entries.append(("EARN", 10, 0, 10, f"e{i}", at, member, i, True))
         await conn.copy_records_to_table(
-            "activities",
-            records=activities,
-            columns=[
-                "id",
-                "kind",
-                "status",
-                "points_awarded",
-                "points",
-                "idempotency_key",
-                "request_hash",
-                "payload",
-                "occurred_at",
-                "created_at",
-                "updated_at",
-                "member_id",
-                "dedupe_key",
-            ],
+            "activities", records=activities, columns=_ACTIVITY_COLUMNS
         )
         kinds = (("EARN", 25), ("SPEND", -40), ("EXPIRE", -15), ("ADJUST", 20), ("REVERSAL", -5))
         for n in range(len(entries), ENTRIES):
@@ -171,22 +194,7 @@ async def _seed(url: str) -> None:
                 (k, a, p, lt, "bench", "bench", key, "", at, at, m, act, 0, q)
                 for k, a, p, lt, key, at, m, act, q in entries
             ],
-            columns=[
-                "kind",
-                "amount",
-                "pending_delta",
-                "lifetime_delta",
-                "reason",
-                "actor",
-                "idempotency_key",
-                "request_hash",
-                "created_at",
-                "occurred_at",
-                "member_id",
-                "activity_id",
-                "debt_delta",
-                "qualifying",
-            ],
+            columns=_ENTRY_COLUMNS,
         )
         refunds = [
             (f"r{n}", "", 1000, 10, _when(rng), rng.randint(1, ORDERS)) for n in range(REFUNDS)
@@ -204,6 +212,59 @@ async def _seed(url: str) -> None:
             ],
         )
         await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+async def _write_more(url: str, run: int) -> None:
+    """A batch of NEW ledger entries, a fifth of them orders (activities with their EARN
+    entries), at random times of the seeded span, after the rollups were built."""
+    rng = random.Random(100 + run)
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        first = int(await conn.fetchval("SELECT MAX(id) FROM activities")) + 1
+        activities: list[tuple[object, ...]] = []
+        entries: list[tuple[object, ...]] = []
+        for i in range(first, first + NEW // 5):
+            member, at = rng.randint(1, MEMBERS), _when(rng)
+            cents = rng.choice((1999, 2500, 4999, 7500, 12000))
+            key = f"o{i}"
+            activities.append(
+                (
+                    i,
+                    "PURCHASE",
+                    "APPROVED",
+                    cents // 100,
+                    cents // 100,
+                    key,
+                    "",
+                    json.dumps({"amountCents": cents}),
+                    at,
+                    at,
+                    at,
+                    member,
+                    f"purchase:{key}",
+                )
+            )
+            entries.append(("EARN", cents // 100, cents // 100, f"e{i}", at, member, i, True))
+        kinds = (("EARN", 25), ("SPEND", -40), ("EXPIRE", -15), ("ADJUST", 20))
+        for n in range(NEW - len(entries)):
+            kind, amount = kinds[n % len(kinds)]
+            at, member = _when(rng), rng.randint(1, MEMBERS)
+            entries.append(
+                (kind, amount, max(amount, 0), f"n{run}-{n}", at, member, None, kind == "EARN")
+            )
+        await conn.copy_records_to_table(
+            "activities", records=activities, columns=_ACTIVITY_COLUMNS
+        )
+        await conn.copy_records_to_table(
+            "ledger_entries",
+            records=[
+                (k, a, 0, lt, "bench", "bench", key, "", at, at, m, act, 0, q)
+                for k, a, lt, key, at, m, act, q in entries
+            ],
+            columns=_ENTRY_COLUMNS,
+        )
     finally:
         await conn.close()
 
@@ -378,11 +439,13 @@ def run() -> None:
         began = time.perf_counter()
         asyncio.run(_seed(url))
         seeded = time.perf_counter() - began
+        cold, _ = asyncio.run(_product(url))  # builds the rollups
         products, floors = [], []
-        for _ in range(3):
+        for n in range(3):
+            asyncio.run(_write_more(url, n))
             floor_seconds, floor_rows = asyncio.run(_floor(url))
             floors.append(floor_seconds)
-            product_seconds, found = asyncio.run(_product(url))
+            product_seconds, found = asyncio.run(_product(url))  # catches up with the batch
             products.append(product_seconds)
     finally:
         asyncio.run(database(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -393,10 +456,12 @@ def run() -> None:
         f"metrics: programMetrics over a year, MONTH, {MEMBERS:,} members and {ENTRIES:,} "
         f"ledger entries on PostgreSQL (seeded in {seeded:.0f} s): {product:.2f} s "
         f"(target <= {TARGET_SECONDS:.1f} s) "
-        f"{'ok' if product <= TARGET_SECONDS else 'OVER TARGET'}; floor (the same figures "
-        f"of every month and the year as one hand-written SQL statement through asyncpg) "
-        f"{floor:.2f} s; ratio {ratio:.2f} (target >= {TARGET_RATIO:.2f}) "
-        f"{'ok' if ratio >= TARGET_RATIO else 'BELOW TARGET'} (medians of 3)"
+        f"{'ok' if product <= TARGET_SECONDS else 'OVER TARGET'}, with {NEW:,} new ledger "
+        f"entries ({NEW // 5:,} orders) since the query before caught up in it; floor (the "
+        "same figures of every month and the year as one hand-written SQL statement over "
+        f"the raw tables, through asyncpg) {floor:.2f} s; ratio {ratio:.2f} (target >= "
+        f"{TARGET_RATIO:.2f}) {'ok' if ratio >= TARGET_RATIO else 'BELOW TARGET'} (medians "
+        f"of 3); the first query, which built the rollups: {cold:.2f} s"
     )
     figures_compared = (len(found.series) + 1) * len(fields(Figures))
     if wrong:

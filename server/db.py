@@ -44,6 +44,7 @@ MODEL_MODULES = [
     "server.rewards.integrations",
     "server.rewards.webhooks",
     "server.rewards.discounts",
+    "server.rewards.metrics_rollup",
     "badges.models",
 ]
 

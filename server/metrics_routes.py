@@ -14,6 +14,7 @@ from server.actions.metrics_export import as_csv
 from server.auth import AuthError, authenticate
 from server.responses import problem
 from server.rewards.errors import Invalid, PermissionDenied
+from server.rewards.text import msg
 
 __all__ = ["metrics_csv"]
 
@@ -23,7 +24,7 @@ def _when(request: Request, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid(name, f"{name} must be an ISO 8601 date or time.") from None
+        raise Invalid(name, msg("{field} must be an ISO 8601 date or time.", field=name)) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -31,11 +32,11 @@ async def metrics_csv(svc: Services, secret: str, request: Request) -> Response:
     try:
         principal = await authenticate(request.headers.get("authorization"), secret)
     except AuthError as exc:
-        return problem(401, str(exc))
+        return problem(401, exc.text)
     try:
         interval = actions.Interval(request.query_params.get("interval", "MONTH").upper())
     except ValueError:
-        return problem(400, "interval must be DAY, WEEK or MONTH.")
+        return problem(400, msg("interval must be DAY, WEEK or MONTH."))
     try:
         found = await actions.program_metrics(
             svc,
@@ -45,9 +46,9 @@ async def metrics_csv(svc: Services, secret: str, request: Request) -> Response:
             interval=interval,
         )
     except PermissionDenied as exc:
-        return problem(403, exc.message)
+        return problem(403, exc.text)
     except Invalid as exc:
-        return problem(400, exc.message)
+        return problem(400, exc.text)
     return Response(
         as_csv(found),
         media_type="text/csv; charset=utf-8",

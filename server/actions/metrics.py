@@ -26,6 +26,7 @@ from server.rewards.metrics_breakdowns import (
     tier_counts,
     top_prizes,
 )
+from server.rewards.metrics_catchup import catch_up
 from server.rewards.metrics_sql import begun
 
 __all__ = ["Breakdowns", "Interval", "Metrics", "cohort_retention", "program_metrics"]
@@ -189,6 +190,7 @@ async def program_metrics(
         return cached
     edges = boundaries(start, end, interval)
     ladder = await tier_ladder()
+    await catch_up()  # the rollups' news first: each figure reads the rest raw
     jobs = (
         begun(series(edges, segment)),
         begun(points_by_kind(start, end)),

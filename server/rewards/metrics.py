@@ -3,11 +3,12 @@ loop over rows in Python. Times are the activities' ``occurred_at`` (the ledger'
 points, the refund's recording time for refunds), UTC; ranges are [start, end).
 Definitions: README, "Program metrics".
 
-Every figure of every interval and of the whole range comes from one pass per table
-and figure group (``server.rewards.metrics_sums``): each row is given the index of
-the interval it falls in by a CASE tree over the boundaries (``Sql.index``), the
-database sums per index, and the running figures (outstanding points, lifetime value)
-are running sums of those few rows here.
+Every figure of every interval and of the whole range comes from one pass per figure
+group (``server.rewards.metrics_sums``) over the rollups and the raw rows they do not
+hold yet (``metrics_sources``; ``metrics_catchup.catch_up`` keeps them current): each
+row is given the index of the interval it falls in by a CASE tree over the boundaries
+(``Sql.index``), the database sums per index, and the running figures (outstanding
+points, lifetime value) are running sums of those few rows here.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from tortoise.transactions import in_transaction
-
 from server.rewards import metrics_lifetime as history
 from server.rewards import metrics_sums as sums
-from server.rewards.metrics_sql import Sql, begun
+from server.rewards.metrics_sql import Sql, begun, tuned
 from server.rewards.metrics_sums import Segment
 
 __all__ = ["Figures", "Segment", "Sql", "figures", "series"]
@@ -105,13 +104,8 @@ async def _sum(
     edges: Sequence[datetime],
     segment: Segment,
 ) -> T:
-    """One of the sums in a transaction of its own. On PostgreSQL with the memory to hash
-    and sort a report's rows without spilling to disk, and without JIT compilation
-    (which costs more than it saves on statements of a second or so)."""
-    async with in_transaction() as conn:
-        sql = Sql(conn)
-        if sql.postgres:
-            await conn.execute_script("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+    """One of the sums in a transaction of its own (``tuned``)."""
+    async with tuned() as sql:
         return await query(sums.Conditions(sql, segment, edges[-1]), edges)
 
 

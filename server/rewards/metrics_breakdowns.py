@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from server.rewards.metrics_sql import Sql
+from server.rewards import metrics_sources as sources
+from server.rewards.metrics_sql import Sql, tuned
 from server.rewards.tiers import ROLLING_DAYS, Tier
 
 __all__ = [
@@ -30,15 +31,15 @@ __all__ = [
 async def points_by_kind(start: datetime, end: datetime) -> dict[str, int]:
     """Points issued in [start, end) by what earned them: an activity's kind, BONUS
     (badges, tiers, contests, referral rewards without an activity) or ADJUSTMENT."""
-    sql = Sql()
-    rows = await sql.rows(
-        "SELECT CASE WHEN e.kind = 'ADJUST' THEN 'ADJUSTMENT' "
-        "WHEN a.kind IS NULL THEN 'BONUS' ELSE a.kind END AS kind, SUM(e.amount) AS points "
-        "FROM ledger_entries e LEFT JOIN activities a ON a.id = e.activity_id "
-        "WHERE e.kind IN ('EARN','ADJUST') AND e.amount > 0 "
-        "AND e.occurred_at >= ? AND e.occurred_at < ? GROUP BY 1",
-        [start, end],
-    )
+    async with tuned() as sql:
+        source, s_params = sources.ledger(sql, end, [start], source=True)
+        rows = await sql.rows(
+            "SELECT CASE WHEN x.kind = 'ADJUST' THEN 'ADJUSTMENT' "
+            "WHEN x.source = '' THEN 'BONUS' ELSE x.source END AS kind, SUM(x.amount) AS points "
+            f"FROM ({source}) x WHERE x.kind IN ('EARN','ADJUST') AND x.positive "
+            "AND x.at >= ? GROUP BY 1",
+            [*s_params, start],
+        )
     return {str(r["kind"]): int(r["points"]) for r in rows}
 
 
@@ -47,18 +48,19 @@ async def tier_counts(ladder: Sequence[Tier], end: datetime) -> dict[str, int]:
     the rolling window before it (the ladder's thresholds; lowest first)."""
     if not ladder:
         return {}
-    sql = Sql()
     cases = " ".join("WHEN COALESCE(q.points, 0) >= ? THEN ?" for _ in ladder)
     params: list[Any] = []
     for tier in reversed(ladder):
         params += [tier.threshold, tier.name]
-    rows = await sql.rows(
-        f"SELECT CASE {cases} ELSE ? END AS tier, COUNT(*) AS members FROM members m "
-        "LEFT JOIN (SELECT e.member_id, SUM(e.lifetime_delta) AS points FROM ledger_entries e "
-        "WHERE e.qualifying = ? AND e.occurred_at > ? AND e.occurred_at <= ? "
-        "GROUP BY e.member_id) q ON q.member_id = m.id WHERE m.created_at < ? GROUP BY 1",
-        [*params, ladder[0].name, True, end - timedelta(days=ROLLING_DAYS), end, end],
-    )
+    window, w_params = sources.member_points(end - timedelta(days=ROLLING_DAYS), end)
+    async with tuned() as sql:
+        rows = await sql.rows(
+            f"SELECT CASE {cases} ELSE ? END AS tier, COUNT(*) AS members FROM members m "
+            "LEFT JOIN (SELECT w.member_id AS member_id, SUM(w.points) AS points "
+            f"FROM ({window}) w GROUP BY w.member_id) q ON q.member_id = m.id "
+            "WHERE m.created_at < ? GROUP BY 1",
+            [*params, ladder[0].name, *w_params, end],
+        )
     found = {str(r["tier"]): int(r["members"]) for r in rows}
     return {t.name: found.get(t.name, 0) for t in ladder}
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.rewards import metrics_sources as sources
 from server.rewards.metrics_sums import Conditions
 
 __all__ = ["Lifetime", "first_orders", "lifetime"]
@@ -24,25 +25,28 @@ _YEAR = timedelta(days=365)
 
 async def first_orders(cond: Conditions, edges: Sequence[datetime]) -> list[tuple[int, int, int]]:
     """(members whose first order ever falls in it, of them with a second order within 90
-    days of the first, members with an order before its end) per interval and range."""
+    days of the first, members with an order before its end) per interval and range.
+    A member's first order is the one without a previous order; their second, the one
+    whose previous order has none before it."""
     sql, n = cond.sql, len(edges) - 1
-    b, b_params = sql.index("f.first", edges)  # 0: before start; i + 1: interval i
-    purchases, p_params = cond.purchases()
+    first = "COALESCE(c.prev, c.occurred_at)"
+    b, b_params = sql.index(first, edges)  # 0: before start; i + 1: interval i
+    mine, m_params = cond.of("c.member_id")
     rows = await sql.rows(
-        "WITH r AS (SELECT a.member_id AS m, a.occurred_at AS t, ROW_NUMBER() OVER "
-        "(PARTITION BY a.member_id ORDER BY a.occurred_at) AS k FROM activities a "
-        f"WHERE {purchases}), "
-        "f AS (SELECT m, MIN(CASE WHEN k = 1 THEN t END) AS first, "
-        "MIN(CASE WHEN k = 2 THEN t END) AS second FROM r WHERE k <= 2 GROUP BY m) "
-        f"SELECT {b} AS b, COUNT(*) AS firsts, SUM(CASE WHEN f.second IS NOT NULL AND "
-        f"{sql.within_days('f.second', 'f.first', 90)} THEN 1 ELSE 0 END) AS seconds "
-        "FROM f WHERE f.first < ? GROUP BY 1",
-        [*p_params, *b_params, edges[-1]],
+        *sources.grouped(
+            sql,
+            f"{b} AS b, SUM(CASE WHEN c.prev IS NULL THEN 1 ELSE 0 END) AS firsts, "
+            "SUM(CASE WHEN c.prev IS NOT NULL AND "
+            f"{sql.within_days('c.occurred_at', 'c.prev', 90)} THEN 1 ELSE 0 END) AS seconds",
+            f"c.purchase AND c.prev2 IS NULL AND {first} < ?{mine}",
+            [*b_params, edges[-1], *m_params],
+            groups=1,
+        )
     )
     firsts, seconds = [0] * (n + 1), [0] * (n + 1)
     for r in rows:
-        firsts[int(r["b"])] = int(r["firsts"])
-        seconds[int(r["b"])] = int(r["seconds"] or 0)
+        firsts[int(r["b"])] += int(r["firsts"] or 0)
+        seconds[int(r["b"])] += int(r["seconds"] or 0)
     buyers = list(itertools.accumulate(firsts))  # [i + 1]: first order before interval i ends
     out = [(firsts[i + 1], seconds[i + 1], buyers[i + 1]) for i in range(n)]
     return [*out, (sum(firsts[1:]), sum(seconds[1:]), buyers[n])]
@@ -78,11 +82,6 @@ async def lifetime(cond: Conditions, edges: Sequence[datetime]) -> list[Lifetime
     purchases, p_params = cond.purchases()
     b, b_params = sql.index("a.occurred_at", ends)
     y, y_params = sql.index("a.occurred_at", shifted)
-    made = await sql.rows(
-        f"SELECT {b} AS b, {y} AS y, SUM({sql.amount}) AS cents FROM activities a "
-        f"WHERE {purchases} AND a.occurred_at < ? GROUP BY 1, 2",
-        [*b_params, *y_params, *p_params, edges[-1]],
-    )
     refunded_at, r_params = sql.index("r.created_at", ends)
     taken = await sql.rows(
         f"SELECT {sql.greatest}({b}, {refunded_at}) AS b, {y} AS y, "
@@ -90,27 +89,29 @@ async def lifetime(cond: Conditions, edges: Sequence[datetime]) -> list[Lifetime
         f"WHERE {purchases} AND a.occurred_at < ? AND r.created_at < ? GROUP BY 1, 2",
         [*b_params, *r_params, *y_params, *p_params, edges[-1], edges[-1]],
     )
-    # A member buys within 365 days of end e when an order of theirs falls in them; runs
-    # of orders less than 365 days apart ("spells") cover every end from just after
-    # their first order to 365 days after their last, so a spell counts at e when its
-    # first order is before e and its last within 365 days of it.
-    first, f_params = sql.index("s.first", ends)
-    last, l_params = sql.index("s.last", shifted)
-    spells = await sql.rows(
-        "WITH o AS (SELECT a.member_id AS m, a.occurred_at AS t, a.id AS id, "
-        "LAG(a.occurred_at) OVER (PARTITION BY a.member_id ORDER BY a.occurred_at, a.id) "
-        f"AS prev FROM activities a WHERE {purchases} AND a.occurred_at >= ? "
-        "AND a.occurred_at < ?), "
-        "k AS (SELECT m, t, SUM(CASE WHEN prev IS NULL OR NOT "
-        f"({sql.within_days('t', 'prev', 365)}) THEN 1 ELSE 0 END) OVER (PARTITION BY m "
-        "ORDER BY t, id ROWS UNBOUNDED PRECEDING) AS k FROM o), "
-        "s AS (SELECT MIN(t) AS first, MAX(t) AS last FROM k GROUP BY m, k) "
-        f"SELECT {first} AS b, {last} AS y, COUNT(*) AS n FROM s GROUP BY 1, 2",
-        [*p_params, shifted[0], edges[-1], *f_params, *l_params],
+    # Orders by the ends at or before their time (b) and the shifted ends (y): their
+    # amounts count at the ends from b on, within 365 days at b..y-1. A member buys in
+    # the 365 days before end e when an order of theirs falls in them: an order covers
+    # the ends in (t, t + 365 d] and adds to its member's count those its previous order
+    # did not cover, after max(t, prev + 365 d): k = max(b, shifted ends <= prev) to y-1.
+    mine, m_params = cond.of("c.member_id")
+    at_end, e_params = sql.index("c.occurred_at", ends)
+    at_year, s_params = sql.index("c.occurred_at", shifted)
+    prev, prev_params = sql.index("c.prev", shifted)
+    made = await sql.rows(
+        *sources.grouped(
+            sql,
+            f"{at_end} AS b, {at_year} AS y, {sql.greatest}({at_end}, CASE WHEN c.prev IS NULL "
+            f"THEN 0 ELSE {prev} END) AS k, SUM(c.cents) AS cents, COUNT(*) AS n",
+            f"c.purchase AND c.occurred_at < ?{mine}",
+            [*e_params, *s_params, *e_params, *prev_params, edges[-1], *m_params],
+            groups=3,
+        )
     )
+    covering = [{"b": r["k"], "y": r["y"], "n": r["n"]} for r in made]
     revenue, year_revenue = _running(made, n, "cents")
     refunds_, year_refunds = _running(taken, n, "cents")
-    _, buyers = _running(spells, n, "n")
+    _, buyers = _running(covering, n, "n")
     out = [
         Lifetime(revenue[p] - refunds_[p], year_revenue[p] - year_refunds[p], buyers[p])
         for p in range(n)

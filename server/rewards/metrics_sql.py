@@ -4,14 +4,16 @@ CASE tree that gives a row the index of its interval."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Coroutine, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
-__all__ = ["Sql", "begun"]
+__all__ = ["Sql", "begun", "tuned"]
 
 T = TypeVar("T")
 
@@ -21,6 +23,19 @@ def begun(job: Coroutine[Any, Any, T]) -> Awaitable[T]:
     connection of its own beside the others; on SQLite (one connection) left to run when
     awaited, one after another."""
     return asyncio.ensure_future(job) if Sql().postgres else job
+
+
+@contextlib.asynccontextmanager
+async def tuned() -> AsyncIterator[Sql]:
+    """A transaction for a report's statements. On PostgreSQL with the memory to hash and
+    sort a report's rows without spilling to disk, and without JIT compilation (which
+    costs more than it saves on statements of a second or so: 0.3 s on a 3 ms one whose
+    estimate was high)."""
+    async with in_transaction() as conn:
+        sql = Sql(conn)
+        if sql.postgres:
+            await conn.execute_script("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+        yield sql
 
 
 class Sql:
@@ -35,6 +50,13 @@ class Sql:
             else "CAST(json_extract(a.payload, '$.amountCents') AS INTEGER)"
         )
         self.greatest = "GREATEST" if self.postgres else "MAX"
+
+    def day(self, column: str) -> str:
+        """The UTC midnight starting the day of a time column, as the column's type (on
+        SQLite the text Tortoise writes and ``param`` compares with)."""
+        if self.postgres:
+            return f"(date_trunc('day', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+        return f"strftime('%Y-%m-%d 00:00:00+00:00', {column})"
 
     def within_days(self, later: str, earlier: str, days: int) -> str:
         if self.postgres:

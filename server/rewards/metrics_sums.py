@@ -7,10 +7,12 @@ and the range itself at once. ``edges`` are [start, boundaries inside..., end]; 
 function answers a list of n + 1 values for n intervals, the last the whole range's.
 
 Figures that add up over intervals (orders, points) are summed per interval index and
-added up for the range; distinct counts (buyers, active members) are counted again over
-the whole range in the same statement; running figures at each interval's end
-(outstanding points, lifetime value, the last 12 months) are running sums of per-index
-rows: a row counts at end ``e`` when its index (``Sql.index``) says it lies before it.
+added up for the range; distinct counts (buyers, active members) count the one row of
+each member that opens their presence in an interval or the range, told by the index
+of the member's previous activity or order (``metrics_sources``: rollups and the raw
+rows they do not hold yet); running figures at each interval's end (outstanding points,
+lifetime value, the last 12 months) are running sums of per-index rows: a row counts at
+end ``e`` when its index (``Sql.index``) says it lies before it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from server.rewards import metrics_sources as sources
 from server.rewards.metrics_sql import Sql
 
 __all__ = [
@@ -95,20 +98,41 @@ async def new_members(cond: Conditions, edges: Sequence[datetime]) -> list[int]:
     return _per(rows, n, "n")
 
 
+def _placed(sql: Sql, column: str, edges: Sequence[datetime]) -> tuple[str, list[Any]]:
+    """The interval index of a row's earlier time ``column``: -1 before the range (or
+    none), else its interval's (``b`` the row's own)."""
+    i, i_params = sql.index(column, _inner(edges))
+    return f"CASE WHEN {column} IS NULL OR {column} < ? THEN -1 ELSE {i} END", [edges[0], *i_params]
+
+
+def _where(p: int, b: int) -> int:
+    """0: the earlier time ``p`` is before the range, 1: in it but before interval ``b``,
+    2: in interval ``b``."""
+    return 0 if p < 0 else 2 if p == b else 1
+
+
 async def active_members(cond: Conditions, edges: Sequence[datetime]) -> list[int]:
-    """Members with any activity, per interval and over the range (distinct each)."""
+    """Members with any activity, per interval and over the range (distinct each): a
+    member counts once in an interval, by their first activity in it, the one whose
+    previous activity is before the interval."""
     sql, n = cond.sql, len(edges) - 1
-    b, b_params = sql.index("a.occurred_at", _inner(edges))
-    a_cond, a_params = cond.of("a.member_id")
+    b, b_params = sql.index("c.occurred_at", _inner(edges))
+    p, p_params = _placed(sql, "c.prev_any", edges)
+    a_cond, a_params = cond.of("c.member_id")
     rows = await sql.rows(
-        f"WITH x AS (SELECT DISTINCT {b} AS b, a.member_id AS m FROM activities a "
-        f"WHERE a.occurred_at >= ? AND a.occurred_at < ?{a_cond}) "
-        "SELECT b, COUNT(*) AS n FROM x GROUP BY b "
-        "UNION ALL SELECT -1 AS b, COUNT(DISTINCT m) AS n FROM x",
-        [*b_params, edges[0], edges[-1], *a_params],
+        *sources.grouped(
+            sql,
+            f"{b} AS b, {p} AS p, COUNT(*) AS n",
+            f"c.occurred_at >= ? AND c.occurred_at < ?{a_cond}",
+            [*b_params, *p_params, edges[0], edges[-1], *a_params],
+            groups=2,
+        )
     )
-    found = _per([r for r in rows if int(r["b"]) >= 0], n, "n")
-    found[n] = next(int(r["n"]) for r in rows if int(r["b"]) < 0)
+    found = [0] * (n + 1)
+    for r in rows:
+        i, where, k = int(r["b"]), _where(int(r["p"]), int(r["b"])), int(r["n"])
+        found[i] += k if where < 2 else 0
+        found[n] += k if where == 0 else 0
     return found
 
 
@@ -121,30 +145,37 @@ class Orders:
 
 
 async def orders(cond: Conditions, edges: Sequence[datetime]) -> list[Orders]:
-    """Orders in [start, end): per member and interval first, so that buyers and repeat
-    buyers of the whole range come from the same rows summed per member."""
+    """Orders in [start, end). Buyers of an interval are counted by their first order
+    in it (its previous order before the interval), repeat buyers by their second (its
+    previous order in the interval, the one before that not)."""
     sql, n = cond.sql, len(edges) - 1
-    b, b_params = sql.index("a.occurred_at", _inner(edges))
-    purchases, p_params = cond.purchases()
-    totals = (
-        "COUNT(*) AS buyers, SUM(c) AS orders, SUM(cents) AS cents, "
-        "SUM(CASE WHEN c >= 2 THEN 1 ELSE 0 END) AS repeats"
-    )
+    b, b_params = sql.index("c.occurred_at", _inner(edges))
+    p, p_params = _placed(sql, "c.prev", edges)
+    q, q_params = _placed(sql, "c.prev2", edges)
+    mine, m_params = cond.of("c.member_id")
     rows = await sql.rows(
-        f"WITH x AS (SELECT {b} AS b, a.member_id AS m, COUNT(*) AS c, "
-        f"SUM({sql.amount}) AS cents FROM activities a WHERE {purchases} "
-        "AND a.occurred_at >= ? AND a.occurred_at < ? GROUP BY 1, 2) "
-        f"SELECT b, {totals} FROM x GROUP BY b UNION ALL SELECT -1 AS b, {totals} "
-        "FROM (SELECT m, SUM(c) AS c, SUM(cents) AS cents FROM x GROUP BY m) AS w",
-        [*b_params, *p_params, edges[0], edges[-1]],
-    )
-    found = [Orders(0, 0, 0, 0)] * (n + 1)
-    for r in rows:
-        i = int(r["b"]) if int(r["b"]) >= 0 else n
-        found[i] = Orders(
-            int(r["orders"] or 0), int(r["cents"] or 0), int(r["buyers"]), int(r["repeats"] or 0)
+        *sources.grouped(
+            sql,
+            f"{b} AS b, {p} AS p, {q} AS q, COUNT(*) AS n, SUM(c.cents) AS cents",
+            f"c.purchase AND c.occurred_at >= ? AND c.occurred_at < ?{mine}",
+            [*b_params, *p_params, *q_params, edges[0], edges[-1], *m_params],
+            groups=3,
         )
-    return found
+    )
+    counts = [[0, 0, 0, 0] for _ in range(n + 1)]  # orders, cents, buyers, repeat buyers
+    for r in rows:
+        i, k, cents = int(r["b"]), int(r["n"]), int(r["cents"] or 0)
+        prev, prev2 = _where(int(r["p"]), i), _where(int(r["q"]), i)
+        for at, buyer, repeat in (
+            (i, prev < 2, prev == 2 and prev2 < 2),
+            (n, prev == 0, prev > 0 and prev2 == 0),
+        ):
+            row = counts[at]
+            row[0] += k
+            row[1] += cents
+            row[2] += k if buyer else 0
+            row[3] += k if repeat else 0
+    return [Orders(*c) for c in counts]
 
 
 async def refunds(cond: Conditions, edges: Sequence[datetime]) -> list[int]:
@@ -152,10 +183,10 @@ async def refunds(cond: Conditions, edges: Sequence[datetime]) -> list[int]:
     sql, n = cond.sql, len(edges) - 1
     b, b_params = sql.index("r.created_at", _inner(edges))
     a_cond, a_params = cond.of("a.member_id")
+    joined = " JOIN activities a ON a.id = r.purchase_id" if a_cond else ""  # for the segment
     rows = await sql.rows(
-        f"SELECT {b} AS b, SUM(r.amount_cents) AS cents FROM refunds r JOIN activities a "
-        f"ON a.id = r.purchase_id WHERE r.created_at >= ? AND r.created_at < ?{a_cond} "
-        "GROUP BY 1",
+        f"SELECT {b} AS b, SUM(r.amount_cents) AS cents FROM refunds r{joined} "
+        f"WHERE r.created_at >= ? AND r.created_at < ?{a_cond} GROUP BY 1",
         [*b_params, edges[0], edges[-1], *a_params],
     )
     return _per(rows, n, "cents")
@@ -167,38 +198,59 @@ def _periods(edges: Sequence[datetime]) -> list[tuple[datetime, datetime, dateti
     return [(a - (b - a), a, b) for a, b in spans]
 
 
+def _prefix(rows: list[dict[str, Any]], size: int) -> list[list[int]]:
+    """2-D running sums of the counts ``n`` by ``(t, p)`` in 0..size-1: [x + 1][y + 1] the
+    sum of the rows with t <= x and p <= y."""
+    grid = [[0] * (size + 1) for _ in range(size + 1)]
+    for r in rows:
+        grid[int(r["t"]) + 1][int(r["p"]) + 1] += int(r["n"])
+    for x in range(1, size + 1):
+        row, above, running = grid[x], grid[x - 1], 0
+        for y in range(1, size + 1):
+            running += row[y]
+            row[y] = running + above[y]
+    return grid
+
+
 async def retention(cond: Conditions, edges: Sequence[datetime]) -> list[tuple[int, int]]:
     """(buyers of the period before, of them buyers again in it) per interval and range.
 
-    The periods before overlap the intervals and each other, so the orders are cut at
-    every boundary of either; which pieces make up which period is a small table of
-    integers, joined on equality."""
+    The periods before overlap the intervals and each other, so every boundary of either
+    is a cut, and the orders are counted by the cut before their time and the cut before
+    their member's previous order's. A member bought in [lo, mid) by an order there
+    whose previous order is before lo, and bought in both [lo, mid) and [mid, hi) when
+    their first order in [mid, hi) has its previous order in [lo, mid)."""
     sql = cond.sql
     periods = _periods(edges)
     cuts = sorted({*edges, *(lo for lo, _, _ in periods)})
-    before, during = [], []
-    for s, (lo_cut, hi_cut) in enumerate(itertools.pairwise(cuts), start=1):
-        for i, (lo, mid, hi) in enumerate(periods):
-            if lo <= lo_cut and hi_cut <= mid:
-                before.append(f"({s}, {i})")
-            elif mid <= lo_cut and hi_cut <= hi:
-                during.append(f"({s}, {i})")
-    piece, piece_params = sql.index("a.occurred_at", cuts)
-    purchases, p_params = cond.purchases()
+    t, t_params = sql.index("c.occurred_at", cuts)
+    p, p_params = sql.index("c.prev", cuts)
+    mine, m_params = cond.of("c.member_id")
     rows = await sql.rows(
-        f"WITH x AS (SELECT DISTINCT {piece} AS s, a.member_id AS m FROM activities a "
-        f"WHERE {purchases} AND a.occurred_at >= ? AND a.occurred_at < ?), "
-        f"pb(s, i) AS (VALUES {', '.join(before)}), "
-        f"pd(s, i) AS (VALUES {', '.join(during)}), "
-        "b AS (SELECT DISTINCT pb.i AS i, x.m AS m FROM x JOIN pb ON pb.s = x.s), "
-        "d AS (SELECT DISTINCT pd.i AS i, x.m AS m FROM x JOIN pd ON pd.s = x.s) "
-        "SELECT b.i AS i, COUNT(*) AS previous, COUNT(d.m) AS retained FROM b "
-        "LEFT JOIN d ON d.i = b.i AND d.m = b.m GROUP BY b.i",
-        [*piece_params, *p_params, cuts[0], cuts[-1]],
+        *sources.grouped(
+            sql,
+            f"{t} AS t, CASE WHEN c.prev IS NULL THEN 0 ELSE {p} END AS p, COUNT(*) AS n",
+            f"c.purchase AND c.occurred_at >= ? AND c.occurred_at < ?{mine}",
+            [*t_params, *p_params, cuts[0], cuts[-1], *m_params],
+            groups=2,
+        )
     )
-    found = [(0, 0)] * len(periods)
-    for r in rows:
-        found[int(r["i"])] = (int(r["previous"]), int(r["retained"]))
+    sums = _prefix(rows, len(cuts) + 1)
+
+    def count(t_from: int, t_to: int, p_from: int, p_to: int) -> int:
+        """Rows with t in [t_from, t_to] and p in [p_from, p_to] (cut indexes)."""
+        return (
+            sums[t_to + 1][p_to + 1]
+            - sums[t_from][p_to + 1]
+            - sums[t_to + 1][p_from]
+            + sums[t_from][p_from]
+        )
+
+    found = []
+    for lo, mid, hi in periods:
+        a, b, c = cuts.index(lo), cuts.index(mid), cuts.index(hi)
+        # a time in [cuts[a], cuts[b]) has index a + 1 .. b; one before cuts[a], 0 .. a
+        found.append((count(a + 1, b, 0, a), count(b + 1, c, a + 1, b)))
     return found
 
 
@@ -213,18 +265,17 @@ class Points:
 
 async def points(cond: Conditions, edges: Sequence[datetime]) -> list[Points]:
     sql, n = cond.sql, len(edges) - 1
-    b, b_params = sql.index("e.occurred_at", edges)  # 0: before start; i + 1: interval i
-    e_cond, e_params = cond.of("e.member_id")
+    b, b_params = sql.index("x.at", edges)  # 0: before start; i + 1: interval i
+    source, s_params = sources.ledger(sql, edges[-1], edges, cond.of("e.member_id"))
     rows = await sql.rows(
         f"SELECT {b} AS b, "
-        "SUM(CASE WHEN e.kind IN ('EARN','ADJUST') AND e.amount > 0 THEN e.amount ELSE 0 END) "
-        "AS issued, SUM(CASE WHEN e.kind = 'REVERSAL' OR (e.kind = 'ADJUST' AND e.amount < 0) "
-        "THEN -e.amount ELSE 0 END) AS reversed, "
-        "SUM(CASE WHEN e.kind IN ('SPEND','RETURN') THEN -e.amount ELSE 0 END) AS redeemed, "
-        "SUM(CASE WHEN e.kind = 'EXPIRE' THEN -e.amount ELSE 0 END) AS expired, "
-        f"SUM(e.amount) AS total FROM ledger_entries e WHERE e.occurred_at < ?{e_cond} "
-        "GROUP BY 1",
-        [*b_params, edges[-1], *e_params],
+        "SUM(CASE WHEN x.kind IN ('EARN','ADJUST') AND x.positive THEN x.amount ELSE 0 END) "
+        "AS issued, SUM(CASE WHEN x.kind = 'REVERSAL' OR (x.kind = 'ADJUST' AND NOT x.positive) "
+        "THEN -x.amount ELSE 0 END) AS reversed, "
+        "SUM(CASE WHEN x.kind IN ('SPEND','RETURN') THEN -x.amount ELSE 0 END) AS redeemed, "
+        "SUM(CASE WHEN x.kind = 'EXPIRE' THEN -x.amount ELSE 0 END) AS expired, "
+        f"SUM(x.amount) AS total FROM ({source}) x GROUP BY 1",
+        [*b_params, *s_params],
     )
     by = {int(r["b"]): r for r in rows}
     totals = list(itertools.accumulate(int(by[i]["total"]) if i in by else 0 for i in range(n + 1)))
