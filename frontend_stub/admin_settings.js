@@ -4,6 +4,7 @@
 import { el, gql, toast } from "/static/api.js";
 import { form } from "/static/admin_forms.js";
 import { loadCatalog } from "/static/admin_catalog.js";
+import { loadShopSettings } from "/static/admin_shop.js";
 
 const $ = (id) => document.getElementById(id);
 const ERR = "... on Error { message } ... on ValidationError { field }";
@@ -17,7 +18,7 @@ let key = null;
 
 export async function loadSettings(adminKey) {
   key = adminKey;
-  await Promise.all([loadRules(), loadBadges(), loadTiers(), loadDiscount(), loadCatalog(adminKey)]);
+  await Promise.all([loadShopSettings($("shop-settings"), adminKey), loadRules(), loadBadges(), loadTiers(), loadDiscount(), loadCatalog(adminKey)]);
 }
 
 async function loadRules() {

@@ -39,8 +39,12 @@ export function subscribe(query, variables, token, onData, onError = () => {}) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   let socket;
   let stopped = false;
+  let subscribed = false;
+  let timer = null;
   let retry = 500;
   const open = () => {
+    if (stopped) return;
+    subscribed = false;
     const ws = new WebSocket(`${scheme}://${location.host}/graphql`, "graphql-transport-ws");
     socket = ws;
     // Never send on a socket that was stopped or closed meanwhile (a message may
@@ -60,6 +64,9 @@ export function subscribe(query, variables, token, onData, onError = () => {}) {
       if (message.type === "connection_ack") {
         retry = 500;
         send({ id: "1", type: "subscribe", payload: { query, variables } });
+        subscribed = true;
+      } else if (message.type === "error") {
+        onError(new Error(message.payload?.[0]?.message || "subscription error"));
       } else if (message.type === "next") {
         if (message.payload.errors?.length) onError(new Error(message.payload.errors[0].message));
         else onData(message.payload.data);
@@ -68,13 +75,24 @@ export function subscribe(query, variables, token, onData, onError = () => {}) {
       }
     });
     ws.addEventListener("close", () => {
-      if (!stopped && socket === ws) setTimeout(open, (retry = Math.min(retry * 2, 10000)));
+      if (!stopped && socket === ws) timer = setTimeout(open, (retry = Math.min(retry * 2, 10000)));
     });
   };
   open();
+  // Stopping ends the subscription ("complete") and closes with a normal code; a socket
+  // still connecting is closed once it opens (closing it earlier makes the browser log
+  // an error), and a pending reconnect never happens.
   return () => {
+    if (stopped) return;
     stopped = true;
-    socket?.close();
+    clearTimeout(timer);
+    const ws = socket;
+    if (ws?.readyState === WebSocket.CONNECTING) {
+      ws.addEventListener("open", () => ws.close(1000));
+    } else if (ws?.readyState === WebSocket.OPEN) {
+      if (subscribed) ws.send(JSON.stringify({ id: "1", type: "complete" }));
+      ws.close(1000);
+    }
   };
 }
 

@@ -3,7 +3,11 @@
 import { el, gql, idempotencyKey as key, problem, subscribe, toast } from "/static/api.js";
 import { date, money, number, onLanguage, start, t } from "/static/i18n.js";
 import { loadWaysToEarn } from "/static/community_earn.js";
+import { clearPhoto, photoError, setUpPhoto, uploadChosenPhoto } from "/static/community_photo.js";
+import { applyShop } from "/static/community_shop.js";
 import { codeBlock, loadPrizes as showPrizes } from "/static/community_prizes.js";
+import { loadHowItWorks, showExpiry } from "/static/community_howto.js";
+import { loadContests } from "/static/community_contests.js";
 
 const state = { token: sessionStorage.getItem("laurel.token"), me: null, window: "ALL_TIME", community: null, stop: null };
 const $ = (id) => document.getElementById(id);
@@ -19,6 +23,7 @@ const ME = `query Me {
     badgeProgress { badge { slug name description levels } level value nextThreshold nextLevelName remaining percent }
     activities(first: 15) { edges { node { kind status points pendingPoints decisionReason occurredAt orderId productIds review { productId } share { url } } } }
     redemptions { code status cost createdAt prize { name kind } }
+    expiringPoints { points expiresAt }
   }
 }`;
 
@@ -73,6 +78,9 @@ function signedOut(message) {
   state.stopViewer?.();
   Object.assign(state, { token: null, me: null, community: null, scope: null, stopBadges: null, stopViewer: null });
   for (const id of ["me", "act", "history", "around", "who"]) $(id).hidden = true;
+  howto(false);
+  state.contestsFor = null;
+  contests();
   $("signin").hidden = false;
   $("signin-error").textContent = message;
   loadShelf().catch((e) => { $("shelf").textContent = e.message; });
@@ -112,6 +120,9 @@ function showMe(viewer) {
   showShelf(viewer.badgeProgress);
   showHistory(viewer);
   showReviewProducts(viewer);
+  showExpiry($("expiry"), viewer);
+  howto(false);
+  if (state.contestsFor !== viewer.member.id) { state.contestsFor = viewer.member.id; contests(); }
   loadBoard();
   loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
   loadDiscount().catch(() => {});
@@ -165,9 +176,19 @@ function showBoard(page) {
   $("board-status").textContent = page.totalMembers ? t("board.members", { count: page.totalMembers }) : t("board.empty");
 }
 
+// The first rows came in the page's HTML (server/page_board.py): they stay until the live
+// board replaces them with the same rows, so nothing flashes; only the status is redrawn.
 function loadBoard() {
   tabs();
-  $("board-status").textContent = t("common.loading");
+  const served = $("board").dataset.served;
+  delete $("board").dataset.served;
+  const count = $("board-status").dataset.count;
+  delete $("board-status").dataset.count;
+  if (served === "ALL_TIME" && state.window === "ALL_TIME" && !board().community) {
+    if (count) $("board-status").textContent = t("board.members", { count: Number(count) });
+  } else if (served !== "") {
+    $("board-status").textContent = t("common.loading");
+  }
   state.stop?.();
   state.stop = subscribe(`subscription Live($board: BoardInput) { leaderboardChanged(board: $board, first: 10) { ${BOARD_FIELDS} } }`,
     { board: board() }, null, (data) => showBoard(data.leaderboardChanged),
@@ -252,7 +273,7 @@ function fieldErrors(prefix, issue, fields) {
     $(`${prefix}-${name}`).removeAttribute("aria-invalid");
   }
   if (!issue) return;
-  const target = { productId: "product", text: "text", url: "url", platform: "url", points: "points" }[issue.field] || fields[fields.length - 1];
+  const target = { productId: "product", text: "text", photoId: "photo", url: "url", platform: "url", points: "points" }[issue.field] || fields[fields.length - 1];
   $(`${prefix}-${target}-error`).textContent = plain(issue);
   $(`${prefix}-${target}`).setAttribute("aria-invalid", "true");
   $(`${prefix}-${target}`).focus();
@@ -260,14 +281,24 @@ function fieldErrors(prefix, issue, fields) {
 
 async function submitReview(event) {
   event.preventDefault();
+  fieldErrors("review", null, ["product", "text", "photo"]);
+  let photoId = null;
+  try {
+    photoId = await uploadChosenPhoto(state.token);
+  } catch (error) {
+    if (error.expired) signedOut(error.message);
+    else photoError(error.message);
+    return;
+  }
+  // The review's kind follows from the photo: with one it is a photo review.
   const data = await gql(`mutation Review($input: SubmitReviewInput!) { submitReview(input: $input) {
       __typename ... on ActivityRecorded { pointsAwarded } ... on ValidationError { field message } ... on Error { message } } }`,
-    { input: { idempotencyKey: key(), productId: $("review-product").value, rating: Number($("review-rating").value), text: $("review-text").value, hasPhoto: $("review-photo").checked } },
+    { input: { idempotencyKey: key(), productId: $("review-product").value, rating: Number($("review-rating").value), text: $("review-text").value, photoId } },
     state.token);
   const issue = problem(data.submitReview, "ActivityRecorded");
-  fieldErrors("review", issue, ["product", "text"]);
+  fieldErrors("review", issue, ["product", "text", "photo"]);
   $("review-result").textContent = issue ? "" : t("review.thanks", { count: data.submitReview.pointsAwarded });
-  if (!issue) { $("review-text").value = ""; $("review-photo").checked = false; await refreshMe(); }
+  if (!issue) { $("review-text").value = ""; clearPhoto(); await refreshMe(); }
 }
 
 async function submitShare(event) {
@@ -327,18 +358,27 @@ $("copy-referral").addEventListener("click", async () => {
 });
 
 const earn = () => loadWaysToEarn($("earn")).catch((e) => { $("earn").textContent = e.message; });
+// "How it works" (again: its public part read anew) and the contests, with the viewer's rows marked.
+const howto = (again = true) => loadHowItWorks($("howto"), state.me, again).catch((e) => { $("howto").textContent = e.message; });
+const contests = () => loadContests($("contests"), state.me?.member.id).catch((e) => { $("contests").textContent = e.message; });
 await start();
 // A new language draws again everything the page wrote (the static text is i18n.js's).
 onLanguage(() => {
   if (state.me) showMe(state.me);
   else loadBoard();
   earn();
+  howto(false);
+  contests();
   loadShelf().catch((e) => { $("shelf").textContent = e.message; });
   if (!state.me) loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
   if (!state.me) loadDiscount().catch(() => {});
 });
 loadBoard();
 earn();
+setUpPhoto();
+applyShop({ brand: $("shop-brand"), faq: { section: $("how"), box: $("faq") } }).catch(() => {});
+howto();
+contests();
 loadShelf().catch((e) => { $("shelf").textContent = e.message; });
 loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
 loadDiscount().catch(() => {});

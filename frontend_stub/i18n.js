@@ -28,12 +28,15 @@ let chosen = "en";
 let plurals = new Intl.PluralRules("en");
 let numbers = new Intl.NumberFormat("en");
 let dates = new Intl.DateTimeFormat("en", { dateStyle: "medium" });
+let dateTimes = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" });
 let amounts = new Intl.NumberFormat("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const listeners = [];
 
 // Formatters that follow the language as it changes (`number.format(1234)`).
 export const number = { format: (n) => numbers.format(n) };
 export const date = { format: (d) => dates.format(d) };
+// A moment with its time of day, in the visitor's time zone ("12 Mar 2031, 14:30").
+export const dateTime = { format: (d) => dateTimes.format(d) };
 export const money = { format: (n) => amounts.format(n) };
 
 /** The language the page is in now (English until start()). */
@@ -100,6 +103,7 @@ export async function use(code, remember = false) {
   plurals = new Intl.PluralRules(next);
   numbers = new Intl.NumberFormat(next);
   dates = new Intl.DateTimeFormat(next, { dateStyle: "medium" });
+  dateTimes = new Intl.DateTimeFormat(next, { dateStyle: "medium", timeStyle: "short" });
   amounts = new Intl.NumberFormat(next, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   document.documentElement.lang = next;
   if (remember) {

@@ -48,6 +48,7 @@ from schema.metrics import MetricsQueries
 from schema.prize_mutations import PrizeMutations
 from schema.prizes import PrizeQueries
 from schema.rules import RuleMutations, RuleQueries
+from schema.shop import ShopMutations, ShopQueries
 from schema.tiers import TierMutations, TierQueries
 from schema.viewer_live import ViewerSubscriptions
 from schema.webhooks import WebhookMutations, WebhookQueries
@@ -93,6 +94,7 @@ Query = merge_types(
         DiscountQueries,
         MetricsQueries,
         WebhookQueries,
+        ShopQueries,
     ),
 )
 Mutation = merge_types(
@@ -109,6 +111,7 @@ Mutation = merge_types(
         ApiKeyMutations,
         DiscountMutations,
         WebhookMutations,
+        ShopMutations,
     ),
 )
 Subscription = merge_types(

@@ -11,6 +11,7 @@ from schema.context import Info
 from schema.members import Member, load_member
 from schema.shared import PageInfo
 from server import actions
+from server.actions.photos import photo_urls
 from server.rewards.activities import Activity as ActivityRow
 from server.rewards.activities import ActivityKind as ActivityKindRow
 from server.rewards.activities import ActivityStatus as ActivityStatusRow
@@ -47,6 +48,20 @@ class ReviewDetails:
     rating: int
     text: str
     has_photo: bool
+
+
+@strawberry.type(description="A review's photo: JPEGs without metadata, served with an ETag.")
+class ReviewPhoto:
+    url: str = strawberry.field(description="At most 1600 px on its long side.")
+    thumbnail_url: str = strawberry.field(description="At most 320 px on its long side.")
+
+
+def _photo(row: ActivityRow) -> ReviewPhoto | None:
+    found = row.payload.get("photoId") if row.kind in _REVIEWS else None
+    if not isinstance(found, str):
+        return None
+    url, thumbnail = photo_urls(found)
+    return ReviewPhoto(url=url, thumbnail_url=thumbnail)
 
 
 @strawberry.type
@@ -107,6 +122,9 @@ class Activity:
     share: ShareDetails | None = strawberry.field(
         description="For shares: where and what was shared."
     )
+    photo: ReviewPhoto | None = strawberry.field(
+        description="For a photo review whose photo was uploaded to Laurel: the photo."
+    )
     order_id: str | None = strawberry.field(description="For purchases: the shop's order id.")
     product_ids: list[str] | None = strawberry.field(
         description="For purchases: the products in the order (reviewable)."
@@ -142,6 +160,7 @@ class Activity:
             occurred_at=row.occurred_at,
             review=_review(row),
             share=_share(row),
+            photo=_photo(row),
             order_id=row.target if row.kind is ActivityKindRow.PURCHASE else None,
             product_ids=_product_ids(row),
             decision_reason=row.decision_reason,

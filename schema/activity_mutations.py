@@ -84,7 +84,15 @@ class SubmitReviewInput:
     product_id: str
     rating: int
     text: str
-    has_photo: bool = False
+    has_photo: bool = strawberry.field(
+        default=False,
+        description="Without photoId: a photo kept on the shop's side (SERVICE callers only; "
+        "a shopper sends photoId).",
+    )
+    photo_id: str | None = strawberry.field(
+        default=None,
+        description="A photo the member uploaded (POST /photos): makes it a PHOTO_REVIEW.",
+    )
     member_external_id: str | None = strawberry.field(
         default=None,
         description="SERVICE callers name the member; SHOPPER callers act as themselves.",

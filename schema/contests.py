@@ -13,14 +13,17 @@ from schema.leaderboards import LeaderboardPage
 from schema.members import Member
 from schema.runner import field
 from server import actions
+from server.actions.contest_lifecycle import disqualified
 from server.rewards.contests import Contest as ContestRow
 from server.rewards.contests import ContestStatus as ContestStatusRow
+from server.rewards.contests import Disqualification as DisqualificationRow
 from server.rewards.contests import Placement as PlacementRow
 from server.rewards.contests import RankPrize
 from server.rewards.members import Member as MemberRow
 
 __all__ = [
     "Contest",
+    "ContestDisqualification",
     "ContestPlacement",
     "ContestQueries",
     "ContestStatus",
@@ -84,6 +87,16 @@ class Contest:
             if m is not None
         ]
 
+    @field(description="MODERATOR: members taken off the board now, newest decision first.")
+    async def disqualified(self, info: Info) -> list[ContestDisqualification]:
+        rows = await disqualified(info.context.principal, self.row)
+        members = await info.context.loaders.member.load_many([d.member_id for d in rows])
+        return [
+            ContestDisqualification.of(d, m)
+            for d, m in zip(rows, members, strict=True)
+            if m is not None
+        ]
+
     @classmethod
     def of(cls, row: ContestRow) -> Contest:
         return cls(
@@ -106,6 +119,17 @@ class Contest:
             ],
             cancel_reason=row.cancel_reason,
         )
+
+
+@strawberry.type(description="A member off a contest's board, and why (staff only).")
+class ContestDisqualification:
+    member: Member
+    reason: str
+    decided_at: datetime
+
+    @classmethod
+    def of(cls, row: DisqualificationRow, member: MemberRow) -> ContestDisqualification:
+        return cls(member=Member.of(member), reason=row.reason, decided_at=row.decided_at)
 
 
 @strawberry.type(description="A member's frozen place in a finalized contest.")

@@ -22,7 +22,14 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from leaderboards import EmbeddedValkey, Leaderboards, RateLimiter, connect
-from server import badge_routes, hook_routes, metrics_routes, prize_routes
+from server import (
+    badge_routes,
+    hook_routes,
+    metrics_routes,
+    photo_routes,
+    prize_routes,
+    shop_routes,
+)
 from server.actions import Services, services_for, status
 from server.actions.webhook_sender import WebhookSender
 from server.db import orm
@@ -133,6 +140,17 @@ def create_app(
     async def metrics_csv(request: Request) -> Response:
         return await metrics_routes.metrics_csv(svc(), secret, request)
 
+    photos = settings.resolved_photo_dir
+
+    async def upload_photo(request: Request) -> Response:
+        return await photo_routes.upload(photos, secret, request)
+
+    async def photo(request: Request) -> Response:
+        return await photo_routes.photo(photos, request, thumb=False)
+
+    async def photo_thumb(request: Request) -> Response:
+        return await photo_routes.photo(photos, request, thumb=True)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if services is not None:
@@ -153,12 +171,16 @@ def create_app(
             Route("/healthz", healthz),
             Route("/badges/{slug}/{level}.png", badge_image),
             Route("/prizes/{prize_id}/image.png", prize_routes.image),
+            Route("/photos", upload_photo, methods=["POST"]),
+            Route("/photos/{photo_id}.jpg", photo),
+            Route("/photos/{photo_id}/thumb.jpg", photo_thumb),
+            Route("/shop/logo.png", shop_routes.logo),
             Route("/openbadges/issuer", issuer),
             Route("/openbadges/badges/{slug}/{level}", badge_class),
             Route("/openbadges/assertions/{token}", assertion),
             Route("/hooks/{source}", hook, methods=["POST"]),
             Route("/admin/metrics.csv", metrics_csv),
-            *page_routes(demo=settings.demo, secret=secret),
+            *page_routes(demo=settings.demo, secret=secret, services=lambda: graphql.services),
             *(vendor_routes() if settings.graphiql else []),
         ],
         # A database failure anywhere in a request answers JSON (503 + Retry-After).

@@ -45,6 +45,8 @@ MODEL_MODULES = [
     "server.rewards.webhooks",
     "server.rewards.discounts",
     "server.rewards.metrics_rollup",
+    "server.rewards.photos",
+    "server.rewards.shop",
     "badges.models",
 ]
 

@@ -22,6 +22,7 @@ from server.actions import (
     submit_review,
     upsert_member,
 )
+from server.actions.shop import shop_look, update_shop
 from server.auth import Principal, Role
 from server.rewards.activities import Activity, PurchasedProduct
 from server.rewards.errors import RewardsError
@@ -140,6 +141,7 @@ async def seed_demo(svc: Services) -> DemoSummary:
     )
     await _community(svc, shop)
     await _prizes(admin)
+    await _shop(svc, admin)
     await _redemptions(svc)
     return DemoSummary(members=_MEMBERS, purchases_new=new, purchases_seen=seen)
 
@@ -179,6 +181,24 @@ _PRIZES = (
     ("Canvas tote bag", "Our sturdy tote, shipped to you.", 400, 25, None),
     ("Gift card 25.00", "For members of the Gold tier and above.", 1_500, 10, "Gold"),
 )
+
+
+_FAQ = """Every order earns points: one point for each 1.00 you spend, spendable 14 days
+after the order (our return window).
+
+A review of something you bought earns 20 points, 40 with a photo, once a moderator has
+read it. Sharing one of our pages earns a few points too.
+
+Spend your points on prizes or as money off your next order. Points last a year."""
+
+
+async def _shop(svc: Services, admin: Principal) -> None:
+    """The shop's name, colours and rules text, unless the owner has set them already."""
+    if (await shop_look(svc)).faq:
+        return
+    await update_shop(
+        svc, admin, name="Bell & Birch", primary_color="#2f5d50", accent_color="#c9a227", faq=_FAQ
+    )
 
 
 async def _prizes(admin: Principal) -> None:

@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from server.actions import Services
 from server.auth import create_api_key, issue_member_token
+from server.page_board import with_board
 from server.responses import problem
 from server.rewards.members import Member
 from server.rewards.staff import StaffRole
@@ -58,9 +60,14 @@ def _shipped(name: str, folder: str, types: dict[str, str] = _TYPES) -> Response
     return Response(body, media_type=kind, headers={"Cache-Control": "no-cache"})
 
 
-def page_routes(*, demo: bool, secret: str) -> list[Route]:
+def page_routes(
+    *, demo: bool, secret: str, services: Callable[[], Services | None] = lambda: None
+) -> list[Route]:
+    """The pages; ``services`` gives the running app's (None before its lifespan), from
+    which the community page draws its first leaderboard rows."""
+
     async def index(request: Request) -> Response:
-        return HTMLResponse(_read("index.html"))
+        return HTMLResponse(await with_board(_read("index.html"), services()))
 
     async def moderate(request: Request) -> Response:
         return HTMLResponse(_read("moderate.html"))

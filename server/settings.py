@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAUREL_", extra="ignore")
 
     data_dir: Path = Path("data")
+    # Review photos (and their thumbnails); None: DATA_DIR/photos. Back it up.
+    photo_dir: Path | None = None
     database_url: str | None = None
     redis_url: str | None = None
     # True: LAUREL_REDIS_URL is a seed node of a Redis Cluster (docs/decisions/0027).
@@ -189,6 +191,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite://{(self.data_dir / 'laurel.sqlite3').resolve()}"
+
+    @property
+    def resolved_photo_dir(self) -> Path:
+        """Where review photos are kept: the setting, or ``photos`` in DATA_DIR."""
+        return self.photo_dir if self.photo_dir is not None else self.data_dir / "photos"
 
     def resolved_jwt_secret(self) -> str:
         """The JWT signing secret: the setting, or one generated once into DATA_DIR.

@@ -16,8 +16,9 @@ from server.actions.common import (
     scoped_key,
 )
 from server.actions.ingest import REVIEWS, acting_member, ingest
+from server.actions.photos import review_photo
 from server.actions.services import Services
-from server.auth import Principal
+from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus, PurchasedProduct
 from server.rewards.community import review_text, share_platform, share_url
@@ -59,16 +60,26 @@ async def submit_review(
     rating: int,
     text: str,
     has_photo: bool = False,
+    photo_id: str | None = None,
     member_external_id: str | None = None,
 ) -> Recorded:
-    """A review of a product the member bought; it waits for a moderator."""
+    """A review of a product the member bought; it waits for a moderator. With
+    ``photo_id`` (a photo the member uploaded) it is a PHOTO_REVIEW. A shopper cannot
+    claim a photo without sending it; the shop's SERVICE key may still report
+    ``has_photo`` for a photo kept on the shop's side (docs/decisions/0036)."""
     author = await acting_member(principal, member_external_id)
     key = await scoped_key("review", principal, idempotency_key, Activity)
     product = v.clean_text("productId", product_id, max_length=128)
     if not 1 <= rating <= 5:
         raise Invalid("rating", msg("rating must be 1 to 5."))
     body = review_text(text)
-    payload = {"productId": product, "rating": rating, "text": body, "hasPhoto": has_photo}
+    payload: dict[str, object] = {"productId": product, "rating": rating, "text": body}
+    if photo_id:
+        payload["photoId"] = await review_photo(author.id, photo_id)
+    elif has_photo and principal.role is Role.SHOPPER:
+        raise Invalid("photoId", msg("A photo review needs its photo: choose the photo to upload."))
+    has_photo = has_photo or bool(photo_id)
+    payload["hasPhoto"] = has_photo
     request_hash = v.fingerprint(member=author.id, **payload)
     # A retry returns the first result even if the order was refunded since.
     replay = await activity_replay(key, request_hash)

@@ -39,6 +39,7 @@ __all__ = [
     "ContestFields",
     "cancel_contest",
     "create_contest",
+    "disqualified",
     "disqualify",
     "publish_contest",
     "reinstate",
@@ -152,12 +153,16 @@ async def cancel_contest(
 
 
 async def _refresh_board(svc: Services, contest: Contest) -> None:
+    # The pages kept in memory (``board_cache``) go with the old board: the live pages
+    # told of the swap, and the moderator's own next read, see the new one at once.
     if svc.boards is not None:
+        svc.board_cache.clear()
         await svc.boards.replace_board(
             Board(contest_id=contest.id),
             await contest_scores(contest),
             expires_at=contest.ends_at + CONTEST_GRACE,
         )
+        svc.board_cache.clear()
 
 
 async def _member(member_id: str) -> Member:
@@ -203,3 +208,14 @@ async def reinstate(
     await Disqualification.filter(contest_id=contest.id, member_id=member.id).update(active=False)
     await _refresh_board(svc, contest)
     return contest
+
+
+async def disqualified(principal: Principal, contest: Contest) -> list[Disqualification]:
+    """MODERATOR: who is off the contest's board now (with why), newest decision first,
+    so a console can offer to reinstate them; their reasons are for staff only."""
+    require(principal, *CONTEST_STAFF)
+    return (
+        await Disqualification.filter(contest_id=contest.id, active=True)
+        .order_by("-decided_at", "-id")
+        .all()
+    )

@@ -5,9 +5,11 @@ leaderboard moves live."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
+from PIL import Image
 from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import pytestmark  # noqa: F401  (embedded only)
@@ -40,7 +42,11 @@ async def test_shopper_and_moderator_in_two_browsers(site: str, browser: Browser
     await shopper.click("#review-form button[type=submit]")
     await expect(shopper.locator("#review-text-error")).not_to_be_empty()
     await shopper.fill("#review-text", "Warm, well made and exactly the colour in the photos.")
-    await shopper.check("#review-photo")
+    photo = io.BytesIO()
+    Image.new("RGB", (800, 600), (160, 60, 30)).save(photo, "JPEG")
+    await shopper.set_input_files(
+        "#review-photo", {"name": "hat.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}
+    )
     await shopper.click("#review-form button[type=submit]")
     await expect(shopper.locator("#review-result")).to_contain_text("wait for a moderator")
 

@@ -222,7 +222,14 @@ def actions_kind(name: str) -> Any:
     return ActivityKind(name)
 
 
-async def test_disqualify_and_reinstate(svc: Services, clock: Clock, gql: GraphQL) -> None:
+DISQUALIFIED = (
+    "query($id: ID!) { contest(id: $id) { disqualified { member { displayName } reason } } }"
+)
+
+
+async def test_disqualify_and_reinstate(
+    svc: Services, clock: Clock, gql: GraphQL, keys: dict[str, str]
+) -> None:
     clock.now = START + timedelta(days=1)
     contest = await actions.create_contest(
         svc,
@@ -242,10 +249,20 @@ async def test_disqualify_and_reinstate(svc: Services, clock: Clock, gql: GraphQ
         svc, MODERATOR, str(contest.id), str(fay.id), "shares of a copied page"
     )
     assert await _board(gql, str(contest.id)) == [(1, 5, "gus")]
+    # A moderator sees who is off the board and why (to reinstate them); nobody else does.
+    off = await gql(DISQUALIFIED, {"id": str(contest.id)}, auth=keys["MODERATOR"])
+    assert off["contest"]["disqualified"] == [
+        {"member": {"displayName": "fay"}, "reason": "shares of a copied page"}
+    ]
+    hidden = (await gql.raw(DISQUALIFIED, {"id": str(contest.id)})).json()
+    assert hidden["data"] is None or hidden["data"]["contest"] is None
+    assert hidden["errors"]
     await _shares(svc, fay, 1, "y")  # still off the board
     assert await _board(gql, str(contest.id)) == [(1, 5, "gus")]
     await actions.reinstate(svc, MODERATOR, str(contest.id), str(fay.id))
     assert await _board(gql, str(contest.id)) == [(1, 15, "fay"), (2, 5, "gus")]
+    off = await gql(DISQUALIFIED, {"id": str(contest.id)}, auth=keys["MODERATOR"])
+    assert off["contest"]["disqualified"] == []
     await actions.disqualify(svc, MODERATOR, str(contest.id), str(fay.id), "for good")
     clock.now = END
     done = await actions.finalize_contest(svc, MODERATOR, str(contest.id))

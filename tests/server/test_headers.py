@@ -45,6 +45,9 @@ RESPONSES = [
     ("/healthz", {}),
     ("/openbadges/issuer", {}),
     ("/badges/first-review/1.png", {}),
+    ("/photos/nothing-here-at-all-123.jpg", {}),
+    ("/photos/nothing-here-at-all-123/thumb.jpg", {}),
+    ("/shop/logo.png", {}),
 ]
 PAGES = ["/", "/moderate", "/admin", "/graphql"]
 # SHA-384 of the shipped files = the `integrity` of strawberry 0.341's CDN page.

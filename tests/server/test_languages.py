@@ -253,7 +253,11 @@ def test_the_pages_static_text_is_the_english_catalogs(page: str) -> None:
 
 def test_every_message_the_scripts_ask_for_is_in_the_catalog() -> None:
     english = _page_catalog("en")
-    scripts = ["api.js", "community.js", "community_earn.js", "community_prizes.js", "moderate.js"]
+    scripts = [
+        *("api.js", "community.js", "community_earn.js", "community_prizes.js", "moderate.js"),
+        *("community_howto.js", "community_contests.js"),
+        *("moderate_forms.js", "moderate_contests.js", "moderate_contest_detail.js"),
+    ]
     asked = {key for name in scripts for key in _CALLED.findall((PAGES / name).read_text("utf-8"))}
     assert len(asked) > 50
     assert asked - set(english) == set()

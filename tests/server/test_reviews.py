@@ -4,10 +4,12 @@ and an approved review can be removed again with its points taken back."""
 from __future__ import annotations
 
 import asyncio
+import io
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.conftest import Clock, GraphQL, member_token
 from tests.helpers import ADJUST, BOARD, PURCHASE, UPSERT, ledger_counts, purchase_input
@@ -130,16 +132,20 @@ def review_input(
     *,
     rating: int = 5,
     text: str = TEXT,
-    photo: bool = False,
+    photo: bool | str = False,
     member: str | None = None,
 ) -> dict[str, Any]:
+    """``photo``: an uploaded photo's id, or True to claim one without sending it."""
     fields: dict[str, Any] = {
         "idempotencyKey": key,
         "productId": product,
         "rating": rating,
         "text": text,
-        "hasPhoto": photo,
     }
+    if isinstance(photo, str):
+        fields["photoId"] = photo
+    else:
+        fields["hasPhoto"] = photo
     if member is not None:
         fields["memberExternalId"] = member
     return {"input": fields}
@@ -166,8 +172,21 @@ async def _score(gql: GraphQL, member_id: str) -> int | None:
     return scores.get(member_id)
 
 
+async def upload_photo(gql: GraphQL, token: str) -> str:
+    """The id of a small JPEG uploaded as the shopper of ``token``."""
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (120, 80, 40)).save(out, "JPEG")
+    answer = await gql.http.post(
+        "/photos", content=out.getvalue(), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 201, answer.text
+    photo_id: str = answer.json()["id"]
+    return photo_id
+
+
 async def _submit(gql: GraphQL, buyer: Buyer, key: str, product: str, photo: bool = True) -> str:
-    done = await gql(REVIEW, review_input(key, product, photo=photo), auth=buyer.token)
+    sent: bool | str = await upload_photo(gql, buyer.token) if photo else False
+    done = await gql(REVIEW, review_input(key, product, photo=sent), auth=buyer.token)
     assert done["submitReview"]["__typename"] == "ActivityRecorded", done
     activity_id: str = done["submitReview"]["activity"]["id"]
     return activity_id
@@ -200,7 +219,9 @@ async def test_a_photo_review_waits_for_a_moderator_as_pending_points(
     ada = await _buyer(gql, keys["SERVICE"], "ada", ["boots", "hat"])
     done = await gql(
         REVIEW,
-        review_input("r-1", "boots", rating=4, text=f"  {TEXT}  ", photo=True),
+        review_input(
+            "r-1", "boots", rating=4, text=f"  {TEXT}  ", photo=await upload_photo(gql, ada.token)
+        ),
         auth=ada.token,
     )
     recorded = done["submitReview"]
@@ -326,9 +347,8 @@ async def test_one_review_per_product(
     ada = await _buyer(gql, keys["SERVICE"], "ada", ["boots"])
     await _submit(gql, ada, "r-1", "boots", photo=False)
     before = await ledger_counts()
-    again = await gql(
-        REVIEW, review_input("r-2", "boots", photo=second_has_photo, rating=1), auth=ada.token
-    )
+    photo: bool | str = await upload_photo(gql, ada.token) if second_has_photo else False
+    again = await gql(REVIEW, review_input("r-2", "boots", photo=photo, rating=1), auth=ada.token)
     assert again["submitReview"]["__typename"] == "ConflictError"
     assert again["submitReview"]["message"]
     assert await ledger_counts() == before

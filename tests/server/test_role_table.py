@@ -416,6 +416,8 @@ PROBES: dict[str, Variables] = {
     "archivePrize": lambda w, r: {"prizeId": w.spare_prize},
     "addPrizeCodes": lambda w, r: {"input": {"prizeId": w.spare_prize, "codes": [f"GC-{r}"]}},
     "setPrizeImage": lambda w, r: {"input": {"prizeId": w.spare_prize, "image": ONE_PIXEL_PNG}},
+    "updateShop": lambda w, r: {"input": {"name": f"Shop of {r}", "primaryColor": "#123456"}},
+    "setShopLogo": lambda w, r: {"input": {"image": ONE_PIXEL_PNG}},
     "redeemPrize": lambda w, r: {"input": {"idempotencyKey": f"red-{r}", "prizeId": w.prize}},
     "cancelRedemption": lambda w, r: {
         "input": {"redemptionId": w.redemptions["cancelRedemption"], "reason": "Changed mind"}
