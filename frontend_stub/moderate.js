@@ -2,6 +2,7 @@
 import { el, gql, offerDemoKey, problem, toast } from "/static/api.js";
 import { onLanguage, start, t } from "/static/i18n.js";
 import { redrawContests, startContests } from "/static/moderate_contests.js";
+import { failure, plain } from "/static/moderate_forms.js";
 import { applyShop } from "/static/community_shop.js";
 
 const $ = (id) => document.getElementById(id);
@@ -41,13 +42,17 @@ async function loadQueue() {
     const reason = el("input", { "aria-label": t("mod.reason_for", { name: a.member.displayName, kind }), placeholder: t("mod.reason_optional") });
     const error = el("p", { class: "field-error", role: "alert" });
     const decide = (decision) => async () => {
-      const data = await gql(`mutation Decide($input: ModerateActivityInput!) { moderateActivity(input: $input) {
-          __typename ... on ActivityRecorded { pointsAwarded } ... on Error { message } } }`,
-        { input: { activityId: a.id, decision, reason: reason.value || null } }, state.key);
+      error.textContent = "";
+      let data;
+      try {
+        data = await gql(`mutation Decide($input: ModerateActivityInput!) { moderateActivity(input: $input) {
+            __typename ... on ActivityRecorded { pointsAwarded } ... on Error { message } } }`,
+          { input: { activityId: a.id, decision, reason: reason.value || null } }, state.key);
+      } catch (thrown) { error.textContent = failure(thrown); return; }  // said in words, detail logged
       const issue = problem(data.moderateActivity, "ActivityRecorded");
-      if (issue) { error.textContent = issue.message; return; }
+      if (issue) { error.textContent = plain(issue.message); return; }
       toast(decision === "APPROVE" ? t("mod.approved", { count: data.moderateActivity.pointsAwarded, name: a.member.displayName }) : t("mod.rejected"));
-      loadQueue();
+      loadQueue().catch((thrown) => { error.textContent = failure(thrown); });
     };
     const what = a.review
       ? [el("strong", {}, t(a.review.hasPhoto ? "mod.reviewed_photo" : "mod.reviewed", { name: a.member.displayName, product: a.review.productId, rating: a.review.rating })), el("p", {}, a.review.text),

@@ -147,3 +147,30 @@ async def test_statuses_by_the_clock_and_only_valid_actions(
     await expect(page.locator("#contests li", has_text="Next month")).to_contain_text("Scheduled")
     await expect(page.locator("#detail-title")).to_be_focused()  # the pressed button went
     assert errors == []
+
+
+async def test_a_failed_decision_in_the_queue_is_said_in_words(
+    site: str, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    errors = console_errors(page)
+    await page.goto(site + "/moderate")
+    await sign_in(page)
+    item = page.locator("#queue li[data-activity]").first
+    await expect(item).to_be_visible()
+    activity = await item.get_attribute("data-activity")
+
+    async def broken(route: object) -> None:
+        await route.fulfill(  # type: ignore[attr-defined]
+            json={"errors": [{"message": "Variable '$input' got invalid value None"}]}
+        )
+
+    # A GraphQL error on Approve: one sentence of ours beside the item, never the raw text.
+    await page.route("**/graphql", broken)
+    await item.get_by_role("button", name="Approve").click()
+    await expect(item.locator(".field-error")).to_have_text(re.compile("^That did not work."))
+    await page.unroute("**/graphql")
+    # Then it works: the item leaves the queue.
+    await item.get_by_role("button", name="Approve").click()
+    await expect(page.locator(f'#queue li[data-activity="{activity}"]')).to_have_count(0)
+    assert errors == []
