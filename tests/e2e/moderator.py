@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.async_api import Page, expect
 
-__all__ = ["AXE", "Api", "axe", "sign_in"]
+__all__ = ["Api", "sign_in"]
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 _SEQ = itertools.count()
 
 
@@ -92,12 +90,3 @@ async def sign_in(page: Page) -> None:
     await page.click("#demo-key")
     await expect(page.locator("#console")).to_be_visible()
     await expect(page.locator("#queue li").first).to_be_visible()
-
-
-async def axe(page: Page) -> list[str]:
-    await page.add_script_tag(path=str(AXE))
-    found: list[str] = await page.evaluate(
-        "async () => (await axe.run(document)).violations"
-        ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
-    )
-    return found

@@ -20,10 +20,8 @@ from tests.e2e.conftest import (
     demo_site,
     pytestmark,  # noqa: F401  (embedded only)
 )
-from tests.e2e.console import console_errors
+from tests.e2e.console import axe, console_errors
 from tests.servers import REPO, free_port
-
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -258,11 +256,7 @@ async def test_small_screens_keyboard_and_axe(site: str, browser: Browser) -> No
     for tab in ("#tab-dashboard", "#tab-settings"):
         await page.click(tab)
         await page.wait_for_timeout(1000)
-        await page.add_script_tag(path=str(AXE))
-        violations = await page.evaluate(
-            "async () => (await axe.run(document)).violations"
-            ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
-        )
+        violations = await axe(page)
         assert violations == [], (tab, violations)
     await audit.close()
 

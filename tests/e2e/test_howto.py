@@ -11,7 +11,6 @@ import asyncio
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -19,9 +18,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import demo_site, pytestmark  # noqa: F401  (embedded only)
-from tests.e2e.console import console_errors
+from tests.e2e.console import axe, console_errors
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SHOPPER = "Hana Hart"
 TIERS = "{ tiers { name threshold multiplier entryBonus } }"
 TIMES, DASH = "\u00d7", "\u2013"  # the page's multiplication sign and en dash
@@ -69,15 +67,6 @@ async def _sign_in(page: Page, name: str = SHOPPER) -> None:
     await page.select_option("#demo-member", label=name)
     await page.click("#demo-go")
     await expect(page.locator("#who-name")).to_have_text(f"Signed in as {name}")
-
-
-async def _axe(page: Page) -> list[str]:
-    await page.add_script_tag(path=str(AXE))
-    found: list[str] = await page.evaluate(
-        "async () => (await axe.run(document)).violations"
-        ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
-    )
-    return found
 
 
 _ROW = re.compile(
@@ -324,7 +313,7 @@ async def test_both_schemes_are_axe_clean(
     for where in ("body", "#howto-card"):
         light = await page.locator(where).evaluate(_LUMINANCE)
         assert (light < 0.05) if scheme == "dark" else (light > 0.8), (where, light)
-    assert await _axe(page) == []
+    assert await axe(page) == []
     console = await context.new_page()
     console_log = console_errors(console)
     await console.goto(site + "/moderate")
@@ -333,7 +322,7 @@ async def test_both_schemes_are_axe_clean(
     await console.wait_for_timeout(500)
     body = await console.locator("body").evaluate(_LUMINANCE)
     assert (body < 0.05) if scheme == "dark" else (body > 0.8), body
-    assert await _axe(console) == []
+    assert await axe(console) == []
     assert errors == []
     assert console_log == []
     await context.close()

@@ -6,14 +6,12 @@ finds nothing wrong with the Bulgarian pages."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import pytestmark  # noqa: F401  (embedded only)
-from tests.e2e.console import console_errors
+from tests.e2e.console import axe, console_errors
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 # Bulgarian writes a date as day.month.year with "г." (CLDR's medium date) and a
 # decimal comma.
 BG_DATE = re.compile(r"\d{1,2}\.\d{2}\.\d{4}\sг\.")
@@ -139,15 +137,6 @@ async def test_the_moderator_console_in_georgian(site: str, browser: Browser) ->
     await context.close()
 
 
-async def _axe(page: Page) -> list[str]:
-    await page.add_script_tag(path=str(AXE))
-    found: list[str] = await page.evaluate(
-        "async () => (await axe.run(document)).violations"
-        ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
-    )
-    return found
-
-
 async def test_axe_and_a_clean_console_in_bulgarian(site: str, browser: Browser) -> None:
     # axe-core's script needs the page's CSP lifted: a context of its own.
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
@@ -157,7 +146,7 @@ async def test_axe_and_a_clean_console_in_bulgarian(site: str, browser: Browser)
     await _sign_in(page)
     await expect(page.locator("#prizes .prize").first).to_be_visible()
     await page.wait_for_timeout(500)
-    assert await _axe(page) == []
+    assert await axe(page) == []
     console = await context.new_page()
     console_log = console_errors(console)
     await console.goto(site + "/moderate?lang=bg")
@@ -165,7 +154,7 @@ async def test_axe_and_a_clean_console_in_bulgarian(site: str, browser: Browser)
     await expect(console.locator("#queue li").first).to_be_visible()
     await expect(console.locator("#queue-title")).to_have_text("Чакат решение")
     await console.wait_for_timeout(500)
-    assert await _axe(console) == []
+    assert await axe(console) == []
     assert errors == []
     assert console_log == []
     await context.close()

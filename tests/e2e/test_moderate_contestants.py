@@ -12,8 +12,8 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, WebSocket, expect
 
 from tests.e2e.conftest import pytestmark  # noqa: F401  (embedded only)
-from tests.e2e.console import console_errors
-from tests.e2e.moderator import Api, axe, sign_in
+from tests.e2e.console import axe, console_errors
+from tests.e2e.moderator import Api, sign_in
 
 
 @pytest.fixture

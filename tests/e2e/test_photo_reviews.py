@@ -11,8 +11,7 @@ from PIL import Image
 from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import pytestmark  # noqa: F401  (embedded only)
-from tests.e2e.console import console_errors
-from tests.e2e.moderator import axe
+from tests.e2e.console import axe, console_errors
 
 REVIEW = "Warm, well made and the colour is exactly as in the photos."
 
