@@ -11,7 +11,6 @@ activity committed before the lock was taken.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
 from typing import Any
 
 from badges.spec import Metric
@@ -20,7 +19,7 @@ from server.rewards.contests import Placement
 from server.rewards.members import Member
 from server.rewards.metrics_sql import Sql
 
-__all__ = ["ALL_METRICS", "CAUSES", "longest_streak", "metric_values"]
+__all__ = ["ALL_METRICS", "CAUSES", "metric_values"]
 
 _ACTIVITY = (Metric.ACTIVE_DAYS, Metric.ACTIVE_DAY_STREAK, Metric.LIFETIME_POINTS)
 
@@ -104,16 +103,6 @@ def _day_parts(sql: Sql) -> dict[str, str]:
             f"(SELECT d - ROW_NUMBER() OVER (ORDER BY d) AS g FROM ({days}) k) r GROUP BY g) s"
         ),
     }
-
-
-def longest_streak(days: Iterable[date]) -> int:
-    """The longest run of consecutive days in ``days`` (sorted, distinct)."""
-    best = run = 0
-    previous: date | None = None
-    for day in days:
-        run = run + 1 if previous is not None and day - previous == timedelta(days=1) else 1
-        best, previous = max(best, run), day
-    return best
 
 
 def _value(metric: Metric, row: dict[str, Any]) -> int:

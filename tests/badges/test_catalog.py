@@ -10,7 +10,6 @@ import pytest
 from badges import CAUSES, DEFAULT_BADGES, Art, Metric
 from badges.catalog import validate
 from badges.glyphs import GLYPHS
-from badges.metrics import longest_streak
 from badges.shapes import SHAPES
 from server.rewards.activities import ActivityKind
 from server.rewards.errors import Invalid
@@ -69,12 +68,3 @@ def test_every_shape_and_glyph_can_be_drawn() -> None:
         assert image.getbbox() is not None
     for glyph in GLYPHS:
         assert render("circle", glyph, "#224466", "#eeeeee", 3, 3, 64).getbbox() is not None
-
-
-def test_longest_streak_counts_consecutive_days_only() -> None:
-    from datetime import date, timedelta
-
-    start = date(2026, 1, 30)
-    days = [start + timedelta(days=d) for d in (0, 1, 2, 4, 5, 6, 7, 9)]
-    assert longest_streak(days) == 4
-    assert longest_streak([]) == 0
