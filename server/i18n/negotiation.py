@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from babel.core import negotiate_locale
@@ -14,6 +15,7 @@ __all__ = ["negotiate"]
 _MAX_RANGES = 32
 
 
+@functools.lru_cache(maxsize=256)  # a browser sends the same header with every request
 def negotiate(header: str | None, available: tuple[str, ...] = LANGUAGES) -> str:
     """The language the header prefers most among ``available``: ranges by falling
     q-value (ties in the order given), a region falling back to its language
