@@ -19,6 +19,7 @@ from badges.holdings import Grant
 from badges.metrics import metric_values
 from badges.models import AUTOMATIC, BadgeAward, BadgeDefinition, enabled_badges
 from badges.spec import Metric
+from server.rewards.engine import levels_reached
 from server.rewards.errors import NotFound
 from server.rewards.events import EventType, record
 from server.rewards.ledger import EntryKind
@@ -103,9 +104,10 @@ async def _changes(member_id: int, badges: list[BadgeDefinition]) -> list[_Chang
     changes: list[_Change] = []
     for badge in badges:
         value = values[Metric(badge.metric)]
-        for level, threshold in enumerate(badge.thresholds, start=1):
+        reached = levels_reached(badge.thresholds, value)
+        for level in range(1, len(badge.thresholds) + 1):
             row = found.get((badge.id, level))
-            if value >= threshold:
+            if level <= reached:
                 if row is None or (not row.held and row.revoked_by == AUTOMATIC):
                     changes.append((badge, level, row, True))
             elif badge.revocable and row is not None and row.held:

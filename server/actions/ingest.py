@@ -20,6 +20,7 @@ from server.actions.tiers import earning_tier, multiplier_of
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
+from server.rewards.engine import activity_points
 from server.rewards.errors import Conflict, Invalid, LimitReached, NotFound, PermissionDenied
 from server.rewards.events import EventType, record_activity
 from server.rewards.ledger import EntryKind
@@ -27,7 +28,6 @@ from server.rewards.members import Member
 from server.rewards.posting import Posting, lock_member, post
 from server.rewards.rules import EarningRule, rule_for
 from server.rewards.text import Text, msg, msg_n
-from server.rewards.tiers import apply_multiplier
 
 __all__ = ["REVIEWS", "acting_member", "ingest"]
 
@@ -126,7 +126,7 @@ async def ingest(
     now = svc.clock()
     moderated = rule.needs_moderation
     tier = await earning_tier(svc, member.id)
-    points = apply_multiplier(rule.points, tier)
+    points = activity_points(rule, multiplier_of(tier))
     # Without a moderator, a rule's pending period delays spending (not earning).
     wait = None if moderated or not rule.pending_days else now + timedelta(days=rule.pending_days)
     try:

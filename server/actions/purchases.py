@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -20,6 +19,7 @@ from server.rewards.activities import (
     ActivityStatus,
     PurchasedProduct,
 )
+from server.rewards.engine import activity_points
 from server.rewards.errors import Conflict, Invalid, NotFound
 from server.rewards.events import EventType, record_activity
 from server.rewards.ledger import EntryKind
@@ -29,16 +29,11 @@ from server.rewards.referrals import settle_referrals
 from server.rewards.rules import rule_for
 from server.rewards.standings import Qualifying, qualifying_of
 from server.rewards.text import msg, msg_n
-from server.rewards.tiers import apply_multiplier, ladder
+from server.rewards.tiers import ladder
 
-__all__ = ["purchase_points", "record_purchase"]
+__all__ = ["record_purchase"]
 
 _MAX_PRODUCTS = 100
-
-
-def purchase_points(rate: Decimal, amount_cents: int) -> int:
-    """Points for an order: ``rate`` per 1.00, rounded down."""
-    return int((Decimal(amount_cents) * rate / 100).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def _product_ids(values: list[str] | None) -> list[str]:
@@ -93,8 +88,6 @@ async def record_purchase(
         return replay
 
     rule = await rule_for(ActivityKind.PURCHASE)
-    rate = rule.points_per_currency_unit
-    base = purchase_points(svc.points_per_currency_unit if rate is None else rate, amount_cents)
     window = svc.return_window if rule.pending_days is None else timedelta(days=rule.pending_days)
     available_at = occurred + window
     tiers = await ladder()
@@ -106,7 +99,12 @@ async def record_purchase(
             if tiers:
                 standing = (await qualifying_of([buyer.id], now, svc.tier_window))[buyer.id]
             tier = standing.held(tiers)
-            points = apply_multiplier(base, tier) if rule.active else 0
+            points = activity_points(
+                rule,
+                multiplier_of(tier),
+                purchase_cents=amount_cents,
+                default_rate=svc.points_per_currency_unit,
+            )
             if points > v.MAX_POINT_TOTAL:
                 raise Invalid(
                     "amountCents",

@@ -14,6 +14,7 @@ from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus, Refund
+from server.rewards.engine import refund_take
 from server.rewards.errors import Invalid, NotFound
 from server.rewards.events import EventType, record_activity
 from server.rewards.expiry import expire_due
@@ -75,9 +76,7 @@ async def refund_purchase(
                     ),
                 )
             taken_before = sum(int(p) for _, p in earlier)
-            take = purchase.points_awarded * refunded // order_cents - taken_before
-            if refunded == order_cents:
-                take = purchase.points_awarded - taken_before
+            take = refund_take(purchase.points_awarded, refunded, order_cents, taken_before)
             await Refund.create(
                 purchase_id=purchase.id,
                 idempotency_key=key,

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from server.rewards.engine import take_oldest
 from server.rewards.ledger import EntryKind, LedgerEntry
 from server.rewards.members import Member
 from server.rewards.posting import Posting, lock_member, post
@@ -47,17 +48,8 @@ async def open_lots(member_id: int) -> list[Lot]:
         elif available < 0 and kind == EntryKind.EXPIRE and source in by_id:
             by_id[source].points += available  # an expiry takes its own credit
         elif available < 0:
-            _take_oldest(lots, -available)
+            take_oldest(lots, -available)
     return [lot for lot in lots if lot.points > 0]
-
-
-def _take_oldest(lots: list[Lot], points: int) -> None:
-    for lot in lots:
-        if points <= 0:
-            return
-        taken = min(lot.points, points)
-        lot.points -= taken
-        points -= taken
 
 
 async def expire_due(member_id: int, now: datetime) -> int:

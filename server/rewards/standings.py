@@ -13,6 +13,7 @@ from typing import Any
 from tortoise.expressions import Case, F, Q, Value, When
 from tortoise.functions import Min, Sum
 
+from server.rewards.engine import tier_for
 from server.rewards.ledger import LedgerEntry
 from server.rewards.tiers import ROLLING_DAYS, Tier, TierWindow
 
@@ -29,9 +30,7 @@ class Standing:
     window_ends_at: datetime
 
 
-def _tier_for(ladder: Sequence[Tier], points: int) -> Tier | None:
-    reached = [t for t in ladder if t.threshold <= points]
-    return reached[-1] if reached else None
+_tier_for = tier_for
 
 
 def _better(ladder: Sequence[Tier], this_year: int, last_year: int) -> Tier | None:

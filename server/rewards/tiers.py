@@ -22,7 +22,7 @@ import contextlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
 from tortoise import fields
@@ -30,6 +30,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
 from server.rewards import snapshots
+from server.rewards.engine import multiplied
 from server.rewards.errors import Invalid
 from server.rewards.snapshots import Snapshot
 from server.rewards.text import msg
@@ -153,7 +154,5 @@ async def ladder() -> list[Tier]:
 
 
 def apply_multiplier(points: int, tier: Tier | None) -> int:
-    """Points earned at a tier, rounded down."""
-    if tier is None or points <= 0:
-        return points
-    return int((Decimal(points) * tier.multiplier).to_integral_value(rounding=ROUND_FLOOR))
+    """Points earned at a tier, rounded down (``engine.multiplied``)."""
+    return multiplied(points, None if tier is None else tier.multiplier)
