@@ -22,6 +22,8 @@ from badges.spec import Metric
 from server.rewards.engine import levels_reached
 from server.rewards.errors import NotFound
 from server.rewards.events import EventType, record
+from server.rewards.experiments import TargetKind
+from server.rewards.holdouts import held_out
 from server.rewards.ledger import EntryKind
 from server.rewards.members import Member
 from server.rewards.posting import Posting, lock_member, post, reversal
@@ -131,6 +133,8 @@ async def _grant(
     keep_for: timedelta | None,
     activity_id: int | None,
 ) -> BadgeAward | None:
+    if await held_out(member.id, TargetKind.BADGE, badge.slug, now):
+        return None  # an experiment holds the member out of this badge (README: Experiments)
     bonus = badge.bonus_points[level - 1]
     if row is None:
         row = await BadgeAward.create(

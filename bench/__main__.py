@@ -26,6 +26,11 @@ metrics: programMetrics over a year (MONTH) with 100,000 members and 2,000,000 l
 entries on PostgreSQL (COPY-seeded) vs the same aggregates as one hand-written SQL
 statement. Targets: <= 2 s, ratio >= 0.5. Needs the same URLs.
 
+backtest: simulateProgram over a year with 100,000 members and 2,000,000 ledger entries
+on PostgreSQL (the metrics bench's history), draft beside current rules; its cost per
+replayed event against recording one order through the production path. Target: <= 60 s.
+Needs the same URLs.
+
 rate_limit: GraphQL ``leaderboard(first: 10)`` with rate limiting on vs off, two servers
 alike but for LAUREL_RATE_LIMIT_ENABLED, the limit never reached. Target: ratio >= 0.9.
 """
@@ -42,6 +47,7 @@ import orjson
 
 from bench import (
     around,
+    backtest,
     badge_images,
     event_log,
     hooks,
@@ -111,6 +117,7 @@ def main() -> None:
     money_path.run()
     hooks.run()
     metrics.run()
+    backtest.run()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
 // The owner's console: sign in with an ADMIN key, then the dashboard (programMetrics and
-// cohortRetention) and the settings (admin_settings.js, admin_catalog.js).
+// cohortRetention), the settings (admin_settings.js, admin_catalog.js), the what-if
+// backtest (admin_whatif.js) and the holdout experiments (admin_experiments.js).
 import { el, gql, number, offerDemoKey, toast } from "/static/api.js";
 import { bars, heatMap, lineChart, money, percent } from "/static/admin_charts.js";
 import { loadSettings } from "/static/admin_settings.js";
+import { loadWhatIf } from "/static/admin_whatif.js";
+import { loadExperiments } from "/static/admin_experiments.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { key: sessionStorage.getItem("laurel.admin"), settingsLoaded: false };
+const state = { key: sessionStorage.getItem("laurel.admin"), loaded: new Set(["dashboard"]) };
+// The console's views: each tab shows its <main>, loaded the first time it is opened.
+const VIEWS = { dashboard: null, settings: loadSettings, whatif: loadWhatIf, experiments: loadExperiments };
 
 const FIGURES = `start end activeMembers newMembers orders revenueCents averageOrderValueCents
   purchaseFrequency repeatPurchaseRate retentionRate secondPurchaseRate historicalClvCents
@@ -130,13 +135,13 @@ async function downloadCsv() {
 }
 
 function show(tab) {
-  $("dashboard").hidden = tab !== "dashboard";
-  $("settings").hidden = tab !== "settings";
-  $("tab-dashboard").setAttribute("aria-pressed", String(tab === "dashboard"));
-  $("tab-settings").setAttribute("aria-pressed", String(tab === "settings"));
-  if (tab === "settings" && !state.settingsLoaded) {
-    state.settingsLoaded = true;
-    loadSettings(state.key).catch((error) => toast(error.message));
+  for (const name of Object.keys(VIEWS)) {
+    $(name).hidden = tab !== name;
+    $(`tab-${name}`).setAttribute("aria-pressed", String(tab === name));
+  }
+  if (!state.loaded.has(tab)) {
+    state.loaded.add(tab);
+    VIEWS[tab](state.key).catch((error) => toast(error.message));
   }
 }
 
@@ -161,8 +166,7 @@ defaultRange();
 $("signin").addEventListener("submit", (event) => { event.preventDefault(); signIn($("key").value.trim()); });
 $("range").addEventListener("submit", (event) => { event.preventDefault(); loadDashboard(); });
 $("csv").addEventListener("click", downloadCsv);
-$("tab-dashboard").addEventListener("click", () => show("dashboard"));
-$("tab-settings").addEventListener("click", () => show("settings"));
+for (const name of Object.keys(VIEWS)) $(`tab-${name}`).addEventListener("click", () => show(name));
 $("signout").addEventListener("click", () => { sessionStorage.removeItem("laurel.admin"); location.reload(); });
 offerDemoKey("/demo/admin-key", $("demo-key"), signIn);
 if (state.key) signIn(state.key);

@@ -14,6 +14,7 @@ const SHADES = ["#f1f7f3", "#d3e8db", "#a3cdb3", "#3f7f5e", "#256045"];
 const LINES = ["——", "- - -", "· · ·"];
 const MARKS = { circle: "●", square: "■", triangle: "▲" };
 const charts = new Map();
+const watched = new Map();
 
 export const percent = (share) => `${(share * 100).toFixed(1)}%`;
 export const money = (cents) => (cents / 100).toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -69,10 +70,12 @@ export function lineChart(box, { caption, periods, interval, series }) {
   new ResizeObserver(() => chart.setSize({ width: Math.max(box.clientWidth, 280), height: 240 })).observe(box);
 }
 
-// The numbers of a chart: one row per period, one column per series.
-export function numbers(caption, rows, series) {
-  const head = el("tr", {}, el("th", { scope: "col" }, "Period"), ...series.map((s) => el("th", { scope: "col", class: "num" }, s.label)));
-  const body = rows.map((label, i) => el("tr", {}, el("th", { scope: "row" }, label), ...series.map((s) => el("td", { class: "num" }, s.format(s.values[i])))));
+// The numbers of a chart: one row per period (or category, `first` naming the column;
+// `keys` go on the rows as data-row), one column per series.
+export function numbers(caption, rows, series, { first = "Period", keys = [] } = {}) {
+  const head = el("tr", {}, el("th", { scope: "col" }, first), ...series.map((s) => el("th", { scope: "col", class: "num" }, s.label)));
+  const body = rows.map((label, i) => el("tr", { "data-row": keys[i] }, el("th", { scope: "row" }, label),
+    ...series.map((s, k) => el("td", { class: "num", "data-series": String(k) }, s.format(s.values[i])))));
   return el("details", { class: "numbers" }, el("summary", {}, "Show the numbers"),
     el("div", { class: "scroll" }, el("table", {}, el("caption", { class: "sr-only" }, caption), el("thead", {}, head), el("tbody", {}, body))));
 }
@@ -105,4 +108,47 @@ export function bars(box, rows, format = (v) => number.format(v)) {
     bar.style.width = `${(100 * r.value) / top}%`;
     return el("tr", {}, el("th", { scope: "row" }, r.label), el("td", { class: "bar-cell" }, bar), el("td", { class: "num" }, format(r.value)));
   }))));
+}
+
+// Bars side by side per category (what-if: current against draft). The first series is
+// filled, the second outlined with a dashed edge, so they differ by more than colour;
+// the numbers come as a table under it, as with the line charts.
+const BAR_LOOKS = [
+  { fill: "#256045", stroke: "#256045", dash: [], key: "■" },
+  { fill: "#f3dede", stroke: "#9b2c2c", dash: [5, 3], key: "▭" },
+];
+
+export function groupedBars(box, { caption, categories, keys, series }) {
+  charts.get(box)?.destroy();
+  const canvas = el("div", { class: "canvas", "aria-hidden": "true" });
+  const key = el("p", { class: "key" }, ...series.map((s, i) => el("span", {}, `${BAR_LOOKS[i].key} ${s.label}`)));
+  box.replaceChildren(key, canvas, numbers(caption, categories, series, { first: "Kind", keys }));
+  const xs = categories.map((_, i) => i);
+  const top = Math.max(1, ...series.flatMap((s) => s.values));
+  const options = {
+    width: Math.max(box.clientWidth, 280),
+    height: 260,
+    legend: { show: false },
+    cursor: { show: false },
+    scales: { x: { time: false, range: [-0.5, categories.length - 0.5] }, y: { range: [0, top * 1.1] } },
+    axes: [
+      { stroke: "#525b6e", splits: () => xs, values: (u, ticks) => ticks.map((t) => categories[t] ?? ""), grid: { show: false } },
+      { stroke: "#525b6e", size: 70, values: (u, ticks) => ticks.map((t) => series[0].format(t)) },
+    ],
+    series: [{}, ...series.map((s, i) => ({
+      label: s.label,
+      fill: BAR_LOOKS[i].fill,
+      stroke: BAR_LOOKS[i].stroke,
+      dash: BAR_LOOKS[i].dash,
+      width: 2,
+      points: { show: false },
+      paths: uPlot.paths.bars({ size: [0.38, 60], align: i === 0 ? -1 : 1 }),
+    }))],
+  };
+  const chart = new uPlot(options, [xs, ...series.map((s) => s.values)], canvas);
+  charts.set(box, chart);
+  watched.get(box)?.disconnect(); // one observer per box, however often it is redrawn
+  const observer = new ResizeObserver(() => chart.setSize({ width: Math.max(box.clientWidth, 280), height: 260 }));
+  observer.observe(box);
+  watched.set(box, observer);
 }

@@ -18,7 +18,12 @@ export async function gql(query, variables = {}, token = null) {
     error.expired = true; // the page goes back to its signed-out state
     throw error;
   }
-  if (body.errors?.length) throw new Error(body.errors[0].message);
+  if (body.errors?.length) {
+    // A query field's bad input names its field (extensions.field), for the form.
+    const error = new Error(body.errors[0].message);
+    error.extensions = body.errors[0].extensions || {};
+    throw error;
+  }
   if (!response.ok) throw new Error(t("api.status", { status: String(response.status) }));
   return body.data;
 }

@@ -2,7 +2,7 @@
 // shopper also sees their points, tier, badge progress, history, and can act.
 import { el, gql, idempotencyKey as key, problem, subscribe, toast } from "/static/api.js";
 import { date, money, number, onLanguage, start, t } from "/static/i18n.js";
-import { loadWaysToEarn } from "/static/community_earn.js";
+import { heldOut, loadWaysToEarn } from "/static/community_earn.js";
 import { clearPhoto, photoError, setUpPhoto, uploadChosenPhoto } from "/static/community_photo.js";
 import { applyShop } from "/static/community_shop.js";
 import { codeBlock, loadPrizes as showPrizes } from "/static/community_prizes.js";
@@ -24,6 +24,7 @@ const ME = `query Me {
     activities(first: 15) { edges { node { kind status points pendingPoints decisionReason occurredAt orderId productIds review { productId } share { url } } } }
     redemptions { code status cost createdAt prize { name kind } }
     expiringPoints { points expiresAt }
+    holdouts { kind ref }
   }
 }`;
 
@@ -81,6 +82,7 @@ function signedOut(message) {
   howto(false);
   state.contestsFor = null;
   contests();
+  earn();
   $("signin").hidden = false;
   $("signin-error").textContent = message;
   loadShelf().catch((e) => { $("shelf").textContent = e.message; });
@@ -117,12 +119,12 @@ function showMe(viewer) {
     p.pointsToKeep ? t("me.to_keep", { count: p.pointsToKeep, date: date.format(new Date(p.windowEndsAt)), tier: p.current.name }) : "",
   ].join(" ");
   $("referral").textContent = viewer.referralCode;
-  showShelf(viewer.badgeProgress);
+  showShelf(viewer.badgeProgress.filter((p) => !heldOut(viewer, "BADGE", p.badge.slug)));
   showHistory(viewer);
   showReviewProducts(viewer);
   showExpiry($("expiry"), viewer);
   howto(false);
-  if (state.contestsFor !== viewer.member.id) { state.contestsFor = viewer.member.id; contests(); }
+  if (state.contestsFor !== viewer.member.id) { state.contestsFor = viewer.member.id; contests(); earn(); }
   loadBoard();
   loadPrizes().catch((e) => { $("prizes").textContent = e.message; });
   loadDiscount().catch(() => {});
@@ -357,10 +359,10 @@ $("copy-referral").addEventListener("click", async () => {
   toast(t("me.referral_copied"));
 });
 
-const earn = () => loadWaysToEarn($("earn")).catch((e) => { $("earn").textContent = e.message; });
+const earn = () => loadWaysToEarn($("earn"), state.me).catch((e) => { $("earn").textContent = e.message; });
 // "How it works" (again: its public part read anew) and the contests, with the viewer's rows marked.
 const howto = (again = true) => loadHowItWorks($("howto"), state.me, again).catch((e) => { $("howto").textContent = e.message; });
-const contests = () => loadContests($("contests"), state.me?.member.id).catch((e) => { $("contests").textContent = e.message; });
+const contests = () => loadContests($("contests"), state.me?.member.id, state.me).catch((e) => { $("contests").textContent = e.message; });
 await start();
 // A new language draws again everything the page wrote (the static text is i18n.js's).
 onLanguage(() => {

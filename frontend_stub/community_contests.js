@@ -1,7 +1,10 @@
 // Contests on the community page: the running ones with their live board (top rows,
 // kept current by leaderboardChanged on the contest's board), and the past ones with
 // their winners (the frozen placements) or, before they are finalized, a word saying so.
+// A contest a holdout experiment keeps the signed-in shopper out of (viewer.holdouts) is
+// not shown to them.
 import { el, gql, subscribe } from "/static/api.js";
+import { heldOut } from "/static/community_earn.js";
 import { date, number, t } from "/static/i18n.js";
 
 const TOP = 5;
@@ -63,13 +66,15 @@ function live(contest, myId) {
     });
 }
 
-/** The contests card (#contests); `myId` marks the signed-in member's rows. */
-export async function loadContests(box, myId = null) {
+/** The contests card (#contests); `myId` marks the signed-in member's rows, `me` (the
+ * viewer, or null) says which contests they are held out of. */
+export async function loadContests(box, myId = null, me = null) {
   const data = await gql(CONTESTS);
   for (const stop of stops) stop();
-  const now = data.running.slice(0, 3);
+  const shown = (contests) => contests.filter((c) => !heldOut(me, "CONTEST", c.id));
+  const now = shown(data.running).slice(0, 3);
   stops = now.map((c) => live(c, myId));
-  const done = [...data.ended, ...data.finalized].sort((a, b) => b.endsAt.localeCompare(a.endsAt)).slice(0, 3);
+  const done = shown([...data.ended, ...data.finalized]).sort((a, b) => b.endsAt.localeCompare(a.endsAt)).slice(0, 3);
   box.replaceChildren(
     el("h3", {}, t("contests.running")),
     ...(now.length ? now.map((c) => running(c, myId)) : [el("p", { class: "muted" }, t("contests.none_running"))]),

@@ -2,7 +2,10 @@
 // points-for-discount rule), what a point is worth, the tiers and their benefits (the
 // viewer's current and next marked), and the viewer's points that expire soon. All of
 // it is what the public API says (tiers, discountRule, prizes; viewer.expiringPoints).
+// A viewer held out of the tier multiplier by an experiment (viewer.holdouts) sees no
+// multiplier column.
 import { el, gql } from "/static/api.js";
+import { heldOut } from "/static/community_earn.js";
 import { date, money, number, t } from "/static/i18n.js";
 
 const PUBLIC = `query HowItWorks {
@@ -34,6 +37,7 @@ function worth({ discountRule: rule }) {
 
 function tierTable({ tiers }, me) {
   const progress = me?.tierProgress;
+  const multiplied = !heldOut(me, "TIER_MULTIPLIER");
   const row = (tier) => {
     const mine = progress?.current.name === tier.name;
     const next = progress?.next?.name === tier.name;
@@ -41,7 +45,7 @@ function tierTable({ tiers }, me) {
     return el("tr", { class: mine ? "me" : null, "aria-current": mine ? "true" : null, "data-tier": tier.name },
       el("th", { scope: "row" }, tier.name, note ? el("span", { class: "tier-note" }, ` · ${note}`) : null),
       el("td", { class: "num" }, number.format(tier.threshold)),
-      el("td", { class: "num" }, t("howto.multiplier", { value: number.format(tier.multiplier) })),
+      multiplied ? el("td", { class: "num" }, t("howto.multiplier", { value: number.format(tier.multiplier) })) : null,
       el("td", { class: "num" }, tier.entryBonus ? t("points", { count: tier.entryBonus }) : "–"));
   };
   return el("table", { id: "tier-table" },
@@ -49,7 +53,7 @@ function tierTable({ tiers }, me) {
     el("thead", {}, el("tr", {},
       el("th", { scope: "col" }, t("me.tier")),
       el("th", { scope: "col", class: "num" }, t("howto.threshold")),
-      el("th", { scope: "col", class: "num" }, t("howto.multiplier_head")),
+      multiplied ? el("th", { scope: "col", class: "num" }, t("howto.multiplier_head")) : null,
       el("th", { scope: "col", class: "num" }, t("howto.entry_bonus")))),
     el("tbody", {}, tiers.map(row)));
 }

@@ -38,6 +38,7 @@ from schema.context import Context
 from schema.cost import QueryCost
 from schema.discounts import DiscountMutations, DiscountQueries
 from schema.errors import InsufficientPointsError, OutOfStockError
+from schema.experiments import ExperimentMutations, ExperimentQueries
 from schema.integrations import IntegrationMutations, IntegrationQueries
 from schema.leaderboards import LeaderboardQueries, LeaderboardSubscriptions
 from schema.loaders import Loaders
@@ -49,6 +50,7 @@ from schema.prize_mutations import PrizeMutations
 from schema.prizes import PrizeQueries
 from schema.rules import RuleMutations, RuleQueries
 from schema.shop import ShopMutations, ShopQueries
+from schema.simulate import SimulationQueries
 from schema.tiers import TierMutations, TierQueries
 from schema.viewer_live import ViewerSubscriptions
 from schema.webhooks import WebhookMutations, WebhookQueries
@@ -93,8 +95,10 @@ Query = merge_types(
         ApiKeyQueries,
         DiscountQueries,
         MetricsQueries,
+        ExperimentQueries,
         WebhookQueries,
         ShopQueries,
+        SimulationQueries,
     ),
 )
 Mutation = merge_types(
@@ -110,6 +114,7 @@ Mutation = merge_types(
         IntegrationMutations,
         ApiKeyMutations,
         DiscountMutations,
+        ExperimentMutations,
         WebhookMutations,
         ShopMutations,
     ),

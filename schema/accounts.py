@@ -10,12 +10,14 @@ import strawberry
 from schema.activities import ActivityConnection
 from schema.badges import BadgeProgress
 from schema.context import Info
+from schema.experiments import ExperimentTarget
 from schema.members import Member
 from schema.prizes import Redemption
 from schema.runner import field
 from schema.shared import PageInfo
 from schema.tiers import TierProgress
 from server import actions
+from server.actions.experiments import viewer_holdouts
 from server.rewards.ledger import LedgerEntry as LedgerRow
 from server.rewards.members import Member as MemberRow
 
@@ -99,6 +101,14 @@ class Account:
     )
     async def badge_progress(self) -> list[BadgeProgress]:
         return [BadgeProgress.of(p) for p in await actions.badge_progress(self.row.id)]
+
+    @strawberry.field(
+        description="What the member does not get now: the target of each running holdout "
+        "experiment that holds them out (README, Experiments)."
+    )
+    async def holdouts(self, info: Info) -> list[ExperimentTarget]:
+        found = await viewer_holdouts(info.context.services, self.row.id)
+        return [ExperimentTarget.of(kind, ref) for kind, ref in found]
 
     @field(description="What the member did and what it earned, newest first.")
     async def activities(

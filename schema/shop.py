@@ -32,6 +32,13 @@ class Shop:
     )
     logo_url: str | None = strawberry.field(description="Null when the shop has no logo.")
 
+    @strawberry.field(
+        description="Days points stay spendable once they are (LAUREL_POINTS_EXPIRE_DAYS); "
+        "0: they never expire."
+    )
+    def points_expire_days(self, info: Info) -> int:
+        return info.context.services.points_expire_days
+
     @classmethod
     def of(cls, look: ShopLook) -> Shop:
         version = look.logo_version

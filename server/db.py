@@ -47,6 +47,7 @@ MODEL_MODULES = [
     "server.rewards.metrics_rollup",
     "server.rewards.photos",
     "server.rewards.shop",
+    "server.rewards.experiments",
     "badges.models",
 ]
 

@@ -40,6 +40,7 @@ from server.events import (
     Consumer,
     EventLog,
 )
+from server.rewards import holdouts
 from server.rewards.activities import Activity, ActivityKind
 from server.rewards.contests import Contest, Disqualification, counts
 from server.rewards.errors import Conflict
@@ -188,6 +189,9 @@ async def _contest_updates(changes: Sequence[_Change]) -> list[ContestUpdate]:
         await Disqualification.filter(
             contest_id__in=[c.id for c in contests], active=True
         ).values_list("contest_id", "member_id")
+    )
+    banned |= await holdouts.contest_exclusions(
+        [(c.id, c.ends_at) for c in contests], {c.member_id for c in changes}
     )
     out: list[ContestUpdate] = []
     for change in changes:

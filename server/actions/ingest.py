@@ -18,6 +18,7 @@ from server.actions.effects import award_badges
 from server.actions.services import Services
 from server.actions.tiers import earning_tier, multiplier_of
 from server.auth import Principal, Role
+from server.rewards import holdouts
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
 from server.rewards.engine import activity_points
@@ -126,7 +127,9 @@ async def ingest(
     now = svc.clock()
     moderated = rule.needs_moderation
     tier = await earning_tier(svc, member.id)
+    tier = await holdouts.multiplier_tier(member.id, tier, now)  # README: Experiments
     points = activity_points(rule, multiplier_of(tier))
+    points = await holdouts.rule_points(member.id, kind, points, now)
     # Without a moderator, a rule's pending period delays spending (not earning).
     wait = None if moderated or not rule.pending_days else now + timedelta(days=rule.pending_days)
     try:

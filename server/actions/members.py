@@ -13,8 +13,10 @@ from server.actions.common import require
 from server.actions.effects import fresh
 from server.actions.services import Services
 from server.auth import Principal, Role
+from server.rewards import holdouts
 from server.rewards import validation as v
 from server.rewards.activities import Activity, ActivityKind, ActivityStatus
+from server.rewards.engine import activity_points, multiplier_for
 from server.rewards.errors import Conflict, Invalid
 from server.rewards.events import EventType, record, record_activity
 from server.rewards.members import Member, new_referral_code
@@ -142,11 +144,14 @@ async def _link_referral(svc: Services, referrer: Member, referee: Member) -> No
         member_id=referrer.id, kind=ActivityKind.REFERRAL, occurred_at__gte=month_start
     ).count()
     flag = flag_for(referrer, referee, this_month, rule.monthly_cap)
+    points = await holdouts.rule_points(
+        referrer.id, ActivityKind.REFERRAL, activity_points(rule, multiplier_for("REFERRAL")), now
+    )
     referral = await Activity.create(
         member_id=referrer.id,
         kind=ActivityKind.REFERRAL,
         status=ActivityStatus.PENDING,
-        points_awarded=rule.points if rule.active else 0,
+        points_awarded=points,
         idempotency_key=f"referral:{referee.id}",
         request_hash="",
         dedupe_key=f"referral:{referee.id}",

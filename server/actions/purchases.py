@@ -12,6 +12,7 @@ from server.actions.effects import award_badges
 from server.actions.services import Services
 from server.actions.tiers import multiplier_of
 from server.auth import Principal, Role
+from server.rewards import holdouts
 from server.rewards import validation as v
 from server.rewards.activities import (
     Activity,
@@ -99,12 +100,14 @@ async def record_purchase(
             if tiers:
                 standing = (await qualifying_of([buyer.id], now, svc.tier_window))[buyer.id]
             tier = standing.held(tiers)
+            tier = await holdouts.multiplier_tier(buyer.id, tier, now)  # README: Experiments
             points = activity_points(
                 rule,
                 multiplier_of(tier),
                 purchase_cents=amount_cents,
                 default_rate=svc.points_per_currency_unit,
             )
+            points = await holdouts.rule_points(buyer.id, ActivityKind.PURCHASE, points, now)
             if points > v.MAX_POINT_TOTAL:
                 raise Invalid(
                     "amountCents",

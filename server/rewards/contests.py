@@ -19,6 +19,7 @@ from tortoise.models import Model
 
 from server.rewards.activities import ActivityKind
 from server.rewards.errors import Invalid
+from server.rewards.holdouts import contest_exclusions
 from server.rewards.ledger import LedgerEntry
 from server.rewards.text import msg
 
@@ -218,6 +219,8 @@ async def contest_scores(contest: Contest) -> dict[int, int]:
     )
     for banned_id in banned:
         out.pop(int(str(banned_id)), None)
+    for _, held_out in await contest_exclusions([(contest.id, contest.ends_at)], out):
+        out.pop(held_out)  # an experiment holds them out of this contest
     return out
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "activity_points",
     "levels_reached",
     "multiplied",
+    "multiplier_for",
     "purchase_points",
     "refund_take",
     "take_oldest",
@@ -80,6 +81,12 @@ def activity_points(
         return multiplied(rule.points, multiplier)
     rate = default_rate if rule.points_per_currency_unit is None else rule.points_per_currency_unit
     return multiplied(purchase_points(rate, purchase_cents), multiplier)
+
+
+def multiplier_for(kind: str, multiplier: Decimal | None = None) -> Decimal | None:
+    """The tier multiplier an activity of ``kind`` earns at: a referral pays its rule's
+    points as they are (it is priced at the friend's sign-up, paid at their first order)."""
+    return None if kind == "REFERRAL" else multiplier
 
 
 def tier_for(ladder: Sequence[R], points: int) -> R | None:

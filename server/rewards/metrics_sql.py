@@ -85,14 +85,30 @@ class Sql:
         return value.isoformat(" ") if isinstance(value, datetime) and not self.postgres else value
 
     async def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-        if self.postgres:
-            parts = sql.split("?")
-            last = len(parts) - 1
-            sql = "".join(p + (f"${i + 1}" if i < last else "") for i, p in enumerate(parts))
         found: list[dict[str, Any]] = await self.client.execute_query_dict(
-            sql, [self.param(p) for p in params]
+            self._numbered(sql), [self.param(p) for p in params]
         )
         return found
+
+    async def tuples(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        """Rows as tuples (the driver's records): for the long reads of a backtest."""
+        _, found = await self.client.execute_query(
+            self._numbered(sql), [self.param(p) for p in params]
+        )
+        return found  # type: ignore[return-value]
+
+    def epoch(self, column: str) -> str:
+        """A time column as seconds since 1970 (a float; NULL stays NULL)."""
+        if self.postgres:
+            return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
+        return f"((julianday({column}) - 2440587.5) * 86400.0)"
+
+    def _numbered(self, sql: str) -> str:
+        if not self.postgres:
+            return sql
+        parts = sql.split("?")
+        last = len(parts) - 1
+        return "".join(p + (f"${i + 1}" if i < last else "") for i, p in enumerate(parts))
 
     async def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
         """The one row of an aggregate, NULL sums as 0."""

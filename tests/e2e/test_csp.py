@@ -127,6 +127,13 @@ async def test_owner_console_under_the_csp(offline: BrowserContext, site: str) -
     await expect(watched.page.locator("#cohorts table")).to_be_visible()
     await watched.page.click("#tab-settings")
     await expect(watched.page.locator("#badge-list img").first).to_be_visible()
+    # What if: the grouped bars (uPlot), the box plot's widths set from the script.
+    await watched.page.click("#tab-whatif")
+    await watched.page.get_by_role("button", name="Try it").click()
+    await expect(watched.page.locator("#whatif-chart canvas")).to_be_visible(timeout=60_000)
+    await expect(watched.page.locator(".boxplot .box")).to_be_attached()
+    await watched.page.click("#tab-experiments")
+    await expect(watched.page.locator("#experiment-new form")).to_be_visible()
     served = {urlsplit(u).path for u in watched.requests}
     assert "/static/vendor/uplot/uPlot.esm.js" in served  # the chart library, shipped
     await watched.assert_clean()

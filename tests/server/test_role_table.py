@@ -156,6 +156,7 @@ class World:
     endpoint: str
     message: str
     spare_key: str
+    experiment: str
 
 
 # What Ada bought: only a verified buyer may review a product.
@@ -323,6 +324,13 @@ async def _world(svc: Services, gql: GraphQL, keys: dict[str, str]) -> World:
         {"i": {"name": "Spare", "role": "SERVICE"}},
         admin,
     )
+    experiment = await _ok(
+        gql,
+        "mutation($i: CreateExperimentInput!) { createExperiment(input: $i) {"
+        " ... on ExperimentSaved { experiment { id } } ... on Error { message } } }",
+        {"i": {"name": "Seed", "target": {"kind": "TIER_MULTIPLIER"}, "holdoutPercent": 10}},
+        admin,
+    )
     auth: dict[str, str | None] = {"ANONYMOUS": None, "SHOPPER": shopper, **keys}
     return World(
         auth=auth,
@@ -343,6 +351,7 @@ async def _world(svc: Services, gql: GraphQL, keys: dict[str, str]) -> World:
         endpoint=endpoint["endpoint"]["id"],
         message=message["id"],
         spare_key=spare["apiKey"]["id"],
+        experiment=experiment["experiment"]["id"],
     )
 
 
@@ -452,6 +461,7 @@ PROBES: dict[str, Variables] = {
     "hookDeliveries": lambda w, r: {"integrationId": w.integration},
     "programMetrics": lambda w, r: {"from": w.soon, "to": w.later},
     "cohortRetention": lambda w, r: {"from": w.soon, "to": w.later},
+    "simulateProgram": lambda w, r: {"input": {"from": w.soon, "to": w.later}},
     "redeemPointsForDiscount": lambda w, r: {"input": {"idempotencyKey": f"d-{r}", "points": 500}},
     "updateDiscountRule": lambda w, r: {
         "input": {
@@ -468,6 +478,15 @@ PROBES: dict[str, Variables] = {
     "rotateWebhookSecret": lambda w, r: {"input": {"endpointId": w.endpoint}},
     "webhookMessages": lambda w, r: {"endpointId": w.endpoint},
     "redeliverWebhook": lambda w, r: {"id": w.message},
+    "experimentReport": lambda w, r: {"id": w.experiment},
+    "createExperiment": lambda w, r: {
+        "input": {
+            "name": f"Experiment {r}",
+            "target": {"kind": "EARNING_RULE", "ref": "REVIEW"},
+            "holdoutPercent": 10,
+        }
+    },
+    "endExperiment": lambda w, r: {"id": w.experiment},
 }
 
 DENIED_CODES = {"FORBIDDEN", "UNAUTHENTICATED"}
