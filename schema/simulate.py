@@ -124,9 +124,7 @@ def _program(side: Side) -> SimulatedProgram:
     )
 
 
-def _decimal(name: str, value: float | None) -> Decimal | None:
-    if value is None:
-        return None
+def _decimal(name: str, value: float) -> Decimal:
     try:
         return Decimal(str(value)).quantize(Decimal("0.001"))
     except InvalidOperation:
@@ -138,7 +136,9 @@ def _draft(given: SimulationInput) -> SimulationDraft:
         RuleDraft(
             ActivityKindRow(r.kind.value),
             r.points,
-            _decimal("pointsPerCurrencyUnit", r.points_per_currency_unit),
+            None
+            if r.points_per_currency_unit is None
+            else _decimal("pointsPerCurrencyUnit", r.points_per_currency_unit),
             r.active,
         )
         for r in given.earning_rules or []
@@ -149,7 +149,7 @@ def _draft(given: SimulationInput) -> SimulationDraft:
             TierValues(
                 t.name.strip(),
                 t.threshold,
-                _decimal("multiplier", t.multiplier) or Decimal(1),
+                _decimal("multiplier", t.multiplier),
                 t.entry_bonus,
             )
             for t in given.tiers

@@ -242,6 +242,16 @@ async def test_bad_drafts_are_refused_in_words_and_only_admins_may_ask(
             "The lowest tier must start at 0",
         ),
         (
+            {"tiers": [{"name": "Bronze", "threshold": 0, "multiplier": 0}]},
+            "multiplier",
+            "multiplier must be between 1 and 10.",
+        ),
+        (
+            {"earningRules": [{"kind": "PURCHASE", "pointsPerCurrencyUnit": 20_000}]},
+            "pointsPerCurrencyUnit",
+            "0 to 10000",
+        ),
+        (
             {"badges": [{"slug": "nope", "thresholds": [1], "bonusPoints": [1]}]},
             "badges",
             "No badge 'nope'.",
