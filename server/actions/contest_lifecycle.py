@@ -42,6 +42,7 @@ __all__ = [
     "disqualified",
     "disqualify",
     "publish_contest",
+    "refresh_board",
     "reinstate",
     "update_contest",
 ]
@@ -152,9 +153,11 @@ async def cancel_contest(
     return contest
 
 
-async def _refresh_board(svc: Services, contest: Contest) -> None:
-    # The pages kept in memory (``board_cache``) go with the old board: the live pages
-    # told of the swap, and the moderator's own next read, see the new one at once.
+async def refresh_board(svc: Services, contest: Contest) -> None:
+    """The contest's board from SQL again (after disqualifying, reinstating, or an
+    experiment holding members out of it). The pages kept in memory (``board_cache``) go
+    with the old board: the live pages told of the swap, and the moderator's own next
+    read, see the new one at once."""
     if svc.boards is not None:
         svc.board_cache.clear()
         await svc.boards.replace_board(
@@ -192,7 +195,7 @@ async def disqualify(
         await Disqualification.filter(id=found.id).update(
             active=True, reason=why, decided_by=principal.actor, decided_at=svc.clock()
         )
-    await _refresh_board(svc, contest)
+    await refresh_board(svc, contest)
     return contest
 
 
@@ -206,7 +209,7 @@ async def reinstate(
     if contest.finalized_at is not None:
         raise Conflict(msg("This contest is finalized."))
     await Disqualification.filter(contest_id=contest.id, member_id=member.id).update(active=False)
-    await _refresh_board(svc, contest)
+    await refresh_board(svc, contest)
     return contest
 
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 from tortoise.exceptions import IntegrityError
 
 from badges.models import BadgeDefinition
-from leaderboards import Board
-from leaderboards.boards import CONTEST_GRACE
 from server.actions.common import require
+from server.actions.contest_lifecycle import refresh_board
 from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import holdouts, snapshots
 from server.rewards import validation as v
 from server.rewards.activities import ActivityKind
-from server.rewards.contests import Contest, ContestStatus, contest_scores, status_of
+from server.rewards.contests import Contest, ContestStatus, status_of
 from server.rewards.errors import Conflict, Invalid, NotFound
 from server.rewards.experiment_report import Report, experiment_report
 from server.rewards.experiments import (
@@ -132,15 +131,8 @@ async def end_experiment(svc: Services, principal: Principal, experiment_id: str
 async def _refresh_contest(svc: Services, contest: Contest | None) -> None:
     """A contest's live board from SQL again: the members an experiment holds out (or
     no longer holds out) leave it (or come back) at once."""
-    if contest is None or svc.boards is None or contest.finalized_at is not None:
-        return
-    svc.board_cache.clear()
-    await svc.boards.replace_board(
-        Board(contest_id=contest.id),
-        await contest_scores(contest),
-        expires_at=contest.ends_at + CONTEST_GRACE,
-    )
-    svc.board_cache.clear()
+    if contest is not None and contest.finalized_at is None:
+        await refresh_board(svc, contest)
 
 
 async def experiment_by_id(experiment_id: str) -> Experiment:

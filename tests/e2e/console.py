@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+import httpx
 from playwright.async_api import Page
 
-__all__ = ["AXE", "axe", "console_errors", "number_in"]
+__all__ = ["AXE", "admin_api", "admin_key", "axe", "console_errors", "number_in"]
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
@@ -44,3 +46,25 @@ async def axe(page: Page) -> list[str]:
         ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
     )
     return found
+
+
+async def admin_key(site: str) -> str:
+    """A fresh ADMIN key of the demo site (its /demo/admin-key)."""
+    async with httpx.AsyncClient(base_url=site) as client:
+        key: str = (await client.post("/demo/admin-key")).json()["key"]
+        return key
+
+
+async def admin_api(
+    site: str, key: str, query: str, variables: dict[str, Any] | None = None
+) -> Any:
+    """The ``data`` of a GraphQL call as ADMIN (the test fails on errors)."""
+    async with httpx.AsyncClient(base_url=site, timeout=60) as client:
+        answer = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    body = answer.json()
+    assert "errors" not in body, body
+    return body["data"]

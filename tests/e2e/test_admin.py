@@ -20,7 +20,7 @@ from tests.e2e.conftest import (
     demo_site,
     pytestmark,  # noqa: F401  (embedded only)
 )
-from tests.e2e.console import axe, console_errors
+from tests.e2e.console import admin_api, admin_key, axe, console_errors
 from tests.servers import REPO, free_port
 
 
@@ -30,24 +30,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = {"LAUREL_WEBHOOKS_ALLOW_PRIVATE": "true"}
     with demo_site(tmp_path_factory.mktemp("admin"), settings) as base:
         yield base
-
-
-async def _admin_key(site: str) -> str:
-    async with httpx.AsyncClient(base_url=site) as client:
-        key: str = (await client.post("/demo/admin-key")).json()["key"]
-        return key
-
-
-async def _api(site: str, key: str, query: str, variables: dict[str, Any] | None = None) -> Any:
-    async with httpx.AsyncClient(base_url=site, timeout=30) as client:
-        answer = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {key}"},
-        )
-    body = answer.json()
-    assert "errors" not in body, body
-    return body["data"]
 
 
 async def _signed_in(page: Page, site: str) -> None:
@@ -88,8 +70,8 @@ async def test_the_dashboard_shows_program_metrics(site: str, browser: Browser) 
     errors = console_errors(page)
     await _signed_in(page, site)
     start, end = await page.input_value("#from"), await page.input_value("#to")
-    key = await _admin_key(site)
-    data = await _api(
+    key = await admin_key(site)
+    data = await admin_api(
         site,
         key,
         """query($f: DateTime!, $t: DateTime!) {
@@ -151,14 +133,14 @@ async def test_the_owner_changes_the_program(site: str, browser: Browser, tmp_pa
     errors = console_errors(page)
     await _signed_in(page, site)
     await page.click("#tab-settings")
-    key = await _admin_key(site)
+    key = await admin_key(site)
 
     # An earning rule: reviews now earn 33 points.
     review = page.locator('[data-rule="REVIEW"]')
     await review.get_by_label("Points", exact=True).fill("33")
     await review.get_by_role("button", name="Save").click()
     await expect(review.locator(".status")).to_have_text("Saved.")
-    rules = (await _api(site, key, "query { earningRules { kind points } }"))["earningRules"]
+    rules = (await admin_api(site, key, "query { earningRules { kind points } }"))["earningRules"]
     assert {r["kind"]: r["points"] for r in rules}["REVIEW"] == 33
     # ... and the community page's "Ways to earn" says so.
     shopper = await context.new_page()
@@ -193,12 +175,12 @@ async def test_the_owner_changes_the_program(site: str, browser: Browser, tmp_pa
         sys.executable, "-m", "tests.hooks.receiver", str(port), secret, str(received), cwd=REPO
     )
     try:
-        board = await _api(
+        board = await admin_api(
             site, key, "query { leaderboard(first: 1) { entries { member { id } } } }"
         )
         member = board["leaderboard"]["entries"][0]["member"]["id"]
         credit = {"idempotencyKey": "admin-e2e", "memberId": member, "amount": 5, "reason": "Test"}
-        await _api(
+        await admin_api(
             site,
             key,
             "mutation($i: AdjustPointsInput!) { adjustPoints(input: $i) { __typename } }",

@@ -9,11 +9,10 @@ import asyncio
 import re
 from typing import Any
 
-import httpx
 from playwright.async_api import Browser, BrowserContext, Locator, Page, Route, expect
 
 from tests.e2e.conftest import pytestmark  # noqa: F401  (embedded only)
-from tests.e2e.console import axe, console_errors, number_in
+from tests.e2e.console import admin_api, admin_key, axe, console_errors, number_in
 
 _SIDE = "pointsIssued byKind { kind points } liabilityCents tierDistribution { tier members }"
 _SIMULATE = f"""query($i: SimulationInput!) {{ simulateProgram(input: $i) {{
@@ -21,23 +20,8 @@ _SIMULATE = f"""query($i: SimulationInput!) {{ simulateProgram(input: $i) {{
   pointChanges {{ median }} }} }}"""
 
 
-async def _admin_key(site: str) -> str:
-    async with httpx.AsyncClient(base_url=site) as client:
-        key: str = (await client.post("/demo/admin-key")).json()["key"]
-        return key
-
-
 async def _api(site: str, query: str, variables: dict[str, Any] | None = None) -> Any:
-    key = await _admin_key(site)
-    async with httpx.AsyncClient(base_url=site, timeout=60) as client:
-        answer = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {key}"},
-        )
-    body = answer.json()
-    assert "errors" not in body, body
-    return body["data"]
+    return await admin_api(site, await admin_key(site), query, variables)
 
 
 async def _audited(browser: Browser, width: int = 1280) -> tuple[BrowserContext, Page]:

@@ -19,7 +19,7 @@ from server import actions
 from server.actions import Services
 from server.auth import Principal, Role
 from server.rewards.activities import Activity, ActivityKind
-from server.rewards.contests import RankPrize
+from server.rewards.contests import Contest, RankPrize
 from server.rewards.experiments import Arm, Experiment, arm_of, new_salt
 from server.rewards.members import Member
 from tests.conftest import Clock, GraphQL, member_token
@@ -271,11 +271,10 @@ async def _contest_board(gql: GraphQL, contest_id: str, part: str = "leaderboard
     return {int(r["member"]["id"]) for r in rows}
 
 
-async def test_the_contest_holdout_is_off_the_board_and_wins_nothing(
-    svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
-) -> None:
+async def _share_week(svc: Services, clock: Clock, prizes: list[RankPrize]) -> Contest:
+    """A contest of shares over [CONTEST_START, CONTEST_END), made the day before."""
     clock.now = CONTEST_START - timedelta(days=1)
-    contest = await actions.create_contest(
+    return await actions.create_contest(
         svc,
         MODERATOR,
         actions.ContestFields(
@@ -283,9 +282,15 @@ async def test_the_contest_holdout_is_off_the_board_and_wins_nothing(
             starts_at=CONTEST_START,
             ends_at=CONTEST_END,
             activity_kinds=[ActivityKind.SOCIAL_SHARE],
-            prizes=[RankPrize(1, 10, 50)],
+            prizes=prizes,
         ),
     )
+
+
+async def test_the_contest_holdout_is_off_the_board_and_wins_nothing(
+    svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
+) -> None:
+    contest = await _share_week(svc, clock, [RankPrize(1, 10, 50)])
     await actions.publish_contest(svc, MODERATOR, str(contest.id))
     clock.now = CONTEST_START + timedelta(days=1)
     members = [
@@ -318,17 +323,7 @@ async def test_the_contest_holdout_is_off_the_board_and_wins_nothing(
 async def test_a_contest_experiment_ended_before_the_contest_ends_holds_no_one_out(
     svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock
 ) -> None:
-    clock.now = CONTEST_START - timedelta(days=1)
-    contest = await actions.create_contest(
-        svc,
-        MODERATOR,
-        actions.ContestFields(
-            name="Share week",
-            starts_at=CONTEST_START,
-            ends_at=CONTEST_END,
-            activity_kinds=[ActivityKind.SOCIAL_SHARE],
-        ),
-    )
+    contest = await _share_week(svc, clock, [])
     await actions.publish_contest(svc, MODERATOR, str(contest.id))
     experiment, salt = await _experiment(gql, keys, "CONTEST", str(contest.id))
     clock.now = CONTEST_START + timedelta(days=1)
