@@ -41,11 +41,15 @@ async def address_refused(url: str, *, allow_private: bool) -> Text | None:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return msg("url must be an http:// or https:// address with a host.")
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or beyond 65535
+        return msg("The address's port must be a number from 1 to 65535.")
     if allow_private:
         return None
     host = parts.hostname
     try:
-        found = await asyncio.to_thread(socket.getaddrinfo, host, parts.port or 443)
+        found = await asyncio.to_thread(socket.getaddrinfo, host, port or 443)
     except (OSError, UnicodeError):
         return msg("{host} does not resolve.", host=host)
     for *_, address in found:

@@ -198,6 +198,8 @@ async def test_an_endpoint_failing_for_a_day_is_disabled_with_the_reason(
         ("http://169.254.169.254/latest/meta-data", "private"),
         ("ftp://example.com/", "http"),
         ("not a url", "http"),
+        ("http://shop.example.com:99999/", "port"),  # the fuzz test's find
+        ("https://shop.example.com:https/", "port"),
     ],
 )
 async def test_private_and_odd_addresses_are_refused(
