@@ -3,6 +3,7 @@ what the current rules give on the same replay (``server.rewards.backtest``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,9 @@ from server.rewards.tiers import TierValues, TierWindow, validate_tiers
 __all__ = ["BadgeDraft", "RuleDraft", "SimulationDraft", "simulate_program"]
 
 _MOST_DAYS = 366 * 3
+# Events replayed between two turns of the event loop: a year's replay runs for tens of
+# seconds in the worker, which meanwhile keeps answering (about 0.1 s a slice).
+_SLICE = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,8 @@ async def simulate_program(
     events = 0
     for at, order, item in history.stream():
         events += 1
+        if events % _SLICE == 0:
+            await asyncio.sleep(0)  # the worker's other requests get their turn
         for run in runs:
             if order == 0:
                 run.record(item[0], item[1], at)

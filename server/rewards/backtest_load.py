@@ -6,6 +6,7 @@ and the members who had joined. Read only; long reads as tuples."""
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ _APPROVALS = {
     "REFERRALS": ("REFERRAL",),
 }
 COUNTED = frozenset({*_APPROVALS, "PURCHASES"})
+_SLICE = 20_000  # rows turned into entries between two turns of the event loop
 
 
 @dataclass(slots=True)
@@ -94,15 +96,22 @@ async def load(
     sql = Sql()
     entry = _ENTRY.format(at=sql.epoch("e.occurred_at"), expires=sql.epoch("e.expires_at"))
     scratch = Scratch()
-    for row in await sql.tuples(f"{entry}WHERE e.occurred_at < ? ORDER BY e.id", [start]):
+    before = await sql.tuples(f"{entry}WHERE e.occurred_at < ? ORDER BY e.id", [start])
+    for n, row in enumerate(before, 1):
         scratch.take(_entry(row, award_slugs))
-    entries = [
-        _entry(row, award_slugs)
-        for row in await sql.tuples(
-            f"{entry}WHERE e.occurred_at >= ? AND e.occurred_at < ? ORDER BY e.occurred_at, e.id",
-            [start, end],
-        )
-    ]
+        if n % _SLICE == 0:
+            await asyncio.sleep(0)  # the worker's other requests get their turn
+    del before
+    entries: list[Entry] = []
+    inside = await sql.tuples(
+        f"{entry}WHERE e.occurred_at >= ? AND e.occurred_at < ? ORDER BY e.occurred_at, e.id",
+        [start, end],
+    )
+    for n, row in enumerate(inside, 1):
+        entries.append(_entry(row, award_slugs))
+        if n % _SLICE == 0:
+            await asyncio.sleep(0)
+    del inside
     activities, recorded = await _activities(sql, start, end)
     counts = await _counts(sql, scratch, start, end, metrics) if metrics else []
     joined = [
