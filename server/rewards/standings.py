@@ -30,13 +30,10 @@ class Standing:
     window_ends_at: datetime
 
 
-_tier_for = tier_for
-
-
 def _better(ladder: Sequence[Tier], this_year: int, last_year: int) -> Tier | None:
     """Calendar window: the better of the tiers this year's and last year's points reach."""
     return max(
-        (t for t in (_tier_for(ladder, this_year), _tier_for(ladder, last_year)) if t),
+        (t for t in (tier_for(ladder, this_year), tier_for(ladder, last_year)) if t),
         key=lambda t: t.threshold,
         default=None,
     )
@@ -57,7 +54,7 @@ class Qualifying:
     def held(self, ladder: Sequence[Tier]) -> Tier | None:
         if self.window is TierWindow.CALENDAR:
             return _better(ladder, self.points, self.last_year)
-        return _tier_for(ladder, self.points)
+        return tier_for(ladder, self.points)
 
     def plus(self, entry: LedgerEntry) -> Qualifying:
         """With ``entry`` counted, where the window counts it."""
@@ -128,7 +125,7 @@ async def standings_of(
     leaving = await _leaving_first(oldest, since)
     for member_id in wanted:
         points = _int(sums.get(member_id, (0, None))[0])
-        held = _tier_for(ladder, points)
+        held = tier_for(ladder, points)
         ends = oldest.get(member_id, now) + timedelta(days=ROLLING_DAYS)
         gone = leaving.get(member_id, 0)
         keep = 0 if held is None else max(0, held.threshold - (points - gone))

@@ -30,7 +30,6 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
 from server.rewards import snapshots
-from server.rewards.engine import multiplied
 from server.rewards.errors import Invalid
 from server.rewards.snapshots import Snapshot
 from server.rewards.text import msg
@@ -43,7 +42,6 @@ __all__ = [
     "TierChange",
     "TierValues",
     "TierWindow",
-    "apply_multiplier",
     "ensure_tiers",
     "ladder",
     "tiers",
@@ -151,8 +149,3 @@ _LADDER = Snapshot(tiers)
 async def ladder() -> list[Tier]:
     """``tiers()`` as earnings and standings read it: a shared snapshot, read it only."""
     return await _LADDER.get()
-
-
-def apply_multiplier(points: int, tier: Tier | None) -> int:
-    """Points earned at a tier, rounded down (``engine.multiplied``)."""
-    return multiplied(points, None if tier is None else tier.multiplier)
