@@ -1,7 +1,7 @@
 """simulateProgram with the current rules gives the ledger's figures on random histories.
 
 Each history (seeded, so a failure replays) runs through the public API from January
-to July 2026: members sign up; order (with products), review those products (approved,
+to July 2026: members sign up (two in March, referred by one of the first); order (with products), review those products (approved,
 rejected), share pages, get adjusted, redeem a prize; orders are refunded in part or
 whole; a daily job releases due points and expires old ones (points expire after 60
 days here, so expiry happens inside the range). Badges and tiers are the defaults.
@@ -29,6 +29,8 @@ from tests.server.test_reviews import MODERATE, REFUND, REVIEW, SHARE, decide, r
 START = datetime(2026, 1, 1, tzinfo=UTC)
 FROM, TO = "2026-03-01T00:00:00+00:00", "2026-06-01T00:00:00+00:00"
 PEOPLE = ("ana", "ben", "cy", "dee", "eve")
+FRIENDS = ("fay", "gus")
+FRIENDS_JOIN = datetime(2026, 3, 5, tzinfo=UTC)
 
 
 @dataclasses.dataclass
@@ -117,26 +119,39 @@ async def _redeem(w: _World, who: str, prize: str) -> None:
     )  # without the points: refused, nothing recorded
 
 
+async def _join(w: _World, who: str, referral_code: str | None = None) -> None:
+    given = {"externalId": who, "displayName": who, "referralCode": referral_code}
+    made = await w.gql(UPSERT, {"input": given}, auth=w.keys["SERVICE"])
+    assert made["upsertMember"]["__typename"] == "MemberSaved", made
+    w.ids[who] = made["upsertMember"]["member"]["id"]
+    await Member.filter(external_id=who).update(created_at=w.svc.clock())
+
+
 async def _history(w: _World, clock: Clock) -> None:
     await ensure_badges()
     assert (await w.gql("{ tiers { name } }"))["tiers"]
     for who in PEOPLE:
-        made = await w.gql(
-            UPSERT, {"input": {"externalId": who, "displayName": who}}, auth=w.keys["SERVICE"]
-        )
-        w.ids[who] = made["upsertMember"]["member"]["id"]
-    await Member.all().update(created_at=START)
+        await _join(w, who)
     prize = await w.gql(
         'mutation { createPrize(input: {name: "Mug", cost: 40}) '
         "{ ... on PrizeSaved { prize { id } } } }",
         auth=w.keys["ADMIN"],
     )
     prize_id = prize["createPrize"]["prize"]["id"]
+    people = list(PEOPLE)
     day = START
     while day < datetime(2026, 7, 1, tzinfo=UTC):
+        if day == FRIENDS_JOIN:  # two friends of ana's: her referrals, paid in the range
+            clock.now = day
+            viewer = await w.gql("{ viewer { referralCode } }", auth=await member_token("ana"))
+            for friend in FRIENDS:
+                await _join(w, friend, viewer["viewer"]["referralCode"])
+                people.append(friend)
+                clock.now = day + timedelta(hours=1)
+                await _order(w, friend)
         for _ in range(w.rng.randint(0, 3)):
             clock.now = day + timedelta(minutes=w.rng.randint(60, 1_300))
-            who = w.rng.choice(PEOPLE)
+            who = w.rng.choice(people)
             act = w.rng.choices(
                 ("order", "review", "share", "refund", "adjust", "redeem"), (5, 3, 3, 1, 1, 1)
             )[0]
@@ -164,8 +179,11 @@ async def test_the_current_rules_reproduce_a_random_ledger(
     svc: Services, gql: GraphQL, keys: dict[str, str], clock: Clock, seed: int
 ) -> None:
     svc.points_expire_days = 60  # the API's services: recording and the jobs alike
+    clock.now = START
     await _history(_World(gql, keys, svc, random.Random(seed)), clock)
     real = (await gql(METRICS, {"from": FROM, "to": TO}, auth=keys["ADMIN"]))["programMetrics"]
+    kinds = {k["kind"] for k in real["byKind"]}
+    assert {"PURCHASE", "REVIEW", "BONUS", "REFERRAL"} <= kinds, kinds
     assert real["pointsExpired"] > 0  # the history has expiry
     assert real["pointsReversed"] > 0  # and reversals
     assert sum(t["members"] for t in real["tierDistribution"][1:]) > 0  # someone above Bronze
