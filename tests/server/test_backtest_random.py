@@ -1,11 +1,12 @@
 """simulateProgram with the current rules gives the ledger's figures on random histories.
 
 Each history (seeded, so a failure replays) runs through the public API from January
-to July 2026: members sign up (two in March, referred by one of the first); order (with products), review those products (approved,
-rejected), share pages, get adjusted, redeem a prize; orders are refunded in part or
-whole; a daily job releases due points and expires old ones (points expire after 60
-days here, so expiry happens inside the range). Badges and tiers are the defaults.
-The backtest of March to June must equal programMetrics of the same range.
+to July 2026: members sign up (two in March, referred by one of the first); they order
+(with products), review those products (approved, rejected), share pages, get adjusted
+and redeem a prize; orders are refunded in part or whole; a daily job releases due
+points and expires old ones (points expire after 60 days here, so expiry happens inside
+the range). Badges and tiers are the defaults. The backtest of March to June must equal
+programMetrics of the same range.
 """
 
 from __future__ import annotations
