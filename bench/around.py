@@ -48,6 +48,7 @@ async def _run(data: Path) -> tuple[float, float]:
     redis = connect(valkey.start())
     try:
         boards = Leaderboards(redis)
+        await boards.set_epoch("bench-around")  # the boards are as built: reads go ahead
         return await _usec_per_call(boards, SMALL), await _usec_per_call(boards, LARGE)
     finally:
         await redis.aclose()
