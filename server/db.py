@@ -11,6 +11,7 @@ import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.client import TransactionalDBClient, TransactionContextPooled
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate
@@ -145,6 +146,10 @@ async def apply_migrations(database_url: str) -> None:
 @contextlib.asynccontextmanager
 async def orm(database_url: str) -> AsyncIterator[None]:
     """Tortoise for this process: visible to every task (requests, background jobs)."""
+    # Tortoise keeps each model's INSERT and UPDATE text per connection name and table,
+    # not per dialect: after SQLite, PostgreSQL would get "?" placeholders (a process
+    # that opens both, like `make bench`, failed with a syntax error). Forget them.
+    EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     snapshots.changed()  # another database, or this one migrated and seeded since
     try:
