@@ -13,7 +13,7 @@ from badges.models import BadgeAward, BadgeDefinition
 from server.actions.common import require
 from server.actions.services import Services
 from server.actions.simulate_figures import Simulation, compare
-from server.actions.tiers import tier_ladder
+from server.actions.tiers import tier_ladder, tier_values
 from server.auth import Principal, Role
 from server.rewards.activities import ActivityKind
 from server.rewards.backtest import LIFETIME, BadgeRule, Replay, Rules
@@ -84,7 +84,12 @@ async def simulate_program(
         keep_days=current.keep_days if draft.points_expire_days is None else _days(draft),
         badges=badge_draft,
     )
-    slugs = dict(await BadgeAward.all().values_list("id", "badge__slug"))
+    # Recorded bonuses are dropped only for the badges the replay grants itself.
+    slugs = dict(
+        await BadgeAward.filter(badge__slug__in=list(badge_draft)).values_list("id", "badge__slug")
+        if badge_draft
+        else []
+    )
     history = await load(
         start,
         end,
@@ -117,9 +122,7 @@ async def simulate_program(
 async def _current(svc: Services) -> Rules:
     await ensure_rules()
     earning = {str(r.kind): values_of(r) for r in await EarningRule.all()}
-    ladder = [
-        TierValues(t.name, t.threshold, t.multiplier, t.entry_bonus) for t in await tier_ladder()
-    ]
+    ladder = [tier_values(t) for t in await tier_ladder()]
     holdouts = [
         Holdout(
             str(e.target_kind),

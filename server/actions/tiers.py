@@ -26,6 +26,7 @@ __all__ = [
     "tier_ladder",
     "tier_standing",
     "tier_standings",
+    "tier_values",
     "tiers_held",
     "update_tier",
 ]
@@ -88,7 +89,7 @@ async def update_tier(
         rate = None if multiplier is None else Decimal(str(multiplier)).quantize(Decimal("0.001"))
     except InvalidOperation:
         raise Invalid("multiplier", msg("multiplier must be a number like 1.25.")) from None
-    values = {t.id: _values(t) for t in ladder}
+    values = {t.id: tier_values(t) for t in ladder}
     values[target.id] = replace(
         values[target.id],
         name=values[target.id].name if name is None else name.strip(),
@@ -110,5 +111,6 @@ async def update_tier(
     return target
 
 
-def _values(tier: Tier) -> TierValues:
+def tier_values(tier: Tier) -> TierValues:
+    """A stored tier as plain values (what validation and the backtest take)."""
     return TierValues(tier.name, tier.threshold, tier.multiplier, tier.entry_bonus)

@@ -153,10 +153,11 @@ class Replay:
         available = e.amount - e.pending
         if available > 0:
             expires = e.expires_at
-            if expires is not None:
+            if e.role == "credit" or (expires is None and self._keep == self._shift):
+                # made by the replay, or recorded without expiry: the rules' period
+                expires = e.at + self._keep if self._keep else None
+            elif expires is not None:
                 expires = expires + self._shift if self._keep else None
-            elif self._keep and self._keep == self._shift:  # recorded without expiry
-                expires = e.at + self._keep
             m.lots.append(Lot(available, expires, e.id))
         elif available < 0:
             take_oldest(m.lots, -available)
@@ -176,22 +177,8 @@ class Replay:
 
     def _credit(self, member: int, points: int, at: float, activity: int | None) -> Entry:
         """A credit the replay makes (an earning, a badge or tier bonus): spendable at
-        once, qualifying, expiring after the rules' period."""
-        expires = at + self._keep if self._keep else None
-        return Entry(
-            0,
-            member,
-            "EARN",
-            points,
-            0,
-            points,
-            True,
-            at,
-            expires - self._shift if expires else None,
-            activity,
-            None,
-            "own",
-        )
+        once, qualifying, expiring after the rules' period (``_apply``)."""
+        return Entry(0, member, "EARN", points, 0, points, True, at, None, activity, None, "credit")
 
     def _scale(self, e: Entry, activity: int, ratio: tuple[int, int]) -> Entry:
         """``e`` with its points in the proportion the rules give the activity, rounded so

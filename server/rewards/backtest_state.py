@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from server.rewards.engine import take_oldest
+from server.rewards.engine import book
 from server.rewards.experiments import Arm, arm_of
 from server.rewards.rules import RuleValues
 from server.rewards.tiers import TierValues
@@ -67,7 +67,8 @@ class Rules:
 @dataclass(slots=True)
 class Entry:
     """A ledger entry as the replay reads it (times in seconds since the epoch). ``role``:
-    'own' (an activity's own), 'badge:<slug>', 'tier', 'expire' or '' (kept)."""
+    'own' (an activity's own), 'badge:<slug>', 'tier', 'expire' or '' (kept); 'credit'
+    for one the replay makes."""
 
     id: int
     member: int
@@ -119,6 +120,7 @@ class Member:
     levels: dict[str, int] = field(default_factory=dict)
     bonused: set[int] = field(default_factory=set)
     earned: int = 0  # lifetime points earned in the range (the board's score)
+    by_id: dict[int, Lot] = field(default_factory=dict)  # the open lots by their entry
 
 
 class Scratch:
@@ -134,17 +136,11 @@ class Scratch:
         m.lifetime += entry.lifetime
         if entry.qualifying and entry.lifetime:
             m.qualifying.append((entry.at, entry.lifetime))
-        available = entry.amount - entry.pending
-        if available > 0:
-            m.lots.append(Lot(available, entry.expires_at, entry.id))
-        elif available < 0 and entry.kind == "EXPIRE":
-            for lot in m.lots:
-                if lot.entry == entry.source:
-                    lot.points += available
-        elif available < 0:
-            take_oldest(m.lots, -available)
-        if len(m.lots) > 8:
+        change = Lot(entry.amount - entry.pending, entry.expires_at, entry.id)
+        book(m.lots, m.by_id, entry.id, change, kind=entry.kind, source=entry.source)
+        if len(m.lots) > 8:  # spent lots go (an expiry only ever takes a lot with points)
             m.lots = [lot for lot in m.lots if lot.points > 0]
+            m.by_id = {lot.entry: lot for lot in m.lots}
 
     def counted(self, member: int, counts: Mapping[str, int]) -> None:
         self.members[member].counts.update(counts)

@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 __all__ = [
     "Rung",
     "activity_points",
+    "book",
     "levels_reached",
     "multiplied",
     "multiplier_for",
@@ -51,6 +52,9 @@ class _Rule(Protocol):
 
 class _Lot(Protocol):
     points: int
+
+
+L = TypeVar("L", bound=_Lot)
 
 
 def purchase_points(rate: Decimal, amount_cents: int) -> int:
@@ -106,6 +110,22 @@ def refund_take(points: int, refunded_cents: int, order_cents: int, taken_before
 def levels_reached(thresholds: Sequence[int], value: int) -> int:
     """How many of a badge's levels (thresholds lowest first) a metric value reaches."""
     return sum(1 for threshold in thresholds if value >= threshold)
+
+
+def book(
+    lots: list[L], by_id: dict[int, L], entry: int, change: L, *, kind: str, source: int | None
+) -> None:
+    """How one ledger entry moves a member's lots, oldest first. ``change`` is the entry
+    as a lot: its points are what it makes spendable, negative for a debit. A credit
+    opens it; an expiry takes what is left of its own credit (``source``); any other
+    debit takes from the oldest lots."""
+    if change.points > 0:
+        lots.append(change)
+        by_id[entry] = change
+    elif change.points < 0 and kind == "EXPIRE" and source in by_id:
+        by_id[source].points += change.points
+    elif change.points < 0:
+        take_oldest(lots, -change.points)
 
 
 def take_oldest(lots: Sequence[_Lot], points: int) -> None:

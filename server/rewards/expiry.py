@@ -13,7 +13,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from server.rewards.engine import take_oldest
+from server.rewards.engine import book
 from server.rewards.ledger import EntryKind, LedgerEntry
 from server.rewards.members import Member
 from server.rewards.posting import Posting, lock_member, post
@@ -40,15 +40,8 @@ async def open_lots(member_id: int) -> list[Lot]:
     lots: list[Lot] = []
     by_id: dict[int, Lot] = {}
     for entry_id, kind, amount, pending, expires_at, source in rows:
-        available = int(amount) - int(pending)
-        if available > 0:
-            lot = Lot(int(entry_id), available, expires_at)
-            lots.append(lot)
-            by_id[lot.entry_id] = lot
-        elif available < 0 and kind == EntryKind.EXPIRE and source in by_id:
-            by_id[source].points += available  # an expiry takes its own credit
-        elif available < 0:
-            take_oldest(lots, -available)
+        change = Lot(int(entry_id), int(amount) - int(pending), expires_at)
+        book(lots, by_id, change.entry_id, change, kind=str(kind), source=source)
     return [lot for lot in lots if lot.points > 0]
 
 
