@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import statistics
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 from bench.metrics import END, ENTRIES, MEMBERS, START, _seed
-from bench.pg_servers import bench_urls, database, loadavg
+from bench.pg_servers import bench_urls, database, loadavg, scratch_database
 from server.actions.purchases import record_purchase
 from server.actions.services import Services
 from server.actions.simulate import RuleDraft, SimulationDraft, simulate_program
@@ -91,11 +90,8 @@ def run() -> None:
     if urls is None:
         return
     base_url, _ = urls
-    name = f"laurel_backtest_{secrets.token_hex(4)}"
-    url = f"{base_url.rpartition('/')[0]}/{name}"
     before = loadavg()
-    asyncio.run(database(base_url, f'CREATE DATABASE "{name}"'))
-    try:
+    with scratch_database(base_url, "laurel_backtest") as url:
         asyncio.run(apply_migrations(url))
         asyncio.run(_seed(url))
         # The seeded credits expire a year after they were earned, as recorded credits do
@@ -109,8 +105,6 @@ def run() -> None:
         )
         runs = [asyncio.run(_backtest(url)) for _ in range(3)]
         per_order_wall, per_order_cpu = asyncio.run(_production(url))
-    finally:
-        asyncio.run(database(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     seconds = statistics.median(r[0] for r in runs)
     cpu = statistics.median(r[1] for r in runs)
     found = runs[0][2]

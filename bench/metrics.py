@@ -31,7 +31,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import statistics
 import time
 from dataclasses import fields
@@ -39,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from bench.pg_servers import bench_urls, database, loadavg
+from bench.pg_servers import bench_urls, loadavg, scratch_database
 from server.actions.metrics import Interval, Metrics, program_metrics
 from server.actions.services import Services
 from server.auth import Principal, Role
@@ -430,11 +429,8 @@ def run() -> None:
     if urls is None:
         return
     base_url, _ = urls
-    name = f"laurel_metrics_{secrets.token_hex(4)}"
-    url = f"{base_url.rpartition('/')[0]}/{name}"
     before = loadavg()
-    asyncio.run(database(base_url, f'CREATE DATABASE "{name}"'))
-    try:
+    with scratch_database(base_url, "laurel_metrics") as url:
         asyncio.run(apply_migrations(url))
         began = time.perf_counter()
         asyncio.run(_seed(url))
@@ -447,8 +443,6 @@ def run() -> None:
             floors.append(floor_seconds)
             product_seconds, found = asyncio.run(_product(url))  # catches up with the batch
             products.append(product_seconds)
-    finally:
-        asyncio.run(database(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     product, floor = statistics.median(products), statistics.median(floors)
     ratio = floor / product
     wrong = _disagreements(found, floor_rows)

@@ -89,6 +89,17 @@ async def database(base_url: str, sql: str) -> None:
         await conn.close()
 
 
+@contextlib.contextmanager
+def scratch_database(base_url: str, prefix: str) -> Iterator[str]:
+    """A new database beside ``base_url``'s, dropped on the way out: its URL."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    asyncio.run(database(base_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{base_url.rpartition('/')[0]}/{name}"
+    finally:
+        asyncio.run(database(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 async def _flush(redis_url: str) -> None:
     redis = connect(redis_url)
     try:
@@ -165,13 +176,13 @@ def serving(
     """A fresh database and Redis db, ``serve --workers 4`` from ``tree`` on them, and an
     admin API key; stops the server and drops the database on the way out. ``extra_env``
     adds settings."""
-    name = f"laurel_bench_{secrets.token_hex(4)}"
     asyncio.run(_flush(redis_url))
-    asyncio.run(database(base_url, f'CREATE DATABASE "{name}"'))
     try:
-        with tempfile.TemporaryDirectory(prefix="laurel-pg-bench-") as tmp:
+        with (
+            scratch_database(base_url, "laurel_bench") as database_url,
+            tempfile.TemporaryDirectory(prefix="laurel-pg-bench-") as tmp,
+        ):
             port = free_port()
-            database_url = f"{base_url.rpartition('/')[0]}/{name}"
             env = {
                 **_environment(tree, database_url, redis_url, Path(tmp), port),
                 **(extra_env or {}),
@@ -194,7 +205,6 @@ def serving(
             finally:
                 stop_group(proc)
     finally:
-        asyncio.run(database(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         asyncio.run(_flush(redis_url))
 
 
