@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from tortoise.functions import Count
+
 from badges.models import BadgeAward, BadgeDefinition
 from server.actions.common import require
 from server.actions.services import Services
@@ -210,11 +212,10 @@ def _badges(
 
 async def _recorded_levels(start: datetime, end: datetime) -> dict[tuple[str, int], int]:
     """Badge levels granted in the range as recorded (the badges no draft changes)."""
-    rows = await BadgeAward.filter(awarded_at__gte=start, awarded_at__lt=end).values_list(
-        "badge__slug", "level"
+    rows = (
+        await BadgeAward.filter(awarded_at__gte=start, awarded_at__lt=end)
+        .annotate(n=Count("id"))
+        .group_by("badge__slug", "level")
+        .values_list("badge__slug", "level", "n")
     )
-    out: dict[tuple[str, int], int] = {}
-    for slug, level in rows:
-        key = (str(slug), int(level))
-        out[key] = out.get(key, 0) + 1
-    return out
+    return {(str(slug), int(level)): int(n) for slug, level, n in rows}
