@@ -252,10 +252,16 @@ async def test_concurrent_commits_share_an_inline_pass_and_each_sees_its_events(
     log = EventLog(svc.boards)
     log.install([Consumer("shared", handle, frozenset({EventType.MEMBER_UPDATED}), inline=True)])
 
+    commits: list[int] = []
+    seven_committed = asyncio.Event()
+
     async def request() -> int:
         async with in_transaction():
             event = await record(EventType.MEMBER_UPDATED, None)
-        await log.committed()
+        commits.append(event.id)
+        if len(commits) == 8:
+            seven_committed.set()  # the first and the seven others
+        await log.committed()  # reaches the lock without another await on the way
         assert event.id in handled  # its effect ran before the answer
         return event.id
 
@@ -263,7 +269,10 @@ async def test_concurrent_commits_share_an_inline_pass_and_each_sees_its_events(
         first = asyncio.create_task(request())
         await stalled.wait()
         others = [asyncio.create_task(request()) for _ in range(7)]
-        await asyncio.sleep(0.1)  # all seven committed and wait for the lock
+        # Not a sleep: on a loaded machine seven PostgreSQL commits can take longer
+        # than any fixed pause, and one that commits late needs a pass of its own.
+        await asyncio.wait_for(seven_committed.wait(), 30)
+        await asyncio.sleep(0.05)  # each is now waiting for the lock
         release.set()
         ids = [await first, *[await task for task in others]]
     assert sorted(handled) == sorted(ids)  # each event once
