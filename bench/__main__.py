@@ -13,8 +13,9 @@ community title vs the same page with display names only, same server process.
 Target: ratio >= 0.5.
 
 money_path: adjustPoints, recordPurchase and redeemPrize per second with 4 workers on
-PostgreSQL vs the same transactions' SQL through asyncpg, with p50/p99, CPU ms per
-request (server and database) and the SQL statements of each. Target: ratio >= 0.5.
+PostgreSQL vs the product's own statements replayed through asyncpg (target: ratio >=
+0.5), and vs the least SQL each needs (no target), with p50/p99, CPU ms per request
+(server and database) and the SQL statements of each.
 Needs LAUREL_BENCH_DATABASE_URL / LAUREL_BENCH_REDIS_URL, like event_log.
 
 hooks: Shopify orders/paid deliveries per second until their points are in the ledger,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from tortoise import Tortoise
@@ -25,9 +25,11 @@ from server.rewards.tiers import ensure_tiers
 __all__ = [
     "MIGRATIONS_CONFIG",
     "MODEL_MODULES",
+    "Statement",
     "apply_migrations",
     "counting_statements",
     "orm",
+    "recording_statements",
     "tortoise_config",
     "unmigrated_changes",
 ]
@@ -168,25 +170,40 @@ async def unmigrated_changes() -> list[str]:
     return [f"{w.app_label}.{w.name}" for w in writers]
 
 
+class Statement(NamedTuple):
+    """One statement as Tortoise ran it: ``many`` when ``values`` is a list of rows
+    (``executemany``), else the statement's values."""
+
+    sql: str
+    values: list[Any]
+    many: bool
+
+
 class _Statements(logging.Handler):
-    """Collects the SQL of each statement logged; connection set-up lines are not SQL."""
+    """Collects the SQL of each statement logged, and its values; connection set-up
+    lines are not SQL."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.sql: list[str] = []
+        self.recorded: list[Statement] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == "%s: %s" and isinstance(record.args, tuple):  # query: values
-            self.sql.append(str(record.args[0]))
+            query, values = str(record.args[0]), record.args[1]
+            self.sql.append(query)
+            rows = list(values) if isinstance(values, list) else []
+            self.recorded.append(Statement(query, rows, many=record.funcName == "execute_many"))
         elif not str(record.msg).startswith(("Created connection", "Closed connection")):
             self.sql.append(record.getMessage())  # execute_script logs the bare script
+            self.recorded.append(Statement(record.getMessage(), [], many=False))
 
 
 @contextlib.contextmanager
-def counting_statements() -> Iterator[list[str]]:
-    """The SQL of every statement this process runs meanwhile, in order. Tortoise's
-    clients (SQLite and asyncpg alike) log each statement on ``tortoise.db_client`` at
-    DEBUG just before running it; transaction control (BEGIN, COMMIT) is not logged."""
+def _listening() -> Iterator[_Statements]:
+    """Tortoise's clients (SQLite and asyncpg alike) log each statement on
+    ``tortoise.db_client`` at DEBUG just before running it; transaction control (BEGIN,
+    COMMIT) is not logged."""
     logger = logging.getLogger("tortoise.db_client")
     handler = _Statements()
     level, propagate = logger.level, logger.propagate
@@ -194,8 +211,23 @@ def counting_statements() -> Iterator[list[str]]:
     logger.setLevel(logging.DEBUG)
     logger.propagate = False  # hundreds of DEBUG lines are not for anyone's log
     try:
-        yield handler.sql
+        yield handler
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
         logger.propagate = propagate
+
+
+@contextlib.contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """The SQL of every statement this process runs meanwhile, in order."""
+    with _listening() as handler:
+        yield handler.sql
+
+
+@contextlib.contextmanager
+def recording_statements() -> Iterator[list[Statement]]:
+    """Every statement this process runs meanwhile with its values, in order (for a
+    benchmark that replays them)."""
+    with _listening() as handler:
+        yield handler.recorded
