@@ -6,7 +6,8 @@ answer its health check within ``LAUREL_WORKER_HEALTHCHECK_SECONDS``. uvicorn's 
 also applies to a replacement that is still starting up (a spawned interpreter importing
 the ``laurel`` script); on a loaded machine that took longer, and each replacement was
 killed in turn. A frozen worker is rare (the check is answered by a thread), a slow start
-is not, so the default is generous.
+is not, so the default is generous; ``server.cli.supervision`` keeps a worker that dies
+during a check from holding the parent for all of it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import uvicorn
 
 from leaderboards import EmbeddedValkey
 from server import actions
+from server.cli import supervision
 from server.cli.running import fail, run_job, settings_or_exit
 from server.db import apply_migrations
 from server.demo import seed_demo
@@ -74,6 +76,7 @@ def serve(
             summary = run_job(settings, seed_demo)
             typer.echo(f"demo community ready: {summary.members} members")
         typer.echo(f"Laurel on http://{settings.host}:{settings.port}/ (GraphiQL at /graphql)")
+        supervision.install()  # a worker that dies mid health check is replaced at once
         uvicorn.run(
             "server.app:app_from_environment",
             factory=True,
