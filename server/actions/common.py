@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from tortoise.models import Model
 
@@ -17,6 +17,7 @@ from server.rewards.errors import Conflict, Invalid, NotFound, PermissionDenied
 from server.rewards.text import Text, msg
 
 __all__ = [
+    "Keyed",
     "Recorded",
     "activity_replay",
     "decode_cursor",
@@ -26,6 +27,7 @@ __all__ = [
     "require",
     "same_request",
     "scoped_key",
+    "stored_under",
 ]
 
 
@@ -51,19 +53,45 @@ def require(principal: Principal, *roles: Role) -> None:
         raise PermissionDenied(msg("This needs the {allowed} role.", allowed=allowed))
 
 
-async def scoped_key(operation: str, principal: Principal, key: str, stored_in: type[Model]) -> str:
+@dataclass(frozen=True, slots=True)
+class Keyed(Generic[M]):
+    """An idempotency key made unique for its caller (``scoped_key``) and, when finding
+    it took a read, the row already stored under it (``looked``): a replay check then
+    needs no read of its own."""
+
+    key: str
+    looked: bool = False
+    found: M | None = None
+
+
+async def stored_under(model: type[M], key: str, looked_up: Keyed[M] | None) -> M | None:
+    """The row of ``model`` stored under ``key``: the one ``scoped_key`` read with it if it
+    read, else read now."""
+    if looked_up is not None and looked_up.looked:
+        return looked_up.found
+    return await model.get_or_none(idempotency_key=key)
+
+
+async def scoped_key(
+    operation: str, principal: Principal, key: str, stored_in: type[M]
+) -> Keyed[M]:
     """The caller's idempotency key made unique per operation and caller: one shopper, one
     API key, or the scope keys were explicitly made to share (docs/decisions/0022).
 
     Before that, every staff caller shared ``staff``: a key an API key used then, found
-    in ``stored_in``, keeps replaying its first result.
+    in ``stored_in``, keeps replaying its first result. Looking for it reads the rows
+    under both keys at once, so the replay check that follows reads nothing more.
     """
     clean = v.idempotency_key(key)
-    if principal.is_staff and principal.idempotency_scope != "staff":
-        legacy = f"{operation}:staff:{clean}"
-        if await stored_in.filter(idempotency_key=legacy).exists():
-            return legacy
-    return f"{operation}:{principal.idempotency_scope}:{clean}"
+    scoped = f"{operation}:{principal.idempotency_scope}:{clean}"
+    if not principal.is_staff or principal.idempotency_scope == "staff":
+        return Keyed(scoped)
+    legacy = f"{operation}:staff:{clean}"
+    rows = await stored_in.filter(idempotency_key__in=[legacy, scoped])
+    by_key = {cast(Any, row).idempotency_key: row for row in rows}
+    if legacy in by_key:
+        return Keyed(legacy, looked=True, found=by_key[legacy])
+    return Keyed(scoped, looked=True, found=by_key.get(scoped))
 
 
 def same_request(stored_hash: str, request_hash: str) -> None:
@@ -72,9 +100,12 @@ def same_request(stored_hash: str, request_hash: str) -> None:
         raise Conflict(msg("This idempotency key was already used with different input."))
 
 
-async def activity_replay(key: str, request_hash: str) -> Recorded | None:
-    """The first result of an activity already recorded under ``key``; None if there is none."""
-    activity = await Activity.get_or_none(idempotency_key=key)
+async def activity_replay(
+    key: str, request_hash: str, looked_up: Keyed[Activity] | None = None
+) -> Recorded | None:
+    """The first result of an activity already recorded under ``key``; None if there is
+    none. ``looked_up``: what ``scoped_key`` found, when it read (else read now)."""
+    activity = await stored_under(Activity, key, looked_up)
     if activity is None:
         return None
     same_request(activity.request_hash, request_hash)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tortoise.expressions import Q
 
 from server.actions.common import (
+    Keyed,
     Recorded,
     activity_replay,
     decode_cursor,
@@ -68,7 +69,8 @@ async def submit_review(
     claim a photo without sending it; the shop's SERVICE key may still report
     ``has_photo`` for a photo kept on the shop's side (docs/decisions/0036)."""
     author = await acting_member(principal, member_external_id)
-    key = await scoped_key("review", principal, idempotency_key, Activity)
+    keyed = await scoped_key("review", principal, idempotency_key, Activity)
+    key = keyed.key
     product = v.clean_text("productId", product_id, max_length=128)
     if not 1 <= rating <= 5:
         raise Invalid("rating", msg("rating must be 1 to 5."))
@@ -82,7 +84,7 @@ async def submit_review(
     payload["hasPhoto"] = has_photo
     request_hash = v.fingerprint(member=author.id, **payload)
     # A retry returns the first result even if the order was refunded since.
-    replay = await activity_replay(key, request_hash)
+    replay = await activity_replay(key, request_hash, keyed)
     if replay is not None:
         return replay
     bought = await PurchasedProduct.filter(
@@ -97,6 +99,7 @@ async def submit_review(
         family=REVIEWS,
         member=author,
         key=key,
+        looked_up=Keyed(key, looked=True),  # nothing was stored under it just now
         request_hash=request_hash,
         target=product,
         payload=payload,
@@ -114,7 +117,7 @@ async def record_share(
 ) -> Recorded:
     """A share of one of the shop's pages: once per page, a few a day."""
     sharer = await acting_member(principal, member_external_id)
-    key = await scoped_key("share", principal, idempotency_key, Activity)
+    keyed = await scoped_key("share", principal, idempotency_key, Activity)
     where = share_platform(platform)
     page = share_url(url, svc.shop_domains)
     payload = {"platform": where, "url": page}
@@ -124,7 +127,8 @@ async def record_share(
         kind=ActivityKind.SOCIAL_SHARE,
         family=(ActivityKind.SOCIAL_SHARE,),
         member=sharer,
-        key=key,
+        key=keyed.key,
+        looked_up=keyed,
         request_hash=v.fingerprint(member=sharer.id, **payload),
         target=page,
         payload=payload,

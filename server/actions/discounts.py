@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.actions.common import require, same_request, scoped_key
+from server.actions.common import Keyed, require, same_request, scoped_key, stored_under
 from server.actions.services import Services
 from server.auth import Principal, Role
 from server.rewards import validation as v
@@ -75,9 +75,10 @@ async def redeem_points_for_discount(
             msg("Only a signed-in shopper can turn their points into a discount.")
         )
     member_id = principal.member_id
-    key = await scoped_key("discount", principal, idempotency_key, DiscountCode)
+    keyed = await scoped_key("discount", principal, idempotency_key, DiscountCode)
+    key = keyed.key
     request_hash = v.fingerprint(points=points)
-    replay = await _replay(key, request_hash)
+    replay = await _replay(key, request_hash, keyed)
     if replay is not None:
         return replay
     value = discount_value_cents(await discount_rule(), points)
@@ -127,8 +128,10 @@ async def redeem_points_for_discount(
     return DiscountRedeemed(code, await Member.get(id=member_id), duplicate=False)
 
 
-async def _replay(key: str, request_hash: str) -> DiscountRedeemed | None:
-    found = await DiscountCode.get_or_none(idempotency_key=key)
+async def _replay(
+    key: str, request_hash: str, looked_up: Keyed[DiscountCode] | None = None
+) -> DiscountRedeemed | None:
+    found = await stored_under(DiscountCode, key, looked_up)
     if found is None:
         return None
     same_request(found.request_hash, request_hash)

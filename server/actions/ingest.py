@@ -13,7 +13,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.actions.common import Recorded, activity_replay, require
+from server.actions.common import Keyed, Recorded, activity_replay, require
 from server.actions.effects import award_badges
 from server.actions.services import Services
 from server.actions.tiers import earning_tier, multiplier_of
@@ -115,10 +115,12 @@ async def ingest(
     request_hash: str,
     target: str,
     payload: dict[str, Any],
+    looked_up: Keyed[Activity] | None = None,
 ) -> Recorded:
     """Record an activity of ``kind`` for ``member`` under its rule; ``family`` are the
-    kinds its caps count together. Retries with the same key get the first result."""
-    replay = await activity_replay(key, request_hash)
+    kinds its caps count together. Retries with the same key get the first result
+    (``looked_up``: what the caller already read under the key)."""
+    replay = await activity_replay(key, request_hash, looked_up)
     if replay is not None:
         return replay
     rule = await rule_for(kind)

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from badges import Metric
 from server.actions.common import (
+    Keyed,
     decode_cursor,
     encode_cursor,
     find_by_id,
@@ -17,6 +18,7 @@ from server.actions.common import (
     require,
     same_request,
     scoped_key,
+    stored_under,
 )
 from server.actions.effects import award_badges
 from server.actions.services import Services
@@ -114,7 +116,8 @@ async def adjust_points(
     """ADMIN: a manual credit or debit, counted as earned (a correction of earning); it
     counts toward tiers only when flagged ``qualifying``."""
     require(principal, Role.ADMIN)
-    key = await scoped_key("adjust", principal, idempotency_key, LedgerEntry)
+    keyed = await scoped_key("adjust", principal, idempotency_key, LedgerEntry)
+    key = keyed.key
     amount = v.points_amount("amount", amount, allow_negative=True, maximum=svc.max_points_per_call)
     reason = v.clean_text("reason", reason, max_length=500)
     target = await find_by_id(Member, "memberId", member_id, "member")
@@ -124,7 +127,7 @@ async def adjust_points(
         reason=reason,
         **({"qualifying": True} if qualifying else {}),
     )
-    replay = await _adjust_replay(key, request_hash)
+    replay = await _adjust_replay(key, request_hash, keyed)
     if replay is not None:
         return replay
     now = svc.clock()
@@ -164,8 +167,10 @@ async def adjust_points(
     return Adjusted(entry=entry, member=target, duplicate=False)
 
 
-async def _adjust_replay(key: str, request_hash: str) -> Adjusted | None:
-    entry = await LedgerEntry.get_or_none(idempotency_key=key)
+async def _adjust_replay(
+    key: str, request_hash: str, looked_up: Keyed[LedgerEntry] | None = None
+) -> Adjusted | None:
+    entry = await stored_under(LedgerEntry, key, looked_up)
     if entry is None:
         return None
     same_request(entry.request_hash, request_hash)

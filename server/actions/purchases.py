@@ -66,7 +66,8 @@ async def record_purchase(
 ) -> Recorded:
     """SERVICE or ADMIN: an order was paid. Its points stay pending through the return window."""
     require(principal, Role.SERVICE, Role.ADMIN)  # README: ADMIN may all SERVICE may
-    key = await scoped_key("purchase", principal, idempotency_key, Activity)
+    keyed = await scoped_key("purchase", principal, idempotency_key, Activity)
+    key = keyed.key
     order_id = v.clean_text("orderId", order_id, max_length=128)
     amount_cents = v.amount_cents("amountCents", amount_cents, maximum=svc.max_amount_cents)
     products = _product_ids(product_ids)
@@ -84,7 +85,7 @@ async def record_purchase(
         at=occurred.isoformat() if occurred_at is not None else None,
         products=products,
     )
-    replay = await activity_replay(key, request_hash)
+    replay = await activity_replay(key, request_hash, keyed)
     if replay is not None:
         return replay
 

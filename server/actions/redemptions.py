@@ -15,7 +15,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from server.actions.common import find_by_id, require, same_request, scoped_key
+from server.actions.common import (
+    Keyed,
+    find_by_id,
+    require,
+    same_request,
+    scoped_key,
+    stored_under,
+)
 from server.actions.prizes import prize_by_id
 from server.actions.services import Services
 from server.actions.tiers import tier_standing
@@ -71,8 +78,10 @@ class Redeemed:
     duplicate: bool
 
 
-async def _replay(principal: Principal, key: str, request_hash: str) -> Redeemed | None:
-    found = await Redemption.get_or_none(idempotency_key=key)
+async def _replay(
+    principal: Principal, key: str, request_hash: str, looked_up: Keyed[Redemption] | None = None
+) -> Redeemed | None:
+    found = await stored_under(Redemption, key, looked_up)
     if found is None:
         return None
     same_request(found.request_hash, request_hash)
@@ -86,10 +95,11 @@ async def redeem_prize(
     """SHOPPER: spend points on a prize; the code comes back at once."""
     if principal.role is not Role.SHOPPER or principal.member_id is None:
         raise PermissionDenied(msg("Only a signed-in shopper can redeem a prize."))
-    key = await scoped_key("redeem", principal, idempotency_key, Redemption)
+    keyed = await scoped_key("redeem", principal, idempotency_key, Redemption)
+    key = keyed.key
     prize = await prize_by_id(prize_id)
     request_hash = v.fingerprint(prize=prize.id)
-    replay = await _replay(principal, key, request_hash)
+    replay = await _replay(principal, key, request_hash, keyed)
     if replay is not None:
         return replay
     now = svc.clock()

@@ -8,7 +8,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from server.actions.common import Recorded, require, same_request, scoped_key
+from server.actions.common import (
+    Keyed,
+    Recorded,
+    require,
+    same_request,
+    scoped_key,
+    stored_under,
+)
 from server.actions.effects import award_badges
 from server.actions.services import Services
 from server.auth import Principal, Role
@@ -44,14 +51,15 @@ async def refund_purchase(
     ``pointsAwarded`` is negative: the points taken back by this call.
     """
     require(principal, Role.SERVICE, Role.ADMIN)  # README: ADMIN may all SERVICE may
-    key = await scoped_key("refund", principal, idempotency_key, Refund)
+    keyed = await scoped_key("refund", principal, idempotency_key, Refund)
+    key = keyed.key
     order_id = v.clean_text("orderId", order_id, max_length=128)
     amount_cents = v.amount_cents("amountCents", amount_cents, maximum=svc.max_amount_cents)
     purchase = await Activity.get_or_none(dedupe_key=f"purchase:{order_id}")
     if purchase is None:
         raise NotFound(msg("No purchase with order id {order_id!r}.", order_id=order_id))
     request_hash = v.fingerprint(order=order_id, cents=amount_cents)
-    replay = await _refund_replay(key, request_hash, purchase)
+    replay = await _refund_replay(key, request_hash, purchase, keyed)
     if replay is not None:
         return replay
     now = svc.clock()
@@ -145,8 +153,10 @@ async def _take_back(
         await Activity.filter(id=purchase.id).update(points=F("points") - (take - from_pending))
 
 
-async def _refund_replay(key: str, request_hash: str, purchase: Activity) -> Recorded | None:
-    refund = await Refund.get_or_none(idempotency_key=key)
+async def _refund_replay(
+    key: str, request_hash: str, purchase: Activity, looked_up: Keyed[Refund] | None = None
+) -> Recorded | None:
+    refund = await stored_under(Refund, key, looked_up)
     if refund is None:
         return None
     same_request(refund.request_hash, request_hash)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.auth import create_api_key
+from server.db import counting_statements
 from server.rewards.activities import Activity
 from server.rewards.staff import StaffRole
 from tests.conftest import GraphQL, member_token
@@ -91,3 +92,19 @@ async def test_a_key_stored_before_keys_were_scoped_per_caller_still_replays(
     retry = await gql(SHARE, _share("ann", "https://shop.example/a"), auth=keys["SERVICE"])
     assert retry["recordShare"]["duplicate"] is True
     assert int(retry["recordShare"]["activity"]["id"]) == activity_id
+
+
+async def test_finding_a_staff_callers_key_and_its_replay_take_one_read(
+    gql: GraphQL, keys: dict[str, str]
+) -> None:
+    """The legacy ``staff`` key and the caller's own are looked for in one statement,
+    and the replay check before the transaction reads nothing more: a new share and its
+    retry each read the activities under the key once."""
+    await _members(gql, keys["SERVICE"], "ann")
+    for expected_duplicate in (False, True):
+        with counting_statements() as sql:
+            done = await gql(SHARE, _share("ann", "https://shop.example/b"), auth=keys["SERVICE"])
+        assert done["recordShare"]["duplicate"] is expected_duplicate
+        by_key = [s for s in sql if 'FROM "activities"' in s and '"idempotency_key"' in s]
+        assert len(by_key) == 1, by_key
+        assert '"idempotency_key" IN' in by_key[0]
