@@ -151,10 +151,10 @@ def _proc_cpu(pid: int) -> tuple[int, int, float]:
     return int(fields[2]), int(fields[3]), (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def _cpu_seconds(group: int, database: str) -> tuple[float, float]:
-    """CPU of the processes of ``group`` and of PostgreSQL's backends connected to
-    ``database``, so far: (both, the backends')."""
-    total = backends = 0.0
+def _cpu_by_process(group: int, database: str) -> dict[int, tuple[float, bool]]:
+    """CPU seconds so far of each process of ``group`` and of each PostgreSQL backend
+    connected to ``database``: pid -> (seconds, whether it is a backend)."""
+    found: dict[int, tuple[float, bool]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -168,8 +168,21 @@ def _cpu_seconds(group: int, database: str) -> tuple[float, float]:
         except OSError:
             continue  # it exited meanwhile
         if pgrp == group or backend:
-            total += seconds
-            backends += seconds if backend else 0.0
+            found[pid] = (seconds, backend)
+    return found
+
+
+def _cpu_since(
+    before: dict[int, tuple[float, bool]], after: dict[int, tuple[float, bool]]
+) -> tuple[float, float]:
+    """(all, the backends') CPU seconds spent between two readings, by the processes
+    alive at the second (one that exited meanwhile took its count with it: a backend
+    the pool closed is left out rather than subtracted)."""
+    total = backends = 0.0
+    for pid, (seconds, backend) in after.items():
+        spent = seconds - before.get(pid, (0.0, backend))[0]
+        total += spent
+        backends += spent if backend else 0.0
     return total, backends
 
 
@@ -271,14 +284,14 @@ async def _load(name: str, server: Serving, members: _Members) -> _Run:
                 n += CLIENTS
 
     database = server.database_url.rpartition("/")[2]
-    cpu, database_cpu = _cpu_seconds(server.group, database)
+    before = _cpu_by_process(server.group, database)
     began = time.perf_counter()
     deadline = began + SECONDS
     await asyncio.gather(*(client(c, deadline) for c in range(CLIENTS)))
     result.seconds = time.perf_counter() - began
-    cpu_after, database_after = _cpu_seconds(server.group, database)
-    result.cpu_ms = (cpu_after - cpu) * 1000
-    result.database_cpu_ms = (database_after - database_cpu) * 1000
+    cpu, database_cpu = _cpu_since(before, _cpu_by_process(server.group, database))
+    result.cpu_ms = cpu * 1000
+    result.database_cpu_ms = database_cpu * 1000
     return result
 
 
