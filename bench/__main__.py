@@ -101,14 +101,16 @@ def _measure(cache_seconds: str) -> tuple[float, float]:
 
 def main() -> None:
     badge_images.run()
+    # The target is for the default settings; without the cache the ratio says what the
+    # cache saves, and has none.
     for label, cache in (("default 1 s top-page cache", "1"), ("no cache", "0")):
         graphql, plain = _measure(cache)
         ratio = graphql / plain
         verdict = "ok" if ratio >= 0.6 else "BELOW TARGET"
+        judged = f"(target >= 0.60) {verdict}" if cache != "0" else "(no target)"
         print(
             f"leaderboard_http ({label}): graphql {graphql:,.0f} req/s, floor (plain endpoint, "
-            f"top 10 and names in one Redis call) {plain:,.0f} req/s, "
-            f"ratio {ratio:.2f} (target >= 0.60) {verdict}"
+            f"top 10 and names in one Redis call) {plain:,.0f} req/s, ratio {ratio:.2f} {judged}"
         )
     rich_board.run()
     rate_limit.run()
