@@ -57,19 +57,19 @@ def require(principal: Principal, *roles: Role) -> None:
 class Keyed(Generic[M]):
     """An idempotency key made unique for its caller (``scoped_key``) and, when finding
     it took a read, the row already stored under it (``looked``): a replay check then
-    needs no read of its own."""
+    needs no read of its own. ``Keyed(key)`` is read again (after a concurrent request
+    took the key)."""
 
     key: str
     looked: bool = False
     found: M | None = None
 
 
-async def stored_under(model: type[M], key: str, looked_up: Keyed[M] | None) -> M | None:
-    """The row of ``model`` stored under ``key``: the one ``scoped_key`` read with it if it
-    read, else read now."""
-    if looked_up is not None and looked_up.looked:
-        return looked_up.found
-    return await model.get_or_none(idempotency_key=key)
+async def stored_under(model: type[M], keyed: Keyed[M]) -> M | None:
+    """The row of ``model`` stored under the key: the one read with it, else read now."""
+    if keyed.looked:
+        return keyed.found
+    return await model.get_or_none(idempotency_key=keyed.key)
 
 
 async def scoped_key(
@@ -100,12 +100,9 @@ def same_request(stored_hash: str, request_hash: str) -> None:
         raise Conflict(msg("This idempotency key was already used with different input."))
 
 
-async def activity_replay(
-    key: str, request_hash: str, looked_up: Keyed[Activity] | None = None
-) -> Recorded | None:
-    """The first result of an activity already recorded under ``key``; None if there is
-    none. ``looked_up``: what ``scoped_key`` found, when it read (else read now)."""
-    activity = await stored_under(Activity, key, looked_up)
+async def activity_replay(keyed: Keyed[Activity], request_hash: str) -> Recorded | None:
+    """The first result of an activity already recorded under the key; None if there is none."""
+    activity = await stored_under(Activity, keyed)
     if activity is None:
         return None
     same_request(activity.request_hash, request_hash)

@@ -70,7 +70,6 @@ async def submit_review(
     ``has_photo`` for a photo kept on the shop's side (docs/decisions/0036)."""
     author = await acting_member(principal, member_external_id)
     keyed = await scoped_key("review", principal, idempotency_key, Activity)
-    key = keyed.key
     product = v.clean_text("productId", product_id, max_length=128)
     if not 1 <= rating <= 5:
         raise Invalid("rating", msg("rating must be 1 to 5."))
@@ -84,7 +83,7 @@ async def submit_review(
     payload["hasPhoto"] = has_photo
     request_hash = v.fingerprint(member=author.id, **payload)
     # A retry returns the first result even if the order was refunded since.
-    replay = await activity_replay(key, request_hash, keyed)
+    replay = await activity_replay(keyed, request_hash)
     if replay is not None:
         return replay
     bought = await PurchasedProduct.filter(
@@ -98,8 +97,7 @@ async def submit_review(
         kind=ActivityKind.PHOTO_REVIEW if has_photo else ActivityKind.REVIEW,
         family=REVIEWS,
         member=author,
-        key=key,
-        looked_up=Keyed(key, looked=True),  # nothing was stored under it just now
+        key=Keyed(keyed.key, looked=True),  # nothing was stored under it just now
         request_hash=request_hash,
         target=product,
         payload=payload,
@@ -127,8 +125,7 @@ async def record_share(
         kind=ActivityKind.SOCIAL_SHARE,
         family=(ActivityKind.SOCIAL_SHARE,),
         member=sharer,
-        key=keyed.key,
-        looked_up=keyed,
+        key=keyed,
         request_hash=v.fingerprint(member=sharer.id, **payload),
         target=page,
         payload=payload,

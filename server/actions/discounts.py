@@ -78,7 +78,7 @@ async def redeem_points_for_discount(
     keyed = await scoped_key("discount", principal, idempotency_key, DiscountCode)
     key = keyed.key
     request_hash = v.fingerprint(points=points)
-    replay = await _replay(key, request_hash, keyed)
+    replay = await _replay(keyed, request_hash)
     if replay is not None:
         return replay
     value = discount_value_cents(await discount_rule(), points)
@@ -120,7 +120,7 @@ async def redeem_points_for_discount(
                 },
             )
     except IntegrityError:
-        replay = await _replay(key, request_hash)
+        replay = await _replay(Keyed(key), request_hash)
         if replay is None:
             raise
         return replay
@@ -128,10 +128,8 @@ async def redeem_points_for_discount(
     return DiscountRedeemed(code, await Member.get(id=member_id), duplicate=False)
 
 
-async def _replay(
-    key: str, request_hash: str, looked_up: Keyed[DiscountCode] | None = None
-) -> DiscountRedeemed | None:
-    found = await stored_under(DiscountCode, key, looked_up)
+async def _replay(keyed: Keyed[DiscountCode], request_hash: str) -> DiscountRedeemed | None:
+    found = await stored_under(DiscountCode, keyed)
     if found is None:
         return None
     same_request(found.request_hash, request_hash)

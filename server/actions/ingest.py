@@ -111,16 +111,15 @@ async def ingest(
     kind: ActivityKind,
     family: tuple[ActivityKind, ...],
     member: Member,
-    key: str,
+    key: Keyed[Activity],
     request_hash: str,
     target: str,
     payload: dict[str, Any],
-    looked_up: Keyed[Activity] | None = None,
 ) -> Recorded:
     """Record an activity of ``kind`` for ``member`` under its rule; ``family`` are the
     kinds its caps count together. Retries with the same key get the first result
-    (``looked_up``: what the caller already read under the key)."""
-    replay = await activity_replay(key, request_hash, looked_up)
+    (``key`` carries what the caller already read under it)."""
+    replay = await activity_replay(key, request_hash)
     if replay is not None:
         return replay
     rule = await rule_for(kind)
@@ -144,7 +143,7 @@ async def ingest(
                 status=ActivityStatus.PENDING if moderated or wait else ActivityStatus.APPROVED,
                 points_awarded=points,
                 points=0 if moderated or wait else points,
-                idempotency_key=key,
+                idempotency_key=key.key,
                 request_hash=request_hash,
                 payload=payload,
                 target=target,
@@ -177,7 +176,7 @@ async def ingest(
                     now=now,
                 )
     except IntegrityError:
-        replay = await activity_replay(key, request_hash)
+        replay = await activity_replay(Keyed(key.key), request_hash)
         if replay is None:
             raise
         return replay

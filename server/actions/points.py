@@ -127,7 +127,7 @@ async def adjust_points(
         reason=reason,
         **({"qualifying": True} if qualifying else {}),
     )
-    replay = await _adjust_replay(key, request_hash, keyed)
+    replay = await _adjust_replay(keyed, request_hash)
     if replay is not None:
         return replay
     now = svc.clock()
@@ -154,7 +154,7 @@ async def adjust_points(
                 now=now,
             )
     except IntegrityError:
-        replay = await _adjust_replay(key, request_hash)
+        replay = await _adjust_replay(Keyed(key), request_hash)
         if replay is None:
             raise
         return replay
@@ -167,10 +167,8 @@ async def adjust_points(
     return Adjusted(entry=entry, member=target, duplicate=False)
 
 
-async def _adjust_replay(
-    key: str, request_hash: str, looked_up: Keyed[LedgerEntry] | None = None
-) -> Adjusted | None:
-    entry = await stored_under(LedgerEntry, key, looked_up)
+async def _adjust_replay(keyed: Keyed[LedgerEntry], request_hash: str) -> Adjusted | None:
+    entry = await stored_under(LedgerEntry, keyed)
     if entry is None:
         return None
     same_request(entry.request_hash, request_hash)

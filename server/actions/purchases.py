@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.actions.common import Recorded, activity_replay, require, scoped_key
+from server.actions.common import Keyed, Recorded, activity_replay, require, scoped_key
 from server.actions.effects import award_badges
 from server.actions.services import Services
 from server.actions.tiers import multiplier_of
@@ -85,7 +85,7 @@ async def record_purchase(
         at=occurred.isoformat() if occurred_at is not None else None,
         products=products,
     )
-    replay = await activity_replay(key, request_hash, keyed)
+    replay = await activity_replay(keyed, request_hash)
     if replay is not None:
         return replay
 
@@ -162,7 +162,7 @@ async def record_purchase(
                 )
                 standing = standing.plus(entry)
     except IntegrityError:
-        replay = await activity_replay(key, request_hash)
+        replay = await activity_replay(Keyed(key), request_hash)
         if replay is not None:
             return replay
         raise Conflict(

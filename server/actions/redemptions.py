@@ -79,9 +79,9 @@ class Redeemed:
 
 
 async def _replay(
-    principal: Principal, key: str, request_hash: str, looked_up: Keyed[Redemption] | None = None
+    principal: Principal, keyed: Keyed[Redemption], request_hash: str
 ) -> Redeemed | None:
-    found = await stored_under(Redemption, key, looked_up)
+    found = await stored_under(Redemption, keyed)
     if found is None:
         return None
     same_request(found.request_hash, request_hash)
@@ -99,7 +99,7 @@ async def redeem_prize(
     key = keyed.key
     prize = await prize_by_id(prize_id)
     request_hash = v.fingerprint(prize=prize.id)
-    replay = await _replay(principal, key, request_hash, keyed)
+    replay = await _replay(principal, keyed, request_hash)
     if replay is not None:
         return replay
     now = svc.clock()
@@ -114,7 +114,7 @@ async def redeem_prize(
             await lock_member(member_id)
             redemption = await _redeem(svc, member_id, prize, key, request_hash, now)
     except IntegrityError:
-        replay = await _replay(principal, key, request_hash)
+        replay = await _replay(principal, Keyed(key), request_hash)
         if replay is None:
             raise
         return replay

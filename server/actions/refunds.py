@@ -59,7 +59,7 @@ async def refund_purchase(
     if purchase is None:
         raise NotFound(msg("No purchase with order id {order_id!r}.", order_id=order_id))
     request_hash = v.fingerprint(order=order_id, cents=amount_cents)
-    replay = await _refund_replay(key, request_hash, purchase, keyed)
+    replay = await _refund_replay(keyed, request_hash, purchase)
     if replay is not None:
         return replay
     now = svc.clock()
@@ -105,7 +105,7 @@ async def refund_purchase(
                         EventType.ACTIVITY_REVERSED, purchase, ActivityStatus.REVERSED
                     )
     except IntegrityError:
-        replay = await _refund_replay(key, request_hash, purchase)
+        replay = await _refund_replay(Keyed(key), request_hash, purchase)
         if replay is None:
             raise
         return replay
@@ -154,9 +154,9 @@ async def _take_back(
 
 
 async def _refund_replay(
-    key: str, request_hash: str, purchase: Activity, looked_up: Keyed[Refund] | None = None
+    keyed: Keyed[Refund], request_hash: str, purchase: Activity
 ) -> Recorded | None:
-    refund = await stored_under(Refund, key, looked_up)
+    refund = await stored_under(Refund, keyed)
     if refund is None:
         return None
     same_request(refund.request_hash, request_hash)
