@@ -61,6 +61,9 @@ from bench.pg_servers import (
     percentile,
     serving,
 )
+from bench.pg_servers import (
+    database as run_sql,
+)
 from leaderboards import Board, Leaderboards, connect
 from leaderboards.windows import board_key
 from server.actions import services_for
@@ -256,14 +259,11 @@ async def _ids_given_back(server: Serving) -> None:
     handed out again, or the servers' event log would meet thousands of holes, each an
     event that might still commit, and look for them on every pass (the servers add no
     event meanwhile: no id above the largest one there is was ever committed)."""
-    conn = await asyncpg.connect(server.database_url.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(
-            "SELECT setval(pg_get_serial_sequence('events', 'id'), "
-            "(SELECT coalesce(max(id), 1) FROM events))"
-        )
-    finally:
-        await conn.close()
+    await run_sql(
+        server.database_url,
+        "SELECT setval(pg_get_serial_sequence('events', 'id'), "
+        "(SELECT coalesce(max(id), 1) FROM events))",
+    )
 
 
 async def _load(name: str, server: Serving, members: _Members) -> _Run:
